@@ -1,0 +1,87 @@
+//! Builds LSIO's native core.
+//!
+//!   zig build                 liblsio shared library (io_uring + threads backends,
+//!                             liburing linked statically: it depends on libc only)
+//!   zig build test            C unit tests (csrc/tests), run
+//!   zig build cross           compile-only check of the portable backend for
+//!                             x86_64/aarch64 macOS and Windows (nothing is run)
+//!
+//! Options: -Dliburing=<path to liburing.a> (default: Debian's multiarch path),
+//!          -Dsanitize=true (UBSan in the test binary).
+const std = @import("std");
+
+const common_sources = [_][]const u8{
+    "csrc/reader.c",
+    "csrc/files.c",
+    "csrc/resolve.c",
+    "csrc/pool.c",
+};
+const c_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
+
+const Uring = struct { archive: []const u8, include: std.Build.LazyPath };
+
+fn addCore(b: *std.Build, mod: *std.Build.Module, os_tag: std.Target.Os.Tag, uring: Uring) void {
+    mod.addIncludePath(b.path("csrc/include"));
+    mod.addIncludePath(b.path("csrc"));
+    mod.addCSourceFiles(.{ .files = &common_sources, .flags = &c_flags });
+    if (os_tag == .windows) {
+        mod.addCSourceFiles(.{ .files = &.{"csrc/os_windows.c"}, .flags = &c_flags });
+    } else {
+        mod.addCSourceFiles(.{ .files = &.{"csrc/os_posix.c"}, .flags = &c_flags });
+    }
+    if (os_tag == .linux) {
+        mod.addCSourceFiles(.{ .files = &.{"csrc/uring.c"}, .flags = &c_flags });
+        mod.addIncludePath(uring.include);
+        mod.addObjectFile(.{ .cwd_relative = uring.archive });
+    }
+}
+
+pub fn build(b: *std.Build) void {
+    const target = b.standardTargetOptions(.{});
+    const optimize = b.standardOptimizeOption(.{});
+    const archive = b.option([]const u8, "liburing", "path to liburing.a") orelse
+        "/usr/lib/x86_64-linux-gnu/liburing.a";
+    const headers = b.option([]const u8, "liburing-include", "directory holding liburing.h") orelse "/usr/include";
+    // Only liburing's own headers, not the host's whole /usr/include (zig brings its libc headers).
+    const inc = b.addWriteFiles();
+    _ = inc.addCopyFile(.{ .cwd_relative = b.fmt("{s}/liburing.h", .{headers}) }, "liburing.h");
+    for ([_][]const u8{ "io_uring.h", "compat.h", "barrier.h" }) |h| {
+        _ = inc.addCopyFile(.{ .cwd_relative = b.fmt("{s}/liburing/{s}", .{ headers, h }) }, b.fmt("liburing/{s}", .{h}));
+    }
+    const liburing = Uring{ .archive = archive, .include = inc.getDirectory() };
+    const sanitize = b.option(bool, "sanitize", "UBSan in the C tests") orelse false;
+    const os_tag = target.result.os.tag;
+
+    // The shared library the TypeScript module loads.
+    const lib_mod = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true });
+    addCore(b, lib_mod, os_tag, liburing);
+    const lib = b.addLibrary(.{ .name = "lsio", .linkage = .dynamic, .root_module = lib_mod });
+    if (os_tag == .linux) lib.setVersionScript(b.path("csrc/lsio.map"));
+    b.installArtifact(lib);
+
+    // C unit tests.
+    const test_mod = b.createModule(.{
+        .target = target,
+        .optimize = .Debug,
+        .link_libc = true,
+        .sanitize_c = if (sanitize) .full else .off,
+    });
+    addCore(b, test_mod, os_tag, liburing);
+    test_mod.addCSourceFiles(.{ .files = &.{"csrc/tests/test_core.c"}, .flags = &c_flags });
+    const test_exe = b.addExecutable(.{ .name = "lsio_test", .root_module = test_mod });
+    b.installArtifact(test_exe);
+    const run_tests = b.addRunArtifact(test_exe);
+    b.step("test", "run the C unit tests").dependOn(&run_tests.step);
+
+    // Cross-compile check of the portable backend (compile only).
+    const cross = b.step("cross", "compile the portable backend for macOS and Windows (no run)");
+    const cross_targets = [_][]const u8{ "x86_64-macos", "aarch64-macos", "x86_64-windows-gnu", "aarch64-windows-gnu" };
+    for (cross_targets) |triple| {
+        const t = b.resolveTargetQuery(std.Target.Query.parse(.{ .arch_os_abi = triple }) catch unreachable);
+        const m = b.createModule(.{ .target = t, .optimize = .ReleaseSafe, .link_libc = true });
+        addCore(b, m, t.result.os.tag, liburing);
+        const l = b.addLibrary(.{ .name = "lsio", .linkage = .dynamic, .root_module = m });
+        const install = b.addInstallArtifact(l, .{ .dest_dir = .{ .override = .{ .custom = b.fmt("cross/{s}", .{triple}) } } });
+        cross.dependOn(&install.step);
+    }
+}

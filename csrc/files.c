@@ -1,0 +1,123 @@
+/* files.c — the per-batch open-file cache.
+ *
+ * Each file of a batch is opened once and kept open while the batch needs it.
+ * The cache is bounded (below RLIMIT_NOFILE) so a batch over 100 000 files
+ * works: unpinned fds are evicted least-recently-used first; an fd with reads
+ * in flight is pinned and never closed under them. Open errors are remembered
+ * per file so a missing file costs one open(), not one per chunk. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+static void lru_unlink(file_cache *c, int s)
+{
+	file_slot *e = &c->slots[s];
+	if (e->prev >= 0) c->slots[e->prev].next = e->next;
+	else c->lru_head = e->next;
+	if (e->next >= 0) c->slots[e->next].prev = e->prev;
+	else c->lru_tail = e->prev;
+	e->prev = e->next = -1;
+}
+
+static void lru_push_tail(file_cache *c, int s)
+{
+	file_slot *e = &c->slots[s];
+	e->prev = c->lru_tail;
+	e->next = -1;
+	if (c->lru_tail >= 0) c->slots[c->lru_tail].next = s;
+	else c->lru_head = s;
+	c->lru_tail = s;
+}
+
+int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int direct, os_mutex *lock)
+{
+	size_t nf = (size_t)b->file_count;
+	c->batch = b;
+	c->cap = cap ? cap : 1;
+	if (nf && c->cap > nf) c->cap = (uint32_t)nf;
+	c->used = 0;
+	c->direct = direct;
+	c->lock = lock;
+	c->lru_head = c->lru_tail = -1;
+	c->slot_of = malloc((nf ? nf : 1) * sizeof *c->slot_of);
+	c->error_of = calloc(nf ? nf : 1, sizeof *c->error_of);
+	c->slots = malloc((size_t)c->cap * sizeof *c->slots);
+	if (!c->slot_of || !c->error_of || !c->slots) {
+		file_cache_destroy(c);
+		return -ENOMEM;
+	}
+	for (size_t f = 0; f < nf; f++) c->slot_of[f] = -1;
+	return 0;
+}
+
+void file_cache_destroy(file_cache *c)
+{
+	if (c->slots)
+		for (uint32_t s = 0; s < c->used; s++)
+			if (c->slots[s].fd != OS_BAD_FILE) os_close(c->slots[s].fd);
+	free(c->slot_of);
+	free(c->error_of);
+	free(c->slots);
+	c->slot_of = NULL;
+	c->error_of = NULL;
+	c->slots = NULL;
+}
+
+static int acquire_locked(file_cache *c, uint32_t f)
+{
+	int s = c->slot_of[f];
+	if (s >= 0) {
+		if (c->slots[s].pins++ == 0) lru_unlink(c, s);
+		return s;
+	}
+	if (c->error_of[f]) return c->error_of[f];
+	if (c->used < c->cap) {
+		s = (int)c->used++;
+	} else {
+		s = c->lru_head;
+		if (s < 0) return -EAGAIN; /* everything pinned: wait for completions */
+		lru_unlink(c, s);
+		os_close(c->slots[s].fd);
+		c->slot_of[c->slots[s].file] = -1;
+	}
+	file_slot *e = &c->slots[s];
+	const char *path = c->batch->paths + c->batch->path_offsets[f];
+	int rc = os_open(path, c->direct, &e->fd, &e->dio_align);
+	if (rc < 0) {
+		/* Give the slot back: move the last used slot into it. */
+		e->fd = OS_BAD_FILE;
+		c->error_of[f] = rc;
+		uint32_t last = --c->used;
+		if ((uint32_t)s != last) {
+			file_slot *l = &c->slots[last];
+			int was_linked = l->pins == 0;
+			if (was_linked) lru_unlink(c, (int)last);
+			*e = *l;
+			c->slot_of[e->file] = s;
+			e->prev = e->next = -1;
+			if (was_linked) lru_push_tail(c, s);
+		}
+		return rc;
+	}
+	e->file = f;
+	e->pins = 1;
+	e->prev = e->next = -1;
+	c->slot_of[f] = s;
+	return s;
+}
+
+int file_cache_acquire(file_cache *c, uint32_t f)
+{
+	if (!c->lock) return acquire_locked(c, f);
+	os_mutex_lock(c->lock);
+	int s = acquire_locked(c, f);
+	os_mutex_unlock(c->lock);
+	return s;
+}
+
+void file_cache_release(file_cache *c, int s)
+{
+	if (c->lock) os_mutex_lock(c->lock);
+	if (--c->slots[s].pins == 0) lru_push_tail(c, s);
+	if (c->lock) os_mutex_unlock(c->lock);
+}

@@ -1,0 +1,139 @@
+/*
+ * lsio.h — light-speed-io native core: read many byte ranges of many files in
+ * one call.
+ *
+ * Shaped like liburing's API: opaque handles, plain integer structs, every
+ * function returns 0 (or a count) on success and -errno on failure.
+ *
+ * A batch is a struct of arrays owned by the caller (in LSIO's case: typed
+ * arrays in JavaScript). C never allocates per request and the caller crosses
+ * the FFI boundary once per batch, never per chunk.
+ *
+ * Threading: every I/O of a reader runs on the reader's own service thread,
+ * which owns the io_uring ring (so IORING_SETUP_SINGLE_ISSUER holds). Callers
+ * on any thread hand a batch over with lsio_run() (blocks until done) or
+ * lsio_submit() + polling batch->state / lsio_wait().
+ */
+#ifndef LSIO_H
+#define LSIO_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define LSIO_API __declspec(dllexport)
+#else
+#define LSIO_API __attribute__((visibility("default")))
+#endif
+
+#define LSIO_ABI_VERSION 1
+
+/* Backends (lsio_reader_opts.backend, lsio_reader_info.backend). */
+enum {
+	LSIO_BACKEND_AUTO = 0,     /* io_uring when the kernel allows it, else threads */
+	LSIO_BACKEND_IO_URING = 1, /* Linux io_uring, one ring on the service thread */
+	LSIO_BACKEND_THREADS = 2,  /* portable: a pthread pool doing pread() */
+};
+
+/* Reader flags (lsio_reader_opts.flags). */
+#define LSIO_READER_DIRECT (1u << 0) /* open files with O_DIRECT (F_NOCACHE on macOS) */
+
+/* Batch flags (lsio_batch.flags). */
+#define LSIO_BATCH_TRUNCATE_EOF (1u << 0) /* clamp ranges past EOF instead of failing them */
+
+/* Operations for lsio_run()/lsio_submit(); OR them together. */
+#define LSIO_OP_STAT (1u << 0)    /* file_size[f] = size or -errno, for every file */
+#define LSIO_OP_RESOLVE (1u << 1) /* offset/length/status from start/end (implies STAT) */
+#define LSIO_OP_LAYOUT (1u << 2)  /* dest[i] = aligned slab offsets; sets layout_bytes */
+#define LSIO_OP_READ (1u << 3)    /* read every request whose status is 0 */
+
+/* lsio_batch.end value meaning "to the end of the file". */
+#define LSIO_OPEN_END INT64_MAX
+
+/* lsio_batch.state */
+enum { LSIO_STATE_NEW = 0, LSIO_STATE_QUEUED = 1, LSIO_STATE_DONE = 2 };
+
+typedef struct lsio_reader lsio_reader;
+
+typedef struct lsio_reader_opts {
+	uint32_t backend;        /* LSIO_BACKEND_* */
+	uint32_t queue_depth;    /* reads in flight; 0 = default (64) */
+	uint32_t flags;          /* LSIO_READER_* */
+	uint32_t threads;        /* threads backend: pool size; 0 = default (16) */
+	uint32_t max_open_files; /* fd cache bound; 0 = from RLIMIT_NOFILE */
+	uint32_t reserved;
+} lsio_reader_opts;
+
+typedef struct lsio_reader_info {
+	uint32_t backend;        /* the backend actually in use */
+	uint32_t queue_depth;
+	uint32_t ring_flags;     /* IORING_SETUP_* the kernel accepted */
+	uint32_t max_open_files;
+	uint32_t threads;
+	uint32_t abi_version;
+} lsio_reader_info;
+
+/*
+ * One batch of requests, as arrays. Every field is 64 bits wide so a caller
+ * can fill it as a uint64 array. Per-request arrays have `count` entries,
+ * per-file arrays `file_count`.
+ *
+ * Range rules (RESOLVE): start < 0 counts from the end of the file; end < 0
+ * too; end == LSIO_OPEN_END reads to EOF. A range that starts before byte 0 or
+ * ends past EOF fails with -ERANGE, or is clamped with LSIO_BATCH_TRUNCATE_EOF.
+ * A file that shrinks between RESOLVE and READ fails its chunks with -ENODATA.
+ * A resolved length larger than the caller's capacity (length[] on input)
+ * fails with -ENOBUFS. Cancelled chunks get -ECANCELED.
+ */
+typedef struct lsio_batch {
+	/* inputs */
+	uint64_t count;               /* requests */
+	uint64_t file_count;          /* distinct files */
+	const char *paths;            /* NUL-terminated paths, back to back */
+	const uint64_t *path_offsets; /* [file_count] where each path starts in `paths` */
+	const uint32_t *file;         /* [count] index into the files */
+	const int64_t *start;         /* [count] range start (negative: from the end) */
+	const int64_t *end;           /* [count] range end, exclusive (negative: from the end) */
+	uint8_t *dest_base;           /* non-NULL: dest[] are offsets from here */
+	uint64_t *dest;               /* [count] destination address (or offset) */
+	/* outputs */
+	uint64_t *offset;    /* [count] resolved absolute file offset */
+	uint64_t *length;    /* [count] in: capacity (UINT64_MAX: any); out: bytes */
+	int32_t *status;     /* [count] 0 or -errno */
+	int64_t *file_size;  /* [file_count] size in bytes, or -errno */
+	uint64_t flags;         /* LSIO_BATCH_* */
+	uint64_t layout_align;  /* LAYOUT: alignment of each chunk (0 = 64) */
+	uint64_t layout_bytes;  /* LAYOUT out: slab size needed, padded */
+	/* live counters, written by C with relaxed atomics while the batch runs */
+	uint64_t chunks_done;
+	uint64_t bytes_done;
+	uint64_t misaligned;    /* destinations not aligned to 64 bytes */
+	uint64_t failed;        /* chunks whose status is not 0 */
+	uint64_t reads_issued;  /* read syscalls / SQEs issued */
+	uint64_t cancel;        /* set non-zero by the caller to stop the batch */
+	uint64_t state;         /* LSIO_STATE_* (release-stored by C) */
+	int64_t result;         /* batch-level result: 0 or -errno */
+} lsio_batch;
+
+LSIO_API uint32_t lsio_abi_version(void);
+LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out);
+LSIO_API void lsio_reader_close(lsio_reader *reader);
+LSIO_API int lsio_reader_get_info(lsio_reader *reader, lsio_reader_info *info);
+
+/* Runs `ops` on `batch` on the reader's thread and waits. Returns batch->result. */
+LSIO_API int lsio_run(lsio_reader *reader, lsio_batch *batch, uint32_t ops);
+/* Queues `ops` on `batch` and returns at once; batch->state turns DONE later. */
+LSIO_API int lsio_submit(lsio_reader *reader, lsio_batch *batch, uint32_t ops);
+/* Waits until a submitted batch is done. Returns batch->result. */
+LSIO_API int lsio_wait(lsio_reader *reader, lsio_batch *batch);
+
+/* Pins the calling thread to one CPU (sched_setaffinity); -ENOSYS elsewhere. */
+LSIO_API int lsio_pin_thread(int32_t cpu);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

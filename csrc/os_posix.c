@@ -1,0 +1,135 @@
+/* os_posix.c — os.h for Linux and macOS. */
+#if !defined(_WIN32)
+#define _GNU_SOURCE
+#include "os.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <linux/stat.h>
+#include <sys/syscall.h>
+#endif
+
+/* Alignment O_DIRECT needs for this fd: STATX_DIOALIGN where the kernel has it. */
+static uint32_t dio_align_of(int fd)
+{
+#if defined(__linux__) && defined(STATX_DIOALIGN)
+	struct statx stx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN) &&
+	    stx.stx_dio_offset_align) {
+		uint32_t a = stx.stx_dio_offset_align > stx.stx_dio_mem_align ? stx.stx_dio_offset_align
+									       : stx.stx_dio_mem_align;
+		return a;
+	}
+#else
+	(void)fd;
+#endif
+	return 4096;
+}
+
+int os_open(const char *path, int direct, os_file *out, uint32_t *dio_align)
+{
+	int flags = O_RDONLY | O_CLOEXEC;
+	*dio_align = 0;
+#if defined(O_DIRECT)
+	if (direct) {
+		int fd;
+		do fd = open(path, flags | O_DIRECT);
+		while (fd < 0 && errno == EINTR);
+		if (fd >= 0) {
+			*out = fd;
+			*dio_align = dio_align_of(fd);
+			return 0;
+		}
+		/* EINVAL: this filesystem has no O_DIRECT (tmpfs); read it buffered. */
+		if (errno != EINVAL) return -errno;
+	}
+#endif
+	int fd;
+	do fd = open(path, flags);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) return -errno;
+#if defined(__APPLE__)
+	if (direct) fcntl(fd, F_NOCACHE, 1);
+#endif
+	*out = fd;
+	return 0;
+}
+
+void os_close(os_file fd) { close(fd); }
+
+int64_t os_pread(os_file fd, void *buf, uint32_t len, uint64_t off)
+{
+	for (;;) {
+		ssize_t n = pread(fd, buf, len, (off_t)off);
+		if (n >= 0) return n;
+		if (errno != EINTR && errno != EAGAIN) return -errno;
+	}
+}
+
+int os_file_size(const char *path, int64_t *size)
+{
+#if defined(__linux__)
+	struct statx stx;
+	if (statx(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_SIZE, &stx) != 0) return -errno;
+	if (S_ISDIR(stx.stx_mode)) return -EISDIR;
+	if (!S_ISREG(stx.stx_mode) && !S_ISBLK(stx.stx_mode)) {
+		*size = 0; /* character devices, FIFOs: no size; only explicit ranges work */
+		return -EINVAL;
+	}
+	*size = (int64_t)stx.stx_size;
+#else
+	struct stat st;
+	if (stat(path, &st) != 0) return -errno;
+	if (S_ISDIR(st.st_mode)) return -EISDIR;
+	if (!S_ISREG(st.st_mode)) return -EINVAL;
+	*size = (int64_t)st.st_size;
+#endif
+	return 0;
+}
+
+uint32_t os_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
+	return rl.rlim_cur > UINT32_MAX ? UINT32_MAX : (uint32_t)rl.rlim_cur;
+}
+
+int os_pin_thread(int32_t cpu)
+{
+#if defined(__linux__)
+	cpu_set_t set;
+	if (cpu < 0 || cpu >= CPU_SETSIZE) return -EINVAL;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* pid 0 = the calling thread (sched_setaffinity acts on a thread id). */
+	return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+#else
+	(void)cpu;
+	return -ENOSYS;
+#endif
+}
+
+void *lsio_alloc_aligned(size_t align, size_t size)
+{
+	void *p = NULL;
+	return posix_memalign(&p, align, size) == 0 ? p : NULL;
+}
+void lsio_free_aligned(void *p) { free(p); }
+
+void os_mutex_init(os_mutex *m) { pthread_mutex_init(m, NULL); }
+void os_mutex_destroy(os_mutex *m) { pthread_mutex_destroy(m); }
+void os_mutex_lock(os_mutex *m) { pthread_mutex_lock(m); }
+void os_mutex_unlock(os_mutex *m) { pthread_mutex_unlock(m); }
+void os_cond_init(os_cond *c) { pthread_cond_init(c, NULL); }
+void os_cond_destroy(os_cond *c) { pthread_cond_destroy(c); }
+void os_cond_wait(os_cond *c, os_mutex *m) { pthread_cond_wait(c, m); }
+void os_cond_broadcast(os_cond *c) { pthread_cond_broadcast(c); }
+int os_thread_start(os_thread *t, void *(*fn)(void *), void *arg) { return -pthread_create(t, NULL, fn, arg); }
+void os_thread_join(os_thread t) { pthread_join(t, NULL); }
+#endif

@@ -1,0 +1,201 @@
+/* reader.c — the reader handle and its service thread.
+ *
+ * All I/O of a reader happens on one thread that the reader owns: it creates
+ * the io_uring ring (so SINGLE_ISSUER/DEFER_TASKRUN hold) and runs batches
+ * handed to it one at a time. Callers block in lsio_run() — from JavaScript a
+ * nonblocking FFI call, so the event loop stays free — or poll batch->state. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct lsio_reader {
+	lsio_reader_opts opts;
+	lsio_reader_info info;
+	uring_backend *uring;
+	pool_backend *pool;
+	os_thread thread;
+	os_mutex mu;
+	os_cond cv;
+	lsio_batch *pending; /* handed over, not yet taken by the thread */
+	uint32_t pending_ops;
+	int ready;    /* service thread finished its setup */
+	int init_rc;  /* its result */
+	int stop;
+};
+
+LSIO_API uint32_t lsio_abi_version(void) { return LSIO_ABI_VERSION; }
+
+LSIO_API int lsio_pin_thread(int32_t cpu) { return os_pin_thread(cpu); }
+
+static int backend_init(lsio_reader *r)
+{
+	uint32_t want = r->opts.backend;
+#if defined(__linux__)
+	if (want == LSIO_BACKEND_AUTO || want == LSIO_BACKEND_IO_URING) {
+		int rc = uring_create(&r->uring, r->info.queue_depth, &r->info.ring_flags);
+		if (rc == 0) {
+			r->info.backend = LSIO_BACKEND_IO_URING;
+			return 0;
+		}
+		/* Asked for io_uring explicitly: report why it is not there. */
+		if (want == LSIO_BACKEND_IO_URING) return rc;
+	}
+#else
+	if (want == LSIO_BACKEND_IO_URING) return -ENOSYS;
+#endif
+	r->info.backend = LSIO_BACKEND_THREADS;
+	return pool_create(&r->pool, r->info.threads);
+}
+
+static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
+{
+	int rc = 0;
+	int direct = (r->opts.flags & LSIO_READER_DIRECT) != 0;
+	if (ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE)) rc = batch_stat(b);
+	if (rc == 0 && (ops & LSIO_OP_RESOLVE)) batch_resolve(b);
+	if (rc == 0 && (ops & LSIO_OP_LAYOUT)) batch_layout(b);
+	if (rc == 0 && (ops & LSIO_OP_READ)) {
+#if defined(__linux__)
+		if (r->uring) rc = uring_read(r->uring, b, r->info.max_open_files, direct);
+		else
+#endif
+			rc = pool_read(r->pool, b, r->info.max_open_files, direct);
+	}
+	b->result = rc;
+	__atomic_store_n(&b->state, LSIO_STATE_DONE, __ATOMIC_RELEASE);
+}
+
+static void *service_main(void *arg)
+{
+	lsio_reader *r = arg;
+	int rc = backend_init(r);
+	os_mutex_lock(&r->mu);
+	r->init_rc = rc;
+	r->ready = 1;
+	os_cond_broadcast(&r->cv);
+	while (rc == 0) {
+		while (!r->stop && !r->pending) os_cond_wait(&r->cv, &r->mu);
+		if (!r->pending) break; /* stop, with nothing left queued */
+		lsio_batch *b = r->pending;
+		uint32_t ops = r->pending_ops;
+		r->pending = NULL;
+		os_mutex_unlock(&r->mu);
+		run_batch(r, b, ops);
+		os_mutex_lock(&r->mu);
+		os_cond_broadcast(&r->cv); /* wakes lsio_wait() and queued submitters */
+	}
+	os_mutex_unlock(&r->mu);
+#if defined(__linux__)
+	uring_destroy(r->uring);
+#endif
+	pool_destroy(r->pool);
+	return NULL;
+}
+
+LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
+{
+	if (!out) return -EINVAL;
+	*out = NULL;
+	lsio_reader *r = calloc(1, sizeof *r);
+	if (!r) return -ENOMEM;
+	if (opts) r->opts = *opts;
+	if (r->opts.backend > LSIO_BACKEND_THREADS || r->opts.queue_depth > LSIO_MAX_QUEUE_DEPTH ||
+	    (r->opts.flags & ~LSIO_READER_DIRECT)) {
+		free(r);
+		return -EINVAL;
+	}
+	uint32_t qd = r->opts.queue_depth ? r->opts.queue_depth : LSIO_DEFAULT_QUEUE_DEPTH;
+	/* Keep a margin of fds for the runtime itself (stdio, the ring, sockets). */
+	uint32_t limit = os_fd_limit();
+	uint32_t max_open = limit > 256 ? limit - 128 : limit / 2;
+	if (r->opts.max_open_files && r->opts.max_open_files < max_open) max_open = r->opts.max_open_files;
+	if (max_open < 2) max_open = 2;
+	if (qd >= max_open) qd = max_open - 1; /* every in-flight read pins one fd */
+	r->info.queue_depth = qd;
+	r->info.max_open_files = max_open;
+	r->info.threads = r->opts.threads ? r->opts.threads : LSIO_DEFAULT_THREADS;
+	if (r->info.threads >= max_open) r->info.threads = max_open - 1;
+	r->info.abi_version = LSIO_ABI_VERSION;
+	os_mutex_init(&r->mu);
+	os_cond_init(&r->cv);
+	int rc = os_thread_start(&r->thread, service_main, r);
+	if (rc < 0) {
+		os_cond_destroy(&r->cv);
+		os_mutex_destroy(&r->mu);
+		free(r);
+		return rc;
+	}
+	os_mutex_lock(&r->mu);
+	while (!r->ready) os_cond_wait(&r->cv, &r->mu);
+	rc = r->init_rc;
+	os_mutex_unlock(&r->mu);
+	if (rc < 0) {
+		os_thread_join(r->thread);
+		os_cond_destroy(&r->cv);
+		os_mutex_destroy(&r->mu);
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+LSIO_API void lsio_reader_close(lsio_reader *r)
+{
+	if (!r) return;
+	os_mutex_lock(&r->mu);
+	r->stop = 1;
+	os_cond_broadcast(&r->cv);
+	os_mutex_unlock(&r->mu);
+	os_thread_join(r->thread); /* finishes a queued or running batch first */
+	os_cond_destroy(&r->cv);
+	os_mutex_destroy(&r->mu);
+	free(r);
+}
+
+LSIO_API int lsio_reader_get_info(lsio_reader *r, lsio_reader_info *info)
+{
+	if (!r || !info) return -EINVAL;
+	*info = r->info;
+	return 0;
+}
+
+LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)
+{
+	if (!r || !b) return -EINVAL;
+	if (ops & ~(uint32_t)(LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_LAYOUT | LSIO_OP_READ)) return -EINVAL;
+	if ((ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE)) && b->file_count && (!b->paths || !b->path_offsets || !b->file_size))
+		return -EINVAL;
+	if ((ops & (LSIO_OP_RESOLVE | LSIO_OP_LAYOUT | LSIO_OP_READ)) && b->count &&
+	    (!b->file || !b->start || !b->end || !b->dest || !b->offset || !b->length || !b->status))
+		return -EINVAL;
+	b->result = 0;
+	__atomic_store_n(&b->state, LSIO_STATE_QUEUED, __ATOMIC_RELEASE);
+	os_mutex_lock(&r->mu);
+	while (r->pending && !r->stop) os_cond_wait(&r->cv, &r->mu); /* one queued batch at a time */
+	if (r->stop) {
+		os_mutex_unlock(&r->mu);
+		return -EBADF;
+	}
+	r->pending = b;
+	r->pending_ops = ops;
+	os_cond_broadcast(&r->cv);
+	os_mutex_unlock(&r->mu);
+	return 0;
+}
+
+LSIO_API int lsio_wait(lsio_reader *r, lsio_batch *b)
+{
+	if (!r || !b) return -EINVAL;
+	os_mutex_lock(&r->mu);
+	while (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == LSIO_STATE_QUEUED) os_cond_wait(&r->cv, &r->mu);
+	os_mutex_unlock(&r->mu);
+	return (int)b->result;
+}
+
+LSIO_API int lsio_run(lsio_reader *r, lsio_batch *b, uint32_t ops)
+{
+	int rc = lsio_submit(r, b, ops);
+	return rc < 0 ? rc : lsio_wait(r, b);
+}

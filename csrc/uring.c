@@ -1,0 +1,232 @@
+/* uring.c — the io_uring backend: one ring, owned by the reader's thread.
+ *
+ * The hot loop follows fio's t/io_uring.c and TigerBeetle: keep `queue_depth`
+ * reads in flight, submit and wait in one io_uring_enter, reap every ready
+ * completion in one pass, top the queue up again. Per chunk there is no
+ * allocation and no syscall of its own. */
+#if defined(__linux__)
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+
+typedef struct uslot {
+	uint64_t req;  /* request index */
+	uint64_t done; /* caller bytes delivered so far */
+	int fslot;     /* pinned file-cache slot */
+	uint32_t dio_align;
+	read_step step;
+} uslot;
+
+struct uring_backend {
+	struct io_uring ring;
+	uint32_t qd;
+	uslot *slots;
+	uint32_t *free_slots, nfree;
+	uint32_t *retry, nretry; /* slots whose next piece must be (re)submitted */
+	uint8_t *bounce;         /* qd * LSIO_BOUNCE_BYTES, for O_DIRECT edges */
+};
+
+/* Flags in the order we try them; the kernel answers EINVAL to what it lacks. */
+static const uint32_t ring_flag_choices[] = {
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+	IORING_SETUP_COOP_TASKRUN,
+	0,
+};
+
+int uring_create(uring_backend **out, uint32_t qd, uint32_t *ring_flags)
+{
+	uring_backend *u = calloc(1, sizeof *u);
+	if (!u) return -ENOMEM;
+	int rc = -EINVAL;
+	for (size_t k = 0; k < sizeof ring_flag_choices / sizeof *ring_flag_choices; k++) {
+		rc = io_uring_queue_init(qd, &u->ring, ring_flag_choices[k]);
+		if (rc == 0) {
+			*ring_flags = ring_flag_choices[k];
+			break;
+		}
+		if (rc != -EINVAL) break;
+	}
+	if (rc < 0) {
+		free(u);
+		return rc;
+	}
+	u->qd = qd;
+	u->slots = calloc(qd, sizeof *u->slots);
+	u->free_slots = malloc(qd * sizeof *u->free_slots);
+	u->retry = malloc(qd * sizeof *u->retry);
+	if (!u->slots || !u->free_slots || !u->retry) {
+		uring_destroy(u);
+		return -ENOMEM;
+	}
+	*out = u;
+	return 0;
+}
+
+void uring_destroy(uring_backend *u)
+{
+	if (!u) return;
+	io_uring_queue_exit(&u->ring);
+	free(u->slots);
+	free(u->free_slots);
+	free(u->retry);
+	lsio_free_aligned(u->bounce);
+	free(u);
+}
+
+static inline void prep_piece(uring_backend *u, const lsio_batch *b, file_cache *fc, uint32_t s)
+{
+	uslot *e = &u->slots[s];
+	uint8_t *bounce = u->bounce ? u->bounce + (size_t)s * LSIO_BOUNCE_BYTES : NULL;
+	e->step = step_plan(b, e->req, e->done, e->dio_align, bounce);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	/* Never NULL: at most qd SQEs are outstanding and the ring has qd entries. */
+	io_uring_prep_read(sqe, fc->slots[e->fslot].fd, e->step.buf, e->step.len, e->step.file_off);
+	io_uring_sqe_set_data64(sqe, s);
+}
+
+static inline void slot_done(uring_backend *u, lsio_batch *b, file_cache *fc, uint32_t s, int32_t status)
+{
+	uslot *e = &u->slots[s];
+	chunk_finish(b, e->req, status, e->done);
+	if (status != 0) b->length[e->req] = e->done;
+	file_cache_release(fc, e->fslot);
+	u->free_slots[u->nfree++] = s;
+}
+
+int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
+{
+	if (direct && !u->bounce) {
+		u->bounce = lsio_alloc_aligned(4096, (size_t)u->qd * LSIO_BOUNCE_BYTES);
+		if (!u->bounce) return -ENOMEM;
+	}
+	file_cache fc;
+	/* More fds than reads in flight, so an unpinned one can always be evicted. */
+	uint32_t cap = max_open > u->qd ? max_open : u->qd + 1;
+	int rc = file_cache_init(&fc, b, cap, direct, NULL);
+	if (rc < 0) return rc;
+
+	u->nfree = u->qd;
+	for (uint32_t s = 0; s < u->qd; s++) u->free_slots[s] = u->qd - 1 - s;
+	u->nretry = 0;
+
+	const uint64_t n = b->count;
+	uint64_t i = 0, issued = 0;
+	uint32_t inflight = 0;
+	int fatal = 0;
+	for (;;) {
+		int cancelled = live_load(b->cancel) != 0;
+		while (u->nretry) {
+			uint32_t s = u->retry[--u->nretry];
+			if (cancelled) {
+				slot_done(u, b, &fc, s, -ECANCELED);
+				inflight--;
+				continue;
+			}
+			prep_piece(u, b, &fc, s);
+			issued++;
+		}
+		while (!cancelled && inflight < u->qd && i < n) {
+			if (b->status[i] != 0) { /* failed in RESOLVE, already counted */
+				i++;
+				continue;
+			}
+			if (b->length[i] == 0) {
+				chunk_finish(b, i++, 0, 0);
+				continue;
+			}
+			int fs = file_cache_acquire(&fc, b->file[i]);
+			if (fs == -EAGAIN) break;
+			if (fs < 0) {
+				chunk_finish(b, i++, fs, 0);
+				continue;
+			}
+			if (LSIO_UNLIKELY((uintptr_t)dest_of(b, i) & 63)) live_add(b->misaligned, 1);
+			uint32_t s = u->free_slots[--u->nfree];
+			uslot *e = &u->slots[s];
+			e->req = i++;
+			e->done = 0;
+			e->fslot = fs;
+			e->dio_align = fc.slots[fs].dio_align;
+			prep_piece(u, b, &fc, s);
+			inflight++;
+			issued++;
+		}
+		if (inflight == 0) break;
+
+		int ret = io_uring_submit_and_wait(&u->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			fatal = ret;
+			break;
+		}
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&u->ring, head, cqe)
+		{
+			uint32_t s = (uint32_t)io_uring_cqe_get_data64(cqe);
+			int res = cqe->res;
+			uslot *e = &u->slots[s];
+			seen++;
+			if (LSIO_UNLIKELY(res < 0)) {
+				if (res == -EINTR || res == -EAGAIN) {
+					u->retry[u->nretry++] = s;
+				} else {
+					slot_done(u, b, &fc, s, res);
+					inflight--;
+				}
+				continue;
+			}
+			uint64_t got = step_apply(b, e->req, e->done, &e->step, (uint32_t)res);
+			if (LSIO_UNLIKELY(got == 0)) { /* EOF before the range ended: the file shrank */
+				slot_done(u, b, &fc, s, -ENODATA);
+				inflight--;
+				continue;
+			}
+			e->done += got;
+			if (LSIO_LIKELY(e->done == b->length[e->req])) {
+				slot_done(u, b, &fc, s, 0);
+				inflight--;
+			} else {
+				u->retry[u->nretry++] = s; /* short read: continue where it stopped */
+			}
+		}
+		io_uring_cq_advance(&u->ring, seen);
+	}
+	live_add(b->reads_issued, issued);
+	/* Whatever was never started (cancel, or a ring failure) is reported. */
+	int32_t rest = fatal ? fatal : -ECANCELED;
+	for (; i < n; i++)
+		if (b->status[i] == 0) chunk_finish(b, i, rest, 0), b->length[i] = 0;
+	if (fatal) {
+		while (u->nretry) {
+			slot_done(u, b, &fc, u->retry[--u->nretry], fatal);
+			inflight--;
+		}
+		/* In-flight reads may still target caller memory: drain them before
+		 * returning so nothing writes after the batch is reported done. */
+		while (inflight) {
+			struct io_uring_cqe *cqe;
+			if (io_uring_submit_and_wait(&u->ring, 1) < 0 || io_uring_peek_cqe(&u->ring, &cqe) < 0) break;
+			uint32_t s = (uint32_t)io_uring_cqe_get_data64(cqe);
+			io_uring_cqe_seen(&u->ring, cqe);
+			slot_done(u, b, &fc, s, fatal);
+			inflight--;
+		}
+	}
+	file_cache_destroy(&fc);
+	return fatal;
+}
+#endif
