@@ -1,0 +1,59 @@
+/**
+ * The Deno side of the native boundary: `Deno.dlopen` with one typed symbol
+ * table. Each parameter's C type is in the comment beside it.
+ *
+ * @module
+ */
+import { locateLibrary } from "./library.ts";
+import type { Native } from "./native.ts";
+
+const symbols = {
+  /** uint32_t lsio_abi_version(void) */
+  lsio_abi_version: { parameters: [], result: "u32" },
+  /** int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out) */
+  lsio_reader_open: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** void lsio_reader_close(lsio_reader *reader) */
+  lsio_reader_close: { parameters: ["pointer"], result: "void" },
+  /** int lsio_reader_get_info(lsio_reader *reader, lsio_reader_info *info) */
+  lsio_reader_get_info: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** int lsio_run(lsio_reader *reader, lsio_batch *batch, uint32_t ops), off the JS thread */
+  lsio_run_async: {
+    name: "lsio_run",
+    parameters: ["pointer", "buffer", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** int lsio_run(lsio_reader *reader, lsio_batch *batch, uint32_t ops) */
+  lsio_run: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
+  /** int lsio_pin_thread(int32_t cpu) */
+  lsio_pin_thread: { parameters: ["i32"], result: "i32" },
+} as const;
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Opens the library under Deno. */
+export function openNative(): Native {
+  const path = locateLibrary((k) => Deno.env.get(k), exists, Deno.build.os);
+  const lib = Deno.dlopen(path, symbols);
+  const s = lib.symbols;
+  const ptr = (h: bigint) => Deno.UnsafePointer.create(h);
+  return {
+    runtime: "deno",
+    path,
+    abiVersion: () => s.lsio_abi_version(),
+    readerOpen: (opts, out) => s.lsio_reader_open(opts, out),
+    readerClose: (h) => s.lsio_reader_close(ptr(h)),
+    readerInfo: (h, info) => s.lsio_reader_get_info(ptr(h), info),
+    run: (h, batch, ops) => s.lsio_run_async(ptr(h), batch, ops),
+    runSync: (h, batch, ops) => s.lsio_run(ptr(h), batch, ops),
+    pinThread: (cpu) => s.lsio_pin_thread(cpu),
+    addressOf: (view) =>
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))),
+  };
+}

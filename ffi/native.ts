@@ -1,0 +1,80 @@
+/**
+ * The runtime-neutral view of the native library. `deno.ts` and `bun.ts`
+ * implement it; nothing outside `ffi/` knows which runtime it runs on.
+ *
+ * Handles and addresses are `bigint`s. Structs are plain 64-bit words in a
+ * `BigUint64Array` the caller owns (see {@linkcode BatchWord}).
+ *
+ * @module
+ */
+
+/** What `ffi/deno.ts` and `ffi/bun.ts` provide. */
+export interface Native {
+  /** `"deno"` or `"bun"`. */
+  readonly runtime: string;
+  /** Where the shared library was loaded from. */
+  readonly path: string;
+  /** `lsio_abi_version()`. */
+  abiVersion(): number;
+  /** `lsio_reader_open(opts, out)`; `out[0]` receives the handle. */
+  readerOpen(opts: Uint32Array, out: BigUint64Array): number;
+  /** `lsio_reader_close(handle)`. */
+  readerClose(handle: bigint): void;
+  /** `lsio_reader_get_info(handle, info)`. */
+  readerInfo(handle: bigint, info: Uint32Array): number;
+  /** Runs `lsio_run(handle, batch, ops)` without blocking the JS thread. */
+  run(handle: bigint, batch: BigUint64Array, ops: number): Promise<number>;
+  /** `lsio_run(handle, batch, ops)` on the calling thread (blocks it). */
+  runSync(handle: bigint, batch: BigUint64Array, ops: number): number;
+  /** `lsio_pin_thread(cpu)`. */
+  pinThread(cpu: number): number;
+  /** Address of the first byte of `view` (its byteOffset included). */
+  addressOf(view: ArrayBufferView): bigint;
+}
+
+/** Word indices of `lsio_batch` (csrc/include/lsio.h), one uint64 each. */
+export const BatchWord = {
+  count: 0,
+  fileCount: 1,
+  paths: 2,
+  pathOffsets: 3,
+  file: 4,
+  start: 5,
+  end: 6,
+  destBase: 7,
+  dest: 8,
+  offset: 9,
+  length: 10,
+  status: 11,
+  fileSize: 12,
+  flags: 13,
+  layoutAlign: 14,
+  layoutBytes: 15,
+  chunksDone: 16,
+  bytesDone: 17,
+  misaligned: 18,
+  failed: 19,
+  readsIssued: 20,
+  cancel: 21,
+  state: 22,
+  result: 23,
+} as const;
+/** Number of words in `lsio_batch`. */
+export const BATCH_WORDS = 24;
+
+/** `LSIO_OP_*`. */
+export const Op = { stat: 1, resolve: 2, layout: 4, read: 8 } as const;
+/** `LSIO_BACKEND_*`. */
+export const Backend = { auto: 0, io_uring: 1, threads: 2 } as const;
+/** `LSIO_READER_*` flags. */
+export const ReaderFlag = { direct: 1 } as const;
+/** `LSIO_BATCH_*` flags. */
+export const BatchFlag = { truncateEof: 1 } as const;
+/** `LSIO_STATE_DONE`. */
+export const STATE_DONE = 2n;
+/** `LSIO_OPEN_END`: a range end meaning "to the end of the file". */
+export const OPEN_END = 0x7fffffffffffffffn;
+/** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
+export const OPTS_WORDS = 6;
+/** The ABI version this TypeScript code speaks. */
+export const ABI_VERSION = 1;

@@ -1,0 +1,29 @@
+/**
+ * light-speed-io (LSIO): read many byte ranges of many files in one call, as
+ * fast as the storage allows — io_uring batches driven from Deno and Bun.
+ *
+ * @example
+ * ```ts
+ * import { Reader } from "./mod.ts";
+ * await Deno.writeTextFile("/tmp/lsio_mod_example.txt", "0123456789");
+ * await using reader = await Reader.open();
+ * const [chunk] = await reader.read([{ path: "/tmp/lsio_mod_example.txt", start: -4 }]);
+ * console.log(new TextDecoder().decode(chunk as Uint8Array)); // 6789
+ * ```
+ *
+ * @module
+ */
+export {
+  type BatchStats,
+  type ColumnarRequests,
+  ColumnarResult,
+  type Progress,
+  type ReaderInfo,
+  type ReaderOptions,
+  type ReadIntoRequest,
+  type ReadOptions,
+  type ReadRequest,
+  Reader,
+} from "./src/reader.ts";
+export { type ByteRange, errnoName, LsioError, type LsioErrorOptions } from "./src/errors.ts";
+export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";

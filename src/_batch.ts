@@ -1,0 +1,145 @@
+// The native batch: an lsio_batch struct plus its arrays, all in JS memory,
+// kept alive by this object for as long as C may touch them.
+import { BATCH_WORDS, BatchWord, type Native } from "../ffi/native.ts";
+import { getUint64, setInt64, setOpenEnd } from "./_int64.ts";
+
+const encoder = new TextEncoder();
+const MAX_U64_LO = 0xffffffff;
+
+/** Per-request bytes: file u32, status i32, start/end/dest/offset/length 64-bit. */
+function sliceLayout(n: number) {
+  // All 8-byte fields first so every view is naturally aligned.
+  const q = n * 8;
+  return {
+    start: 0,
+    end: q,
+    dest: 2 * q,
+    offset: 3 * q,
+    length: 4 * q,
+    file: 5 * q,
+    status: 5 * q + n * 4,
+    bytes: 5 * q + n * 8,
+  };
+}
+
+export class NativeBatch {
+  readonly struct = new BigUint64Array(new ArrayBuffer(BATCH_WORDS * 8));
+  readonly count: number;
+  readonly paths: readonly string[];
+  readonly file: Uint32Array;
+  readonly status: Int32Array;
+  /** 32-bit views of the 64-bit arrays, for number access without BigInt. */
+  readonly start32: Uint32Array;
+  readonly end32: Uint32Array;
+  readonly dest32: Uint32Array;
+  readonly offset32: Uint32Array;
+  readonly length32: Uint32Array;
+  readonly offset: BigUint64Array;
+  readonly length: BigUint64Array;
+  readonly fileSize: BigInt64Array;
+  /** Keeps memory C points into alive (slab, caller buffers). */
+  #pinned: unknown[] = [];
+
+  constructor(lib: Native, paths: readonly string[], count: number) {
+    this.count = count;
+    this.paths = paths;
+    const L = sliceLayout(count);
+    const mem = new ArrayBuffer(Math.max(L.bytes, 8));
+    this.start32 = new Uint32Array(mem, L.start, 2 * count);
+    this.end32 = new Uint32Array(mem, L.end, 2 * count);
+    this.dest32 = new Uint32Array(mem, L.dest, 2 * count);
+    this.offset32 = new Uint32Array(mem, L.offset, 2 * count);
+    this.length32 = new Uint32Array(mem, L.length, 2 * count);
+    this.offset = new BigUint64Array(mem, L.offset, count);
+    this.length = new BigUint64Array(mem, L.length, count);
+    this.file = new Uint32Array(mem, L.file, count);
+    this.status = new Int32Array(mem, L.status, count);
+
+    // Paths: NUL-terminated, back to back, plus where each starts.
+    const encoded = paths.map((p) => encoder.encode(p));
+    let blobBytes = 0;
+    for (const e of encoded) blobBytes += e.length + 1;
+    const blob = new Uint8Array(new ArrayBuffer(Math.max(blobBytes, 1)));
+    const pathOffsets = new BigUint64Array(new ArrayBuffer(Math.max(paths.length, 1) * 8));
+    let at = 0;
+    encoded.forEach((e, i) => {
+      pathOffsets[i] = BigInt(at);
+      blob.set(e, at);
+      at += e.length + 1;
+    });
+    this.fileSize = new BigInt64Array(new ArrayBuffer(Math.max(paths.length, 1) * 8));
+    this.#pinned.push(mem, blob, pathOffsets);
+
+    const base = lib.addressOf(new Uint8Array(mem));
+    const s = this.struct;
+    s[BatchWord.count] = BigInt(count);
+    s[BatchWord.fileCount] = BigInt(paths.length);
+    s[BatchWord.paths] = lib.addressOf(blob);
+    s[BatchWord.pathOffsets] = lib.addressOf(pathOffsets);
+    s[BatchWord.file] = base + BigInt(L.file);
+    s[BatchWord.start] = base + BigInt(L.start);
+    s[BatchWord.end] = base + BigInt(L.end);
+    s[BatchWord.dest] = base + BigInt(L.dest);
+    s[BatchWord.offset] = base + BigInt(L.offset);
+    s[BatchWord.length] = base + BigInt(L.length);
+    s[BatchWord.status] = base + BigInt(L.status);
+    s[BatchWord.fileSize] = lib.addressOf(this.fileSize);
+  }
+
+  setRange(i: number, start: number, end: number | undefined): void {
+    setInt64(this.start32, i, start);
+    if (end === undefined) setOpenEnd(this.end32, i);
+    else setInt64(this.end32, i, end);
+  }
+
+  /** Capacity of request i's destination (length[] on input). */
+  setCapacity(i: number, bytes: number): void {
+    setInt64(this.length32, i, bytes);
+  }
+
+  /** Every capacity unlimited (LSIO lays the chunks out itself). */
+  unlimitedCapacity(): void {
+    this.length32.fill(MAX_U64_LO);
+  }
+
+  setDest(i: number, address: number): void {
+    setInt64(this.dest32, i, address);
+  }
+
+  /** Destinations are offsets from this address from now on. */
+  setDestBase(address: bigint, keepAlive: unknown): void {
+    this.struct[BatchWord.destBase] = address;
+    this.#pinned.push(keepAlive);
+  }
+
+  pin(keepAlive: unknown): void {
+    this.#pinned.push(keepAlive);
+  }
+
+  offsetOf(i: number): number {
+    return getUint64(this.offset32, i);
+  }
+  lengthOf(i: number): number {
+    return getUint64(this.length32, i);
+  }
+  destOf(i: number): number {
+    return getUint64(this.dest32, i);
+  }
+
+  word(w: number): number {
+    return Number(this.struct[w]);
+  }
+  set flags(f: number) {
+    this.struct[BatchWord.flags] = BigInt(f);
+  }
+  set layoutAlign(a: number) {
+    this.struct[BatchWord.layoutAlign] = BigInt(a);
+  }
+  cancel(): void {
+    this.struct[BatchWord.cancel] = 1n;
+  }
+  /** Clears the live counters between two runs over the same batch. */
+  resetCounters(): void {
+    for (let w = BatchWord.chunksDone; w <= BatchWord.readsIssued; w++) this.struct[w] = 0n;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * One error class for everything the native core reports.
+ *
+ * @module
+ */
+
+/** Linux errno numbers LSIO reports, with their names and descriptions. */
+const ERRNO: Record<number, [string, string]> = {
+  1: ["EPERM", "Operation not permitted"],
+  2: ["ENOENT", "No such file or directory"],
+  4: ["EINTR", "Interrupted system call"],
+  5: ["EIO", "Input/output error"],
+  6: ["ENXIO", "No such device or address"],
+  9: ["EBADF", "Bad file descriptor (the reader is closed)"],
+  11: ["EAGAIN", "Resource temporarily unavailable"],
+  12: ["ENOMEM", "Out of memory"],
+  13: ["EACCES", "Permission denied"],
+  14: ["EFAULT", "Bad address"],
+  16: ["EBUSY", "Device or resource busy"],
+  19: ["ENODEV", "No such device"],
+  20: ["ENOTDIR", "Not a directory"],
+  21: ["EISDIR", "Is a directory"],
+  22: ["EINVAL", "Invalid argument"],
+  23: ["ENFILE", "Too many open files in system"],
+  24: ["EMFILE", "Too many open files"],
+  27: ["EFBIG", "File too large"],
+  34: ["ERANGE", "Byte range lies outside the file"],
+  36: ["ENAMETOOLONG", "File name too long"],
+  38: ["ENOSYS", "Function not implemented"],
+  40: ["ELOOP", "Too many levels of symbolic links"],
+  61: ["ENODATA", "File ended before the range was read (it shrank after its size was taken)"],
+  75: ["EOVERFLOW", "Value too large for defined data type"],
+  95: ["EOPNOTSUPP", "Operation not supported"],
+  105: ["ENOBUFS", "Destination is smaller than the range"],
+  110: ["ETIMEDOUT", "Connection timed out"],
+  125: ["ECANCELED", "Read cancelled"],
+};
+
+/** The errno name for a (positive or negative) errno number, e.g. `"ENOENT"`. */
+export function errnoName(errno: number): string {
+  return ERRNO[Math.abs(errno)]?.[0] ?? `E${Math.abs(errno)}`;
+}
+
+/** A byte range as the caller asked for it (negative: from the end; `end` undefined: to EOF). */
+export interface ByteRange {
+  /** First byte, negative counts from the end. */
+  start: number;
+  /** One past the last byte, negative counts from the end; undefined reads to EOF. */
+  end?: number;
+}
+
+/** What a {@linkcode LsioError} is about. */
+export interface LsioErrorOptions {
+  /** The file concerned. */
+  path?: string;
+  /** The range concerned. */
+  range?: ByteRange;
+  /** The operation, for the message ("read", "open reader", …). */
+  op?: string;
+}
+
+function describeRange(r: ByteRange): string {
+  return `bytes ${r.start}..${r.end ?? ""}`;
+}
+
+/**
+ * An error from the native core. `code` is the errno name (`"ENOENT"`),
+ * `errno` the positive number, `path` and `range` say which chunk failed.
+ *
+ * @example
+ * ```ts
+ * import { LsioError } from "./errors.ts";
+ * const e = new LsioError(-2, { path: "/nope", range: { start: 0, end: 10 } });
+ * console.log(e.code, e.message); // ENOENT No such file or directory: /nope, bytes 0..10
+ * ```
+ */
+export class LsioError extends Error {
+  /** The errno name, e.g. `"ENOENT"`. */
+  readonly code: string;
+  /** The positive errno number. */
+  readonly errno: number;
+  /** The file concerned, when there is one. */
+  readonly path?: string;
+  /** The byte range concerned, as requested. */
+  readonly range?: ByteRange;
+
+  /** Builds the error from a native result (`-errno` or `errno`). */
+  constructor(errno: number, options: LsioErrorOptions = {}) {
+    const n = Math.abs(errno);
+    const desc = ERRNO[n]?.[1] ?? `Error ${n}`;
+    const where = [
+      options.op,
+      options.path,
+      options.range ? describeRange(options.range) : undefined,
+    ].filter(Boolean).join(", ");
+    super(where ? `${desc}: ${where}` : desc);
+    this.name = "LsioError";
+    this.code = errnoName(n);
+    this.errno = n;
+    if (options.path !== undefined) this.path = options.path;
+    if (options.range !== undefined) this.range = options.range;
+  }
+}

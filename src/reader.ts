@@ -1,0 +1,560 @@
+/**
+ * The reader: read many byte ranges of many files in one call.
+ *
+ * Three ways to read, all one native batch per call:
+ * - {@linkcode Reader.read}: a list of `{ path, start?, end? }` → bytes or an
+ *   error per request, in request order;
+ * - {@linkcode Reader.readInto}: each request names its destination
+ *   `Uint8Array` (views into one big array are the main use);
+ * - {@linkcode Reader.readColumnar}: requests as typed arrays (10^6 and more),
+ *   results in one slab plus offset/length/status arrays — no object, Promise
+ *   or FFI call per chunk.
+ *
+ * @module
+ */
+import { native } from "../ffi/mod.ts";
+import {
+  Backend,
+  BatchFlag,
+  BatchWord,
+  type Native,
+  Op,
+  OPTS_WORDS,
+  ReaderFlag,
+} from "../ffi/native.ts";
+import { NativeBatch } from "./_batch.ts";
+import { allocAlignedWith } from "./aligned.ts";
+import { type ByteRange, LsioError } from "./errors.ts";
+import { setInt64, setOpenEnd } from "./_int64.ts";
+
+const EBADF = 9;
+
+/** Options of {@linkcode Reader.open}. */
+export interface ReaderOptions {
+  /** `"auto"` (default): io_uring where the kernel allows it, else `"threads"`. */
+  backend?: "auto" | "io_uring" | "threads";
+  /** Reads in flight at once (default 64, at most 4096). */
+  queueDepth?: number;
+  /** Open files with O_DIRECT: bypass the page cache. Padding is never seen. */
+  direct?: boolean;
+  /** A range past the end of its file: `"error"` (default, ERANGE) or `"truncate"`. */
+  pastEof?: "error" | "truncate";
+  /** Upper bound on files open at once (default: below RLIMIT_NOFILE). */
+  maxOpenFiles?: number;
+  /** Pool size of the `"threads"` backend (default 16). */
+  threads?: number;
+}
+
+/** What the native core chose. */
+export interface ReaderInfo {
+  /** The backend in use. */
+  backend: "io_uring" | "threads";
+  /** Reads in flight at once. */
+  queueDepth: number;
+  /** IORING_SETUP_* flags the kernel accepted (0 for threads). */
+  ringFlags: number;
+  /** Files kept open at once. */
+  maxOpenFiles: number;
+  /** Pool size (threads backend). */
+  threads: number;
+  /** Where the native library was loaded from. */
+  libraryPath: string;
+}
+
+/** Progress of a running batch. */
+export interface Progress {
+  /** Chunks finished (read or failed). */
+  chunksDone: number;
+  /** Chunks in the batch. */
+  chunks: number;
+  /** Bytes delivered so far. */
+  bytesDone: number;
+}
+
+/** Statistics of a finished batch. */
+export interface BatchStats {
+  /** Requests in the batch. */
+  chunks: number;
+  /** Bytes delivered. */
+  bytes: number;
+  /** Chunks that failed. */
+  failed: number;
+  /** Read syscalls or io_uring SQEs issued. */
+  readsIssued: number;
+  /** Destinations not aligned to 64 bytes (slower: see README). */
+  misaligned: number;
+  /** Wall time of the batch in seconds. */
+  seconds: number;
+}
+
+/** Options of each read call. */
+export interface ReadOptions {
+  /** Cancels the batch: in-flight reads finish, the rest get ECANCELED, the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called about every `progressIntervalMs` while the batch runs, and once at the end. */
+  onProgress?: (progress: Progress) => void;
+  /** Default 100. */
+  progressIntervalMs?: number;
+  /** Overrides the reader's `pastEof` for this batch. */
+  pastEof?: "error" | "truncate";
+}
+
+/** One request of {@linkcode Reader.read}. */
+export interface ReadRequest {
+  /** The file. */
+  path: string;
+  /** First byte; negative counts from the end (default 0). */
+  start?: number;
+  /** One past the last byte; negative counts from the end; omitted: to EOF. */
+  end?: number;
+}
+
+/** One request of {@linkcode Reader.readInto}: where the bytes go. */
+export interface ReadIntoRequest extends ReadRequest {
+  /** Destination; at least as long as the range. */
+  dest: Uint8Array;
+}
+
+/** Requests as columns, for {@linkcode Reader.readColumnar}. */
+export interface ColumnarRequests {
+  /** The files; `file[i]` indexes into this. */
+  paths: readonly string[];
+  /** File index of each request. */
+  file: Uint32Array;
+  /** Start of each range (negative: from the end). */
+  start: Float64Array | BigInt64Array;
+  /** End of each range (negative: from the end; Infinity: to EOF). Omitted: every range to EOF. */
+  end?: Float64Array | BigInt64Array;
+  /**
+   * Where the bytes go: chunk i lands at `dest.buffer[dest.offsets[i]]`.
+   * Omitted: LSIO lays the chunks out in one 4096-aligned slab.
+   */
+  dest?: { buffer: Uint8Array; offsets: Float64Array | BigUint64Array };
+}
+
+/** The outcome of {@linkcode Reader.readColumnar}. */
+export class ColumnarResult {
+  /** Every chunk's bytes: LSIO's slab, or the caller's `dest.buffer`. */
+  readonly data: Uint8Array;
+  /** 0, or the negative errno of each chunk. */
+  readonly status: Int32Array;
+  /** Batch statistics. */
+  readonly stats: BatchStats;
+  readonly #batch: NativeBatch;
+  readonly #destBase: number;
+
+  /** @internal */
+  constructor(batch: NativeBatch, data: Uint8Array, destBase: number, stats: BatchStats) {
+    this.#batch = batch;
+    this.data = data;
+    this.status = batch.status;
+    this.stats = stats;
+    this.#destBase = destBase;
+  }
+
+  /** Number of chunks. */
+  get length(): number {
+    return this.#batch.count;
+  }
+  /** Where chunk i starts in `data`. */
+  offsetOf(i: number): number {
+    return this.#batch.destOf(i) - this.#destBase;
+  }
+  /** Bytes of chunk i (0 when it failed). */
+  lengthOf(i: number): number {
+    return this.#batch.lengthOf(i);
+  }
+  /** File offset chunk i was read from. */
+  fileOffsetOf(i: number): number {
+    return this.#batch.offsetOf(i);
+  }
+  /** Chunk i's bytes (a view into `data`), or its error. */
+  chunk(i: number): Uint8Array | LsioError {
+    const st = this.status[i];
+    if (st !== 0) return chunkError(this.#batch, i, st, this.#ranges);
+    const off = this.offsetOf(i);
+    return this.data.subarray(off, off + this.lengthOf(i));
+  }
+  /** The error of chunk i, or undefined. */
+  error(i: number): LsioError | undefined {
+    const st = this.status[i];
+    return st === 0 ? undefined : chunkError(this.#batch, i, st, this.#ranges);
+  }
+  #ranges = (i: number): ByteRange => {
+    const s = this.#batch.start32, e = this.#batch.end32;
+    const start = s[2 * i] + (s[2 * i + 1] | 0) * 4294967296;
+    const open = e[2 * i] === 0xffffffff && e[2 * i + 1] === 0x7fffffff;
+    return open ? { start } : { start, end: e[2 * i] + (e[2 * i + 1] | 0) * 4294967296 };
+  };
+}
+
+function chunkError(
+  batch: NativeBatch,
+  i: number,
+  status: number,
+  range: (i: number) => ByteRange,
+): LsioError {
+  return new LsioError(status, { path: batch.paths[batch.file[i]], range: range(i) });
+}
+
+const readers = new FinalizationRegistry<{ lib: Native; handle: bigint }>(
+  ({ lib, handle }) => lib.readerClose(handle),
+);
+
+function checkPath(path: unknown): string {
+  if (typeof path !== "string") throw new TypeError(`A path is a string, got ${typeof path}`);
+  if (path.length === 0) throw new TypeError("A path is a non-empty string");
+  if (path.includes("\0")) throw new TypeError(`Path ${JSON.stringify(path)} contains a NUL byte`);
+  return path;
+}
+
+function checkRange(start: unknown, end: unknown, what: string): void {
+  if (!Number.isSafeInteger(start)) {
+    throw new TypeError(`${what}: start ${String(start)} is not a safe integer`);
+  }
+  if (end !== undefined && !Number.isSafeInteger(end)) {
+    throw new TypeError(`${what}: end ${String(end)} is not a safe integer`);
+  }
+  if ((start as number) >= 0 && end !== undefined && (end as number) >= 0 && (end as number) < (start as number)) {
+    throw new RangeError(`${what}: range ${start}..${end} ends before it starts`);
+  }
+}
+
+/**
+ * A reader: one native I/O thread with its own io_uring ring (or thread pool),
+ * fed one batch at a time. Batches given while one runs wait their turn.
+ *
+ * @example
+ * ```ts
+ * import { Reader } from "../mod.ts";
+ * await Deno.writeTextFile("/tmp/lsio_example.txt", "hello, world");
+ * await using reader = await Reader.open();
+ * const [head, tail] = await reader.read([
+ *   { path: "/tmp/lsio_example.txt", start: 0, end: 5 },
+ *   { path: "/tmp/lsio_example.txt", start: -5 },
+ * ]);
+ * console.log(new TextDecoder().decode(head as Uint8Array)); // hello
+ * console.log(new TextDecoder().decode(tail as Uint8Array)); // world
+ * ```
+ */
+export class Reader implements Disposable, AsyncDisposable {
+  readonly #lib: Native;
+  #handle: bigint;
+  readonly #pastEof: "error" | "truncate";
+  readonly #info: ReaderInfo;
+  #queue: Promise<void> = Promise.resolve();
+  #running = 0;
+  #current: NativeBatch | undefined;
+  #closed: Promise<void> | undefined;
+  readonly #token = {};
+
+  private constructor(lib: Native, handle: bigint, options: ReaderOptions) {
+    this.#lib = lib;
+    this.#handle = handle;
+    this.#pastEof = options.pastEof ?? "error";
+    const info = new Uint32Array(new ArrayBuffer(OPTS_WORDS * 4));
+    lib.readerInfo(handle, info);
+    this.#info = {
+      backend: info[0] === Backend.io_uring ? "io_uring" : "threads",
+      queueDepth: info[1],
+      ringFlags: info[2],
+      maxOpenFiles: info[3],
+      threads: info[4],
+      libraryPath: lib.path,
+    };
+    readers.register(this, { lib, handle }, this.#token);
+  }
+
+  /**
+   * Opens a reader. Throws {@linkcode LsioError} when the backend asked for
+   * cannot start (e.g. `backend: "io_uring"` where io_uring is disabled).
+   */
+  static async open(options: ReaderOptions = {}): Promise<Reader> {
+    const lib = await native();
+    const opts = new Uint32Array(new ArrayBuffer(OPTS_WORDS * 4));
+    const backend = options.backend ?? "auto";
+    if (!(backend in Backend)) throw new TypeError(`Unknown backend ${JSON.stringify(backend)}`);
+    opts[0] = Backend[backend];
+    opts[1] = positiveInt(options.queueDepth, "queueDepth", 4096);
+    opts[2] = options.direct ? ReaderFlag.direct : 0;
+    opts[3] = positiveInt(options.threads, "threads", 4096);
+    opts[4] = positiveInt(options.maxOpenFiles, "maxOpenFiles", 0xffffffff);
+    if (options.pastEof !== undefined && options.pastEof !== "error" && options.pastEof !== "truncate") {
+      throw new TypeError(`pastEof is "error" or "truncate", got ${JSON.stringify(options.pastEof)}`);
+    }
+    const out = new BigUint64Array(new ArrayBuffer(8));
+    const rc = lib.readerOpen(opts, out);
+    if (rc < 0) throw new LsioError(rc, { op: `open reader (backend ${backend})` });
+    return new Reader(lib, out[0], options);
+  }
+
+  /** What the native core chose: backend, queue depth, ring flags. */
+  get info(): ReaderInfo {
+    return { ...this.#info };
+  }
+
+  /** True once {@linkcode Reader.close} was called. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /**
+   * Reads every range; each result is its bytes (views into one aligned slab)
+   * or an {@linkcode LsioError}. One failed chunk never fails the batch.
+   */
+  async read(requests: readonly ReadRequest[], options: ReadOptions = {}): Promise<(Uint8Array | LsioError)[]> {
+    const batch = this.#fromRequests(requests);
+    const slab = await this.#readIntoSlab(batch, options);
+    const out: (Uint8Array | LsioError)[] = new Array(requests.length);
+    for (let i = 0; i < requests.length; i++) {
+      const st = batch.status[i];
+      if (st !== 0) {
+        out[i] = errorFor(requests[i], st);
+      } else {
+        const off = batch.destOf(i);
+        out[i] = slab.data.subarray(off, off + batch.lengthOf(i));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Reads every range straight into its `dest` (no intermediate copy). Each
+   * result is the number of bytes written, or an {@linkcode LsioError}.
+   */
+  async readInto(requests: readonly ReadIntoRequest[], options: ReadOptions = {}): Promise<(number | LsioError)[]> {
+    const batch = this.#fromRequests(requests);
+    const bases = new Map<ArrayBufferLike, number>();
+    for (let i = 0; i < requests.length; i++) {
+      const { dest, start = 0, end } = requests[i];
+      if (!(dest instanceof Uint8Array)) throw new TypeError(`Request ${i}: dest is not a Uint8Array`);
+      if (start >= 0 && end !== undefined && end >= 0 && end - start > dest.byteLength) {
+        throw new RangeError(
+          `Request ${i}: range ${start}..${end} (${end - start} bytes) does not fit dest of ${dest.byteLength} bytes`,
+        );
+      }
+      let base = bases.get(dest.buffer);
+      if (base === undefined) {
+        base = Number(this.#lib.addressOf(new Uint8Array(dest.buffer)));
+        bases.set(dest.buffer, base);
+        batch.pin(dest.buffer);
+      }
+      batch.setDest(i, base + dest.byteOffset);
+      batch.setCapacity(i, dest.byteLength);
+    }
+    await this.#run(batch, Op.resolve | Op.read, options);
+    const out: (number | LsioError)[] = new Array(requests.length);
+    for (let i = 0; i < requests.length; i++) {
+      const st = batch.status[i];
+      out[i] = st === 0 ? batch.lengthOf(i) : errorFor(requests[i], st);
+    }
+    return out;
+  }
+
+  /**
+   * Reads a columnar batch: one native call, no per-chunk objects. Results
+   * land in one 4096-aligned slab (64-byte aligned chunks) or in
+   * `requests.dest`.
+   */
+  async readColumnar(requests: ColumnarRequests, options: ReadOptions = {}): Promise<ColumnarResult> {
+    const { paths, file, start, end, dest } = requests;
+    const n = file.length;
+    if (!(file instanceof Uint32Array)) throw new TypeError("file is a Uint32Array");
+    if (start.length !== n || (end && end.length !== n)) {
+      throw new RangeError(`file, start and end differ in length (${n}, ${start.length}, ${end?.length})`);
+    }
+    paths.forEach(checkPath);
+    const batch = new NativeBatch(this.#lib, paths, n);
+    batch.file.set(file);
+    fillRanges(batch, start, end);
+    if (!dest) {
+      const slab = await this.#readIntoSlab(batch, options);
+      return new ColumnarResult(batch, slab.data, 0, slab.stats);
+    }
+    if (dest.offsets.length !== n) throw new RangeError(`dest.offsets has ${dest.offsets.length} entries, not ${n}`);
+    const buf = dest.buffer;
+    const base = Number(this.#lib.addressOf(buf));
+    const offs = dest.offsets;
+    for (let i = 0; i < n; i++) {
+      const o = Number(offs[i]);
+      if (!(o >= 0 && o <= buf.byteLength) || !Number.isInteger(o)) {
+        throw new RangeError(`dest.offsets[${i}] = ${o} lies outside dest.buffer (${buf.byteLength} bytes)`);
+      }
+      batch.setDest(i, base + o);
+      batch.setCapacity(i, buf.byteLength - o); // C refuses (ENOBUFS) anything longer
+    }
+    batch.pin(buf);
+    const stats = await this.#run(batch, Op.resolve | Op.read, options);
+    return new ColumnarResult(batch, buf, base, stats);
+  }
+
+  /**
+   * Sizes of files in bytes (statx, no open): a number, or an
+   * {@linkcode LsioError} per path.
+   */
+  async fileSizes(paths: readonly string[], options: ReadOptions = {}): Promise<(number | LsioError)[]> {
+    paths.forEach(checkPath);
+    const batch = new NativeBatch(this.#lib, paths, 0);
+    await this.#run(batch, Op.stat, options);
+    return paths.map((path, f) => {
+      const v = Number(batch.fileSize[f]);
+      return v < 0 ? new LsioError(v, { path, op: "stat" }) : v;
+    });
+  }
+
+  /**
+   * Closes the reader. Idempotent. A batch still running is cancelled and
+   * the native reader is freed once it has finished; `await` the returned
+   * promise (or use `await using`) to know it is gone.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    readers.unregister(this.#token);
+    this.#current?.cancel();
+    const handle = this.#handle;
+    this.#handle = 0n;
+    if (this.#running === 0) {
+      this.#lib.readerClose(handle);
+      this.#closed = Promise.resolve();
+    } else {
+      this.#closed = this.#queue.then(() => this.#lib.readerClose(handle));
+    }
+    return this.#closed;
+  }
+
+  /** Same as {@linkcode Reader.close}. */
+  [Symbol.dispose](): void {
+    void this.close();
+  }
+
+  /** Closes and waits until the native reader is gone. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #fromRequests(requests: readonly ReadRequest[]): NativeBatch {
+    if (!Array.isArray(requests)) throw new TypeError("requests is an array");
+    const index = new Map<string, number>();
+    const paths: string[] = [];
+    const files = new Uint32Array(requests.length);
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i];
+      if (r === null || typeof r !== "object") throw new TypeError(`Request ${i} is not an object`);
+      const path = checkPath(r.path);
+      checkRange(r.start ?? 0, r.end, `Request ${i} (${path})`);
+      let f = index.get(path);
+      if (f === undefined) {
+        f = paths.length;
+        paths.push(path);
+        index.set(path, f);
+      }
+      files[i] = f;
+    }
+    const batch = new NativeBatch(this.#lib, paths, requests.length);
+    batch.file.set(files);
+    for (let i = 0; i < requests.length; i++) batch.setRange(i, requests[i].start ?? 0, requests[i].end);
+    return batch;
+  }
+
+  /** RESOLVE+LAYOUT, allocate the slab, READ. */
+  async #readIntoSlab(batch: NativeBatch, options: ReadOptions): Promise<{ data: Uint8Array; stats: BatchStats }> {
+    batch.unlimitedCapacity();
+    batch.layoutAlign = 64;
+    await this.#run(batch, Op.resolve | Op.layout, options);
+    const data = allocAlignedWith(this.#lib, batch.word(BatchWord.layoutBytes), { align: 4096 });
+    batch.setDestBase(this.#lib.addressOf(data), data);
+    const stats = await this.#run(batch, Op.read, options);
+    return { data, stats };
+  }
+
+  /** Runs ops on the reader's thread, one batch at a time, with progress and abort. */
+  async #run(batch: NativeBatch, ops: number, options: ReadOptions): Promise<BatchStats> {
+    const { signal, onProgress } = options;
+    const pastEof = options.pastEof ?? this.#pastEof;
+    batch.flags = pastEof === "truncate" ? BatchFlag.truncateEof : 0;
+    signal?.throwIfAborted();
+    const previous = this.#queue;
+    let release!: () => void;
+    this.#queue = new Promise((r) => (release = r));
+    this.#running++;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const onAbort = () => batch.cancel();
+    const report = () =>
+      onProgress?.({
+        chunksDone: batch.word(BatchWord.chunksDone),
+        chunks: batch.count,
+        bytesDone: batch.word(BatchWord.bytesDone),
+      });
+    try {
+      await previous;
+      if (this.#handle === 0n) throw new LsioError(-EBADF, { op: "read on a closed reader" });
+      signal?.throwIfAborted();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (onProgress) timer = setInterval(report, options.progressIntervalMs ?? 100);
+      this.#current = batch;
+      const t0 = performance.now();
+      const rc = await this.#lib.run(this.#handle, batch.struct, ops);
+      const seconds = (performance.now() - t0) / 1000;
+      if (rc < 0) throw new LsioError(rc, { op: "batch" });
+      report();
+      signal?.throwIfAborted();
+      return {
+        chunks: batch.count,
+        bytes: batch.word(BatchWord.bytesDone),
+        failed: batch.word(BatchWord.failed),
+        readsIssued: batch.word(BatchWord.readsIssued),
+        misaligned: batch.word(BatchWord.misaligned),
+        seconds,
+      };
+    } finally {
+      this.#current = undefined;
+      if (timer !== undefined) clearInterval(timer);
+      signal?.removeEventListener("abort", onAbort);
+      this.#running--;
+      release();
+    }
+  }
+}
+
+function positiveInt(v: number | undefined, name: string, max: number): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} is an integer in 1..${max}, got ${v}`);
+  return v;
+}
+
+function errorFor(r: ReadRequest, status: number): LsioError {
+  const range: ByteRange = { start: r.start ?? 0 };
+  if (r.end !== undefined) range.end = r.end;
+  return new LsioError(status, { path: r.path, range });
+}
+
+function fillRanges(
+  batch: NativeBatch,
+  start: Float64Array | BigInt64Array,
+  end: Float64Array | BigInt64Array | undefined,
+): void {
+  const n = batch.count;
+  fillColumn(batch.start32, start, n, "start", false);
+  if (end === undefined) for (let i = 0; i < n; i++) setOpenEnd(batch.end32, i);
+  else fillColumn(batch.end32, end, n, "end", true);
+}
+
+/** Copies one int64 column from numbers (Infinity: open end) or BigInts. */
+function fillColumn(
+  words: Uint32Array,
+  column: Float64Array | BigInt64Array,
+  n: number,
+  name: string,
+  infinityIsOpen: boolean,
+): void {
+  if (column instanceof BigInt64Array) {
+    new BigInt64Array(words.buffer, words.byteOffset, n).set(column);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const x = column[i];
+    if (Number.isSafeInteger(x)) setInt64(words, i, x);
+    else if (infinityIsOpen && x === Infinity) setOpenEnd(words, i);
+    else throw new TypeError(`${name}[${i}] = ${x} is not a safe integer${infinityIsOpen ? " or Infinity" : ""}`);
+  }
+}
