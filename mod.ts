@@ -24,6 +24,7 @@ export {
   type ReadOptions,
   type ReadRequest,
   Reader,
+  ReadPlan,
 } from "./src/reader.ts";
 export { type ByteRange, errnoName, LsioError, type LsioErrorOptions } from "./src/errors.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";

@@ -60,7 +60,7 @@ export interface LsioErrorOptions {
 }
 
 function describeRange(r: ByteRange): string {
-  return `bytes ${r.start}..${r.end ?? ""}`;
+  return `bytes ${r.start}..${r.end ?? "EOF"}`;
 }
 
 /**
@@ -88,12 +88,10 @@ export class LsioError extends Error {
   constructor(errno: number, options: LsioErrorOptions = {}) {
     const n = Math.abs(errno);
     const desc = ERRNO[n]?.[1] ?? `Error ${n}`;
-    const where = [
-      options.op,
-      options.path,
-      options.range ? describeRange(options.range) : undefined,
-    ].filter(Boolean).join(", ");
-    super(where ? `${desc}: ${where}` : desc);
+    const where = [options.path, options.range ? describeRange(options.range) : undefined]
+      .filter(Boolean).join(", ");
+    const head = options.op ? `${desc} (${options.op})` : desc;
+    super(where ? `${head}: ${where}` : head);
     this.name = "LsioError";
     this.code = errnoName(n);
     this.errno = n;

@@ -197,6 +197,64 @@ function chunkError(
   return new LsioError(status, { path: batch.paths[batch.file[i]], range: range(i) });
 }
 
+/**
+ * Ranges resolved against their files' sizes, not read yet: from
+ * {@linkcode Reader.plan}, read once by {@linkcode Reader.read}.
+ *
+ * @example
+ * ```ts
+ * import { Reader } from "../mod.ts";
+ * await Deno.writeTextFile("/tmp/lsio_plan_example.txt", "abcdef");
+ * await using reader = await Reader.open();
+ * const plan = await reader.plan([{ path: "/tmp/lsio_plan_example.txt", start: -4 }]);
+ * console.log(plan.lengthOf(0), plan.totalBytes); // 4 4
+ * const [bytes] = await reader.read(plan);
+ * console.log(new TextDecoder().decode(bytes as Uint8Array)); // cdef
+ * ```
+ */
+export class ReadPlan {
+  /** The requests, in order. */
+  readonly requests: readonly ReadRequest[];
+  #batch: NativeBatch | undefined;
+
+  /** @internal */
+  constructor(requests: readonly ReadRequest[], batch: NativeBatch) {
+    this.requests = requests;
+    this.#batch = batch;
+  }
+
+  #get(): NativeBatch {
+    if (!this.#batch) throw new TypeError("This plan was already read; plan again to read again");
+    return this.#batch;
+  }
+  /** Bytes request i will deliver (0 when it fails). */
+  lengthOf(i: number): number {
+    return this.#get().lengthOf(i);
+  }
+  /** File offset request i starts at. */
+  fileOffsetOf(i: number): number {
+    return this.#get().offsetOf(i);
+  }
+  /** Why request i will fail, or undefined. */
+  error(i: number): LsioError | undefined {
+    const st = this.#get().status[i];
+    return st === 0 ? undefined : errorFor(this.requests[i], st);
+  }
+  /** Sum of the resolved lengths. */
+  get totalBytes(): number {
+    const b = this.#get();
+    let sum = 0;
+    for (let i = 0; i < b.count; i++) sum += b.lengthOf(i);
+    return sum;
+  }
+  /** @internal Hands the batch to a read, once. */
+  _take(): NativeBatch {
+    const b = this.#get();
+    this.#batch = undefined;
+    return b;
+  }
+}
+
 const readers = new FinalizationRegistry<{ lib: Native; handle: bigint }>(
   ({ lib, handle }) => lib.readerClose(handle),
 );
@@ -299,20 +357,39 @@ export class Reader implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Reads every range; each result is its bytes (views into one aligned slab)
-   * or an {@linkcode LsioError}. One failed chunk never fails the batch.
+   * Resolves every range against its file's size (one statx per file, no
+   * read): the lengths are known before anything is read or allocated. Pass
+   * the plan to {@linkcode Reader.read} to read it (once).
    */
-  async read(requests: readonly ReadRequest[], options: ReadOptions = {}): Promise<(Uint8Array | LsioError)[]> {
+  async plan(requests: readonly ReadRequest[], options: ReadOptions = {}): Promise<ReadPlan> {
     const batch = this.#fromRequests(requests);
-    const slab = await this.#readIntoSlab(batch, options);
-    const out: (Uint8Array | LsioError)[] = new Array(requests.length);
-    for (let i = 0; i < requests.length; i++) {
+    batch.unlimitedCapacity();
+    batch.layoutAlign = 64;
+    await this.#run(batch, Op.resolve | Op.layout, options);
+    return new ReadPlan(requests, batch);
+  }
+
+  /**
+   * Reads every range; each result is its bytes (views into one 4096-aligned
+   * slab, each chunk 64-byte aligned) or an {@linkcode LsioError}. One failed
+   * chunk never fails the batch.
+   */
+  async read(
+    requests: readonly ReadRequest[] | ReadPlan,
+    options: ReadOptions = {},
+  ): Promise<(Uint8Array | LsioError)[]> {
+    const plan = requests instanceof ReadPlan ? requests : await this.plan(requests, options);
+    const batch = plan._take();
+    const { data } = await this.#readPlanned(batch, options);
+    const list = plan.requests;
+    const out: (Uint8Array | LsioError)[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) {
       const st = batch.status[i];
       if (st !== 0) {
-        out[i] = errorFor(requests[i], st);
+        out[i] = errorFor(list[i], st);
       } else {
         const off = batch.destOf(i);
-        out[i] = slab.data.subarray(off, off + batch.lengthOf(i));
+        out[i] = data.subarray(off, off + batch.lengthOf(i));
       }
     }
     return out;
@@ -456,15 +533,20 @@ export class Reader implements Disposable, AsyncDisposable {
     return batch;
   }
 
+  /** After RESOLVE+LAYOUT: allocate the slab, READ. */
+  async #readPlanned(batch: NativeBatch, options: ReadOptions): Promise<{ data: Uint8Array; stats: BatchStats }> {
+    const data = allocAlignedWith(this.#lib, batch.word(BatchWord.layoutBytes), { align: 4096 });
+    batch.setDestBase(this.#lib.addressOf(data), data);
+    const stats = await this.#run(batch, Op.read, options);
+    return { data, stats };
+  }
+
   /** RESOLVE+LAYOUT, allocate the slab, READ. */
   async #readIntoSlab(batch: NativeBatch, options: ReadOptions): Promise<{ data: Uint8Array; stats: BatchStats }> {
     batch.unlimitedCapacity();
     batch.layoutAlign = 64;
     await this.#run(batch, Op.resolve | Op.layout, options);
-    const data = allocAlignedWith(this.#lib, batch.word(BatchWord.layoutBytes), { align: 4096 });
-    batch.setDestBase(this.#lib.addressOf(data), data);
-    const stats = await this.#run(batch, Op.read, options);
-    return { data, stats };
+    return this.#readPlanned(batch, options);
   }
 
   /** Runs ops on the reader's thread, one batch at a time, with progress and abort. */
