@@ -18,13 +18,13 @@ export {
   type ColumnarRequests,
   ColumnarResult,
   type Progress,
+  Reader,
   type ReaderInfo,
   type ReaderOptions,
   type ReadIntoRequest,
   type ReadOptions,
-  type ReadRequest,
-  Reader,
   ReadPlan,
+  type ReadRequest,
 } from "./src/reader.ts";
 export { type ByteRange, errnoName, LsioError, type LsioErrorOptions } from "./src/errors.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";

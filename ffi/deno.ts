@@ -53,7 +53,6 @@ export function openNative(): Native {
     run: (h, batch, ops) => s.lsio_run_async(ptr(h), batch, ops),
     runSync: (h, batch, ops) => s.lsio_run(ptr(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),
-    addressOf: (view) =>
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))),
+    addressOf: (view) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))),
   };
 }

@@ -44,8 +44,6 @@ export function locateLibrary(
   throw new Error(
     `The LSIO native library was not found at ${path}. ` +
       `Build it with "bash .ci/setup" (or ".tools/ziglang/ziglang/zig build -Doptimize=ReleaseFast") ` +
-      `in the package directory, or set ${LIBRARY_ENV} to the path of a built ${
-        libraryFileName(os)
-      }.`,
+      `in the package directory, or set ${LIBRARY_ENV} to the path of a built ${libraryFileName(os)}.`,
   );
 }

@@ -23,7 +23,7 @@ function sliceLayout(n: number) {
 }
 
 export class NativeBatch {
-  readonly struct = new BigUint64Array(new ArrayBuffer(BATCH_WORDS * 8));
+  readonly struct: BigUint64Array = new BigUint64Array(new ArrayBuffer(BATCH_WORDS * 8));
   readonly count: number;
   readonly paths: readonly string[];
   readonly file: Uint32Array;

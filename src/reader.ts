@@ -13,15 +13,7 @@
  * @module
  */
 import { native } from "../ffi/mod.ts";
-import {
-  Backend,
-  BatchFlag,
-  BatchWord,
-  type Native,
-  Op,
-  OPTS_WORDS,
-  ReaderFlag,
-} from "../ffi/native.ts";
+import { Backend, BatchFlag, BatchWord, type Native, Op, OPTS_WORDS, ReaderFlag } from "../ffi/native.ts";
 import { NativeBatch } from "./_batch.ts";
 import { allocAlignedWith } from "./aligned.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
@@ -617,7 +609,7 @@ function fillRanges(
 ): void {
   const n = batch.count;
   fillColumn(batch.start32, start, n, "start", false);
-  if (end === undefined) for (let i = 0; i < n; i++) setOpenEnd(batch.end32, i);
+  if (end === undefined) { for (let i = 0; i < n; i++) setOpenEnd(batch.end32, i); }
   else fillColumn(batch.end32, end, n, "end", true);
 }
 

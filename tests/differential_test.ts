@@ -122,7 +122,13 @@ Deno.test("differential: readInto views of one array and readColumnar agree with
     total += len + randInt(r, 0, 3); // odd gaps: destinations not aligned on purpose
   }
   const big = new Uint8Array(total);
-  const col = await reader.readColumnar({ paths: corpus.paths, file: files, start, end, dest: { buffer: big, offsets } });
+  const col = await reader.readColumnar({
+    paths: corpus.paths,
+    file: files,
+    start,
+    end,
+    dest: { buffer: big, offsets },
+  });
   const into = new Uint8Array(total);
   const res = await reader.readInto(
     Array.from(files, (f, i) => ({

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test: the C unit tests (plain, valgrind, UBSan, cross-compile
+# check) and the TypeScript tests under Deno. Prints one closing line
+# "N passed, N failed" summing all of them; exits non-zero on any failure.
+# Expects the toolchains that .ci/setup installs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH" NO_COLOR=1
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+passed=0 failed=0 status=0
+
+stage() { printf '\n== %s ==\n' "$1"; }
+
+# Sums "N passed ... N failed" from a runner's closing line.
+count() {
+  local line p f
+  line=$(grep -E '[0-9]+ passed.*[0-9]+ failed' "$1" | tail -n 1)
+  p=$(sed -nE 's/.*[^0-9]([0-9]+) passed.*/\1/p; s/^([0-9]+) passed.*/\1/p' <<<"$line" | head -n 1)
+  f=$(sed -nE 's/.*[^0-9]([0-9]+) failed.*/\1/p' <<<"$line" | head -n 1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ -z "$line" ]; then failed=$((failed + 1)); echo "(no result line from $2)"; fi
+}
+
+stage "C unit tests (zig build test, valgrind, UBSan, cross-compile)"
+bash csrc/tests/run.sh 2>&1 | tee "$log/c.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+count "$log/c.txt" "C tests"
+
+stage "TypeScript tests (Deno)"
+deno test -A --doc tests/ mod.ts src/ ffi/ 2>&1 | tee "$log/deno.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+count "$log/deno.txt" "deno test"
+
+echo
+echo "${passed} passed, ${failed} failed"
+[ "$failed" = 0 ] || status=1
+exit "$status"
