@@ -5,6 +5,7 @@
 //!   zig build test            C unit tests (csrc/tests), run
 //!   zig build cross           compile-only check of the portable backend for
 //!                             x86_64/aarch64 macOS and Windows (nothing is run)
+//!   zig build smoke-windows   Windows smoke test exe (zig-out/smoke/, run it under wine64)
 //!
 //! Options: -Dliburing=<path to liburing.a> (default: Debian's multiarch path),
 //!          -Dsanitize=true (UBSan in the test binary).
@@ -84,4 +85,16 @@ pub fn build(b: *std.Build) void {
         const install = b.addInstallArtifact(l, .{ .dest_dir = .{ .override = .{ .custom = b.fmt("cross/{s}", .{triple}) } } });
         cross.dependOn(&install.step);
     }
+
+    // Runtime check of the Windows port: an x86_64-windows-gnu test program
+    // (csrc/tests/smoke_windows.c), installed as zig-out/smoke/lsio_smoke.exe;
+    // csrc/tests/run.sh runs it under wine64 when wine is installed.
+    const smoke = b.step("smoke-windows", "build the Windows smoke test (zig-out/smoke/lsio_smoke.exe)");
+    const win = b.resolveTargetQuery(std.Target.Query.parse(.{ .arch_os_abi = "x86_64-windows-gnu" }) catch unreachable);
+    const smoke_mod = b.createModule(.{ .target = win, .optimize = .ReleaseSafe, .link_libc = true });
+    addCore(b, smoke_mod, .windows, liburing);
+    smoke_mod.addCSourceFiles(.{ .files = &.{"csrc/tests/smoke_windows.c"}, .flags = &c_flags });
+    const smoke_exe = b.addExecutable(.{ .name = "lsio_smoke", .root_module = smoke_mod });
+    const smoke_install = b.addInstallArtifact(smoke_exe, .{ .dest_dir = .{ .override = .{ .custom = "smoke" } } });
+    smoke.dependOn(&smoke_install.step);
 }

@@ -19,6 +19,16 @@ static void lru_unlink(file_cache *c, int s)
 	e->prev = e->next = -1;
 }
 
+static void lru_push_head(file_cache *c, int s)
+{
+	file_slot *e = &c->slots[s];
+	e->prev = -1;
+	e->next = c->lru_head;
+	if (c->lru_head >= 0) c->slots[c->lru_head].prev = s;
+	else c->lru_tail = s;
+	c->lru_head = s;
+}
+
 static void lru_push_tail(file_cache *c, int s)
 {
 	file_slot *e = &c->slots[s];
@@ -36,12 +46,13 @@ int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int direct
 	c->cap = cap ? cap : 1;
 	if (nf && c->cap > nf) c->cap = (uint32_t)nf;
 	c->used = 0;
+	c->opens = 0;
 	c->direct = direct;
 	c->lock = lock;
 	c->lru_head = c->lru_tail = -1;
 	c->slot_of = malloc((nf ? nf : 1) * sizeof *c->slot_of);
 	c->error_of = calloc(nf ? nf : 1, sizeof *c->error_of);
-	c->slots = malloc((size_t)c->cap * sizeof *c->slots);
+	c->slots = calloc(c->cap, sizeof *c->slots);
 	if (!c->slot_of || !c->error_of || !c->slots) {
 		file_cache_destroy(c);
 		return -ENOMEM;
@@ -77,29 +88,26 @@ static int acquire_locked(file_cache *c, uint32_t f)
 		s = c->lru_head;
 		if (s < 0) return -EAGAIN; /* everything pinned: wait for completions */
 		lru_unlink(c, s);
-		os_close(c->slots[s].fd);
-		c->slot_of[c->slots[s].file] = -1;
+		if (c->slots[s].fd != OS_BAD_FILE) { /* not a slot left empty by a failed open */
+			os_close(c->slots[s].fd);
+			c->slot_of[c->slots[s].file] = -1;
+		}
 	}
 	file_slot *e = &c->slots[s];
 	const char *path = c->batch->paths + c->batch->path_offsets[f];
 	int rc = os_open(path, c->direct, &e->fd, &e->dio_align);
 	if (rc < 0) {
-		/* Give the slot back: move the last used slot into it. */
+		/* Leave the slot empty, first in line for reuse. Slots never move:
+		 * reads in flight hold their slot index until they release it. */
 		e->fd = OS_BAD_FILE;
+		e->file = f;
+		e->pins = 0;
 		c->error_of[f] = rc;
-		uint32_t last = --c->used;
-		if ((uint32_t)s != last) {
-			file_slot *l = &c->slots[last];
-			int was_linked = l->pins == 0;
-			if (was_linked) lru_unlink(c, (int)last);
-			*e = *l;
-			c->slot_of[e->file] = s;
-			e->prev = e->next = -1;
-			if (was_linked) lru_push_tail(c, s);
-		}
+		lru_push_head(c, s);
 		return rc;
 	}
 	e->file = f;
+	e->opened = ++c->opens;
 	e->pins = 1;
 	e->prev = e->next = -1;
 	c->slot_of[f] = s;

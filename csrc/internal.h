@@ -39,6 +39,7 @@ typedef struct file_slot {
 	uint32_t pins;      /* reads in flight on this fd */
 	int32_t prev, next; /* LRU links among unpinned slots */
 	uint32_t dio_align; /* 0 when the fd is not O_DIRECT */
+	uint32_t opened;    /* bumped at each open: tells a reused slot from a kept one */
 } file_slot;
 
 typedef struct file_cache {
@@ -48,6 +49,7 @@ typedef struct file_cache {
 	int32_t *error_of; /* [file_count] cached open error (negative) or 0 */
 	file_slot *slots;  /* [cap] */
 	int32_t lru_head, lru_tail;
+	uint32_t opens; /* opens so far; each open's number goes in file_slot.opened */
 	int direct;
 	os_mutex *lock; /* non-NULL when shared between threads */
 } file_cache;
@@ -100,11 +102,14 @@ static inline read_step step_plan(const lsio_batch *b, uint64_t i, uint64_t done
 	read_step s;
 	uint64_t pos = b->offset[i] + done, left = b->length[i] - done;
 	uint8_t *dst = dest_of(b, i) + done;
-	if (!dio_align || (((uintptr_t)dst | pos | left) % dio_align == 0 && left <= LSIO_MAX_IO_BYTES)) {
+	if (!dio_align || (((uintptr_t)dst | pos) % dio_align == 0 && left >= dio_align)) {
+		/* Straight into the destination; with O_DIRECT only whole aligned
+		 * blocks go this way, an unaligned tail takes the bounce path next. */
+		uint64_t len = left > LSIO_MAX_IO_BYTES ? LSIO_MAX_IO_BYTES : left;
+		if (dio_align) len = round_down(len, dio_align);
 		s.buf = dst;
 		s.file_off = pos;
-		s.len = left > LSIO_MAX_IO_BYTES ? LSIO_MAX_IO_BYTES : (uint32_t)left;
-		if (dio_align && s.len % dio_align) s.len = (uint32_t)round_down(s.len, dio_align);
+		s.len = (uint32_t)len;
 		s.skip = 0;
 		s.bounce = 0;
 	} else {

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #endif
 
+#if defined(O_DIRECT) /* not on macOS, which uses F_NOCACHE */
 /* Alignment O_DIRECT needs for this fd: STATX_DIOALIGN where the kernel has it. */
 static uint32_t dio_align_of(int fd)
 {
@@ -31,6 +32,7 @@ static uint32_t dio_align_of(int fd)
 #endif
 	return 4096;
 }
+#endif
 
 int os_open(const char *path, int direct, os_file *out, uint32_t *dio_align)
 {

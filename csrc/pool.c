@@ -31,18 +31,21 @@ struct pool_backend {
 static void run_one(pool_backend *p, lsio_batch *b, uint64_t i, uint8_t *bounce)
 {
 	if (b->status[i] != 0) return;
-	if (b->length[i] == 0) {
-		chunk_finish(b, i, 0, 0);
-		return;
-	}
+	/* Cancel first, as the io_uring backend does: a cancelled batch fails
+	 * every chunk not yet done, zero-length ones included. */
 	if (live_load(b->cancel)) {
 		b->length[i] = 0;
 		chunk_finish(b, i, -ECANCELED, 0);
 		return;
 	}
+	if (b->length[i] == 0) {
+		chunk_finish(b, i, 0, 0);
+		return;
+	}
 	int fs = file_cache_acquire(p->fc, b->file[i]);
 	while (fs == -EAGAIN) fs = file_cache_acquire(p->fc, b->file[i]); /* cap > threads: transient */
 	if (fs < 0) {
+		b->length[i] = 0; /* nothing was read */
 		chunk_finish(b, i, fs, 0);
 		return;
 	}

@@ -37,6 +37,8 @@ struct uring_backend {
 	uint32_t *free_slots, nfree;
 	uint32_t *retry, nretry; /* slots whose next piece must be (re)submitted */
 	uint8_t *bounce;         /* qd * LSIO_BOUNCE_BYTES, for O_DIRECT edges */
+	int fixed_files;         /* use a registered file table (IOSQE_FIXED_FILE) */
+	uint32_t *fixed_open;    /* [fd cache cap] which open of a slot is registered */
 };
 
 /* Flags in the order we try them; the kernel answers EINVAL to what it lacks. */
@@ -94,7 +96,12 @@ static inline void prep_piece(uring_backend *u, const lsio_batch *b, file_cache 
 	e->step = step_plan(b, e->req, e->done, e->dio_align, bounce);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 	/* Never NULL: at most qd SQEs are outstanding and the ring has qd entries. */
-	io_uring_prep_read(sqe, fc->slots[e->fslot].fd, e->step.buf, e->step.len, e->step.file_off);
+	if (u->fixed_files) {
+		io_uring_prep_read(sqe, e->fslot, e->step.buf, e->step.len, e->step.file_off);
+		sqe->flags |= IOSQE_FIXED_FILE;
+	} else {
+		io_uring_prep_read(sqe, fc->slots[e->fslot].fd, e->step.buf, e->step.len, e->step.file_off);
+	}
 	io_uring_sqe_set_data64(sqe, s);
 }
 
@@ -118,6 +125,13 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 	uint32_t cap = max_open > u->qd ? max_open : u->qd + 1;
 	int rc = file_cache_init(&fc, b, cap, direct, NULL);
 	if (rc < 0) return rc;
+
+	/* Registered files save the kernel an fd lookup and refcount per read. */
+	u->fixed_files = 0;
+	if (!getenv("LSIO_NO_FIXED_FILES")) {
+		u->fixed_open = calloc(fc.cap, sizeof *u->fixed_open);
+		if (u->fixed_open && io_uring_register_files_sparse(&u->ring, fc.cap) == 0) u->fixed_files = 1;
+	}
 
 	u->nfree = u->qd;
 	for (uint32_t s = 0; s < u->qd; s++) u->free_slots[s] = u->qd - 1 - s;
@@ -151,8 +165,17 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 			int fs = file_cache_acquire(&fc, b->file[i]);
 			if (fs == -EAGAIN) break;
 			if (fs < 0) {
+				b->length[i] = 0; /* nothing was read */
 				chunk_finish(b, i++, fs, 0);
 				continue;
+			}
+			if (u->fixed_files && u->fixed_open[fs] != fc.slots[fs].opened) {
+				int fd = fc.slots[fs].fd;
+				if (io_uring_register_files_update(&u->ring, (unsigned)fs, &fd, 1) == 1) {
+					u->fixed_open[fs] = fc.slots[fs].opened;
+				} else { /* cannot register: fall back to plain fds for this batch */
+					u->fixed_files = 0;
+				}
 			}
 			if (LSIO_UNLIKELY((uintptr_t)dest_of(b, i) & 63)) live_add(b->misaligned, 1);
 			uint32_t s = u->free_slots[--u->nfree];
@@ -225,6 +248,11 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 			slot_done(u, b, &fc, s, fatal);
 			inflight--;
 		}
+	}
+	if (u->fixed_open) {
+		io_uring_unregister_files(&u->ring);
+		free(u->fixed_open);
+		u->fixed_open = NULL;
 	}
 	file_cache_destroy(&fc);
 	return fatal;
