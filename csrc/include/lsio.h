@@ -60,7 +60,7 @@ typedef struct lsio_reader lsio_reader;
 
 typedef struct lsio_reader_opts {
 	uint32_t backend;        /* LSIO_BACKEND_* */
-	uint32_t queue_depth;    /* reads in flight; 0 = default (64) */
+	uint32_t queue_depth;    /* reads in flight; 0 = default (128) */
 	uint32_t flags;          /* LSIO_READER_* */
 	uint32_t threads;        /* threads backend: pool size; 0 = default (16) */
 	uint32_t max_open_files; /* fd cache bound; 0 = from RLIMIT_NOFILE */
