@@ -37,7 +37,10 @@ const symbols = {
   lsio_pin_thread: { args: ["i32"], returns: "i32" },
 } as const;
 
+const nextTick = () => new Promise((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls by setImmediate (other tasks still run) this long before backing off to timers. */
+const SPIN_MS = 2;
 
 /** Opens the library under Bun. */
 export function openNative(): Native {
@@ -53,12 +56,13 @@ export function openNative(): Native {
     run: async (h, batch, ops) => {
       const rc = s.lsio_submit(Number(h), batch, ops);
       if (rc < 0) return rc;
-      // Short batches finish within a poll or two; long ones are polled at
-      // most every 2 ms, which costs nothing measurable next to the I/O.
-      let delay = 0;
+      // Short batches are polled every event-loop turn (setImmediate lets
+      // timers and I/O run in between), so a small batch costs microseconds,
+      // not a timer tick; long ones are then polled every millisecond.
+      const t0 = performance.now();
       while (batch[BatchWord.state] !== STATE_DONE) {
-        await sleep(delay);
-        delay = Math.min(2, delay + 1);
+        if (performance.now() - t0 < SPIN_MS) await nextTick();
+        else await sleep(1);
       }
       return s.lsio_wait(Number(h), batch); // returns at once: joins C's view of the batch
     },

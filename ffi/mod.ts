@@ -5,6 +5,21 @@
  */
 import { ABI_VERSION, type Native } from "./native.ts";
 
+/** Oldest runtime versions LSIO supports (Bun: dlopen from several Workers at once). */
+const MINIMUM: Record<string, [number, number]> = { bun: [1, 4], deno: [2, 0] };
+
+/** Throws when `version` of `runtime` is older than LSIO supports. */
+export function checkRuntimeVersion(runtime: string, version: string): void {
+  const min = MINIMUM[runtime];
+  if (!min) return;
+  const [major, minor] = version.split(".").map(Number);
+  if (major > min[0] || (major === min[0] && minor >= min[1])) return;
+  throw new Error(
+    `LSIO needs ${runtime} ${min.join(".")} or newer, this is ${version}` +
+      (runtime === "bun" ? " (older Bun crashes when several Workers dlopen a library at once)" : ""),
+  );
+}
+
 let loaded: Promise<Native> | undefined;
 
 /** The native library, loaded on first use. */
@@ -14,8 +29,11 @@ export function native(): Promise<Native> {
 }
 
 async function load(): Promise<Native> {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (g.Bun) checkRuntimeVersion("bun", g.Bun.version);
+  else if (g.Deno) checkRuntimeVersion("deno", g.Deno.version.deno);
   // A variable specifier keeps each runtime's type checker off the other's file.
-  const adapter = "Bun" in globalThis ? "./bun.ts" : "./deno.ts";
+  const adapter = g.Bun ? "./bun.ts" : "./deno.ts";
   const mod = await import(adapter) as { openNative(): Native };
   const lib = mod.openNative();
   const abi = lib.abiVersion();

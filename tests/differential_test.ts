@@ -7,8 +7,9 @@ import { LsioError, Reader } from "../mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir, writeRandomFile } from "./_helpers.ts";
 import { expectRange } from "./_reference.ts";
+import { env, test } from "./_shim.ts";
 
-const SEED = Number(Deno.env.get("LSIO_TEST_SEED") ?? 20261124);
+const SEED = Number(env("LSIO_TEST_SEED") ?? 20261124);
 const RANGES_PER_CONFIG = 100_000;
 const BATCH = 20_000;
 
@@ -66,7 +67,7 @@ for (const backend of ["io_uring", "threads"] as const) {
   for (const direct of [false, true]) {
     for (const pastEof of ["error", "truncate"] as const) {
       const name = `differential: ${backend}, ${direct ? "O_DIRECT" : "buffered"}, pastEof=${pastEof}`;
-      Deno.test(name, async () => {
+      test(name, async () => {
         await using reader = await Reader.open({ backend, direct, pastEof });
         assertEquals(reader.info.backend, backend);
         // Half the ranges per pastEof policy: ≥ 10^5 per backend × mode.
@@ -104,7 +105,7 @@ for (const backend of ["io_uring", "threads"] as const) {
   }
 }
 
-Deno.test("differential: readInto views of one array and readColumnar agree with node:fs pread", async () => {
+test("differential: readInto views of one array and readColumnar agree with node:fs pread", async () => {
   await using reader = await Reader.open();
   const r = rng(SEED + 99);
   const n = 5000;
@@ -156,4 +157,4 @@ Deno.test("differential: readInto views of one array and readColumnar agree with
   assert(col.stats.misaligned > 0, "misaligned destinations are reported in stats");
 });
 
-Deno.test("differential: cleanup", () => removeDir(corpus.dir));
+test("differential: cleanup", () => removeDir(corpus.dir));

@@ -1,10 +1,13 @@
 // Every bad input gives its documented error, and the other chunks of the
 // batch stay intact. Each case runs on both backends.
 import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
 import * as path from "node:path";
 import { LsioError, Reader, type ReaderOptions } from "../mod.ts";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "./_assert.ts";
 import { bytesEqual, removeDir, tempDir, writeRandomFile } from "./_helpers.ts";
+import { scriptCommand, test } from "./_shim.ts";
 
 const dir = tempDir("lsio-errors-");
 const good = writeRandomFile(dir, "good.bin", 10_000, 1);
@@ -26,7 +29,7 @@ function assertCode(got: unknown, code: string, p?: string): LsioError {
 
 for (const backend of ["io_uring", "threads"] as const) {
   const open = (o: ReaderOptions = {}) => Reader.open({ backend, ...o });
-  const t = (name: string, fn: () => Promise<void>) => Deno.test(`errors (${backend}): ${name}`, fn);
+  const t = (name: string, fn: () => Promise<void>) => test(`errors (${backend}): ${name}`, fn);
 
   t("missing file and directory fail alone", async () => {
     await using r = await open();
@@ -162,33 +165,30 @@ for (const backend of ["io_uring", "threads"] as const) {
   });
 }
 
-Deno.test("errors: no permission gives EACCES (run as an unprivileged user when we are root)", async () => {
+test("errors: no permission gives EACCES (run as an unprivileged user when we are root)", () => {
   const secret = writeRandomFile(dir, "secret.bin", 100, 3);
   fs.chmodSync(secret, 0o000);
   fs.chmodSync(dir, 0o755);
   const script = new URL("./fixtures/read_paths.ts", import.meta.url).pathname;
-  const isRoot = Deno.uid() === 0;
+  const isRoot = process.getuid?.() === 0;
   const denoDir = tempDir("lsio-denodir-");
   fs.chmodSync(denoDir, 0o777);
-  const deno = Deno.execPath();
-  const args = ["run", "-A", "--no-lock", script, secret, good];
-  const cmd = isRoot
-    ? new Deno.Command("setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", deno, ...args],
-      env: { DENO_DIR: denoDir },
-    })
-    : new Deno.Command(deno, { args });
-  const out = await cmd.output();
+  const argv = scriptCommand(script, secret, good);
+  // As root every file is readable: drop to "nobody" for this one child.
+  const cmd = isRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...argv] : argv;
+  const out = spawnSync(cmd[0], cmd.slice(1), {
+    env: { ...process.env, DENO_DIR: denoDir, BUN_INSTALL_CACHE_DIR: denoDir, HOME: denoDir },
+  });
   removeDir(denoDir);
-  const text = new TextDecoder().decode(out.stdout);
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const text = String(out.stdout);
+  assertEquals(out.status, 0, String(out.stderr));
   const results = JSON.parse(text);
   assertEquals(results[0].code, "EACCES");
   assertEquals(results[0].path, secret);
   assertEquals(results[1].length, 10_000);
 });
 
-Deno.test("errors: invalid arguments throw TypeError/RangeError before any I/O", async () => {
+test("errors: invalid arguments throw TypeError/RangeError before any I/O", async () => {
   await using r = await Reader.open();
   await assertRejects(() => r.read([{ path: 42 as unknown as string }]), TypeError, "string");
   await assertRejects(() => r.read([{ path: "a\0b" }]), TypeError, "NUL");
@@ -217,7 +217,7 @@ Deno.test("errors: invalid arguments throw TypeError/RangeError before any I/O",
   );
 });
 
-Deno.test("errors: a closed reader rejects with EBADF; close is idempotent", async () => {
+test("errors: a closed reader rejects with EBADF; close is idempotent", async () => {
   const r = await Reader.open();
   await r.close();
   await r.close();
@@ -226,6 +226,6 @@ Deno.test("errors: a closed reader rejects with EBADF; close is idempotent", asy
   assertEquals(e.code, "EBADF");
 });
 
-Deno.test("errors: cleanup", () => {
+test("errors: cleanup", () => {
   removeDir(dir);
 });

@@ -1,10 +1,12 @@
 // Reader lifecycle: many files, fd limits, open/close churn, progress,
 // cancellation and the event loop staying free while a batch runs.
 import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { Reader } from "../mod.ts";
 import { assert, assertEquals, assertGreater, assertLess, assertRejects } from "./_assert.ts";
 import { openFdCount, removeDir, rssBytes, tempDir, writeRandomFile } from "./_helpers.ts";
+import { scriptCommand, test } from "./_shim.ts";
 
 const dir = tempDir("lsio-life-");
 
@@ -21,7 +23,7 @@ function manyFiles(sub: string, n: number): string[] {
   return paths;
 }
 
-Deno.test("lifecycle: one batch over 100 000 files", async () => {
+test("lifecycle: one batch over 100 000 files", async () => {
   const paths = manyFiles("many", 100_000);
   const fdsBefore = openFdCount();
   await using r = await Reader.open();
@@ -37,21 +39,19 @@ Deno.test("lifecycle: one batch over 100 000 files", async () => {
   assertLess(openFdCount() - fdsBefore, 8, "no fds left open by the batch");
 });
 
-Deno.test("lifecycle: more files than RLIMIT_NOFILE allows open (a child with a limit of 64 fds)", async () => {
+test("lifecycle: more files than RLIMIT_NOFILE allows open (a child with a limit of 64 fds)", () => {
   const paths = manyFiles("limited", 2000);
   const script = new URL("./fixtures/read_paths.ts", import.meta.url).pathname;
   const listFile = path.join(dir, "limited.list");
   fs.writeFileSync(listFile, paths.join("\n"));
-  const out = await new Deno.Command("prlimit", {
-    args: ["--nofile=64:64", Deno.execPath(), "run", "-A", script, `@${listFile}`],
-  }).output();
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-  const results = JSON.parse(new TextDecoder().decode(out.stdout)) as { length?: number; code?: string }[];
+  const out = spawnSync("prlimit", ["--nofile=64:64", ...scriptCommand(script, `@${listFile}`)]);
+  assertEquals(out.status, 0, String(out.stderr));
+  const results = JSON.parse(String(out.stdout)) as { length?: number; code?: string }[];
   assertEquals(results.length, 2000);
   results.forEach((x, i) => assertEquals(x.length, `file ${i};`.length, `file ${i}: ${JSON.stringify(x)}`));
 });
 
-Deno.test("lifecycle: maxOpenFiles bounds the fd cache, results unchanged", async () => {
+test("lifecycle: maxOpenFiles bounds the fd cache, results unchanged", async () => {
   const paths = manyFiles("capped", 3000);
   for (const backend of ["io_uring", "threads"] as const) {
     await using r = await Reader.open({ backend, maxOpenFiles: 16, queueDepth: 8, threads: 4 });
@@ -66,7 +66,7 @@ Deno.test("lifecycle: maxOpenFiles bounds the fd cache, results unchanged", asyn
   }
 });
 
-Deno.test("lifecycle: open/close 10 000 readers leaks no fds and little memory", async () => {
+test("lifecycle: open/close 10 000 readers leaks no fds and little memory", async () => {
   // Warm up allocator and library first.
   for (let i = 0; i < 100; i++) await (await Reader.open()).close();
   const fds = openFdCount();
@@ -79,7 +79,7 @@ Deno.test("lifecycle: open/close 10 000 readers leaks no fds and little memory",
   assertLess(rssBytes() - rss, 64 << 20, "RSS growth after 10 000 open/close");
 });
 
-Deno.test("lifecycle: progress reports, then AbortSignal cancels; the reader stays usable", async () => {
+test("lifecycle: progress reports, then AbortSignal cancels; the reader stays usable", async () => {
   const p = writeRandomFile(dir, "abort.bin", 64 << 20, 5);
   const n = 400_000;
   const start = new Float64Array(n);
@@ -118,7 +118,7 @@ Deno.test("lifecycle: progress reports, then AbortSignal cancels; the reader sta
   await assertRejects(() => r.read([{ path: p }], { signal: AbortSignal.abort() }));
 });
 
-Deno.test("lifecycle: progress ends at chunks == chunksDone", async () => {
+test("lifecycle: progress ends at chunks == chunksDone", async () => {
   const p = writeRandomFile(dir, "progress.bin", 1 << 20, 6);
   await using r = await Reader.open();
   const seen: { chunksDone: number; chunks: number; bytesDone: number }[] = [];
@@ -129,7 +129,7 @@ Deno.test("lifecycle: progress ends at chunks == chunksDone", async () => {
   assertEquals(last, { chunksDone: 1000, chunks: 1000, bytesDone: 50_000 });
 });
 
-Deno.test("lifecycle: a long batch does not block the event loop", async () => {
+test("lifecycle: a long batch does not block the event loop", async () => {
   const p = writeRandomFile(dir, "loop.bin", 64 << 20, 8);
   const n = 1 << 20;
   const start = new Float64Array(n);
@@ -162,4 +162,4 @@ Deno.test("lifecycle: a long batch does not block the event loop", async () => {
   assertLess(maxGap, 60, `longest event-loop stall ${maxGap.toFixed(1)} ms during a ${elapsed.toFixed(0)} ms batch`);
 });
 
-Deno.test("lifecycle: cleanup", () => removeDir(dir));
+test("lifecycle: cleanup", () => removeDir(dir));

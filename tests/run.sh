@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the C unit tests (plain, valgrind, UBSan, cross-compile
-# check) and the TypeScript tests under Deno. Prints one closing line
+# check) and the same TypeScript test files under Deno and under Bun. Prints one closing line
 # "N passed, N failed" summing all of them; exits non-zero on any failure.
 # Expects the toolchains that .ci/setup installs.
 set -uo pipefail
@@ -32,6 +32,16 @@ stage "TypeScript tests (Deno)"
 deno test -A --doc tests/ mod.ts src/ ffi/ 2>&1 | tee "$log/deno.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 count "$log/deno.txt" "deno test"
+
+stage "TypeScript tests (Bun: the same files through tests/_shim.ts)"
+bun test --timeout 600000 tests/ 2>&1 | tee "$log/bun.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+# bun prints " N pass" and " N fail" on two lines.
+bp=$(grep -E '^ *[0-9]+ pass$' "$log/bun.txt" | tail -n 1 | tr -dc 0-9)
+bf=$(grep -E '^ *[0-9]+ fail$' "$log/bun.txt" | tail -n 1 | tr -dc 0-9)
+if [ -z "$bp" ]; then echo "(no result line from bun test)"; failed=$((failed + 1)); fi
+passed=$((passed + ${bp:-0}))
+failed=$((failed + ${bf:-0}))
 
 echo
 echo "${passed} passed, ${failed} failed"
