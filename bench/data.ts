@@ -5,13 +5,17 @@
  *
  * @module
  */
+// node: builtins only, so the demo runs this under Deno and under Bun.
+import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
+
 export const DATA_DIR = new URL("./data/", import.meta.url).pathname;
 export const BLOCK = 4096;
 const MAGIC = 0x4f49534c; // "LSIO" little-endian
 
 function exists(path: string): number | undefined {
   try {
-    return Deno.statSync(path).size;
+    return fs.statSync(path).size;
   } catch {
     return undefined;
   }
@@ -20,17 +24,17 @@ function exists(path: string): number | undefined {
 /** Reads the stamps of the first and last blocks. */
 function stampsOk(path: string, bytes: number): boolean {
   if (exists(path) !== bytes) return false;
-  const f = Deno.openSync(path);
+  const fd = fs.openSync(path, "r");
   try {
     const b = new Uint8Array(8);
     const v = new DataView(b.buffer);
     for (const blk of [0, bytes / BLOCK - 1]) {
-      f.seekSync(blk * BLOCK, Deno.SeekMode.Start);
-      if (f.readSync(b) !== 8 || v.getUint32(0, true) !== blk || v.getUint32(4, true) !== MAGIC) return false;
+      if (fs.readSync(fd, b, 0, 8, blk * BLOCK) !== 8) return false;
+      if (v.getUint32(0, true) !== blk || v.getUint32(4, true) !== MAGIC) return false;
     }
     return true;
   } finally {
-    f.close();
+    fs.closeSync(fd);
   }
 }
 
@@ -52,14 +56,14 @@ function mulberry32(seed: number): () => number {
  */
 export function ensureDataFile(path: string, bytes: number, onProgress: (f: number) => void): boolean {
   if (stampsOk(path, bytes)) return false;
-  Deno.mkdirSync(DATA_DIR, { recursive: true });
+  fs.mkdirSync(DATA_DIR, { recursive: true });
   const piece = 8 << 20;
   const buf = new Uint8Array(piece);
   const words = new Uint32Array(buf.buffer);
   const rnd = mulberry32(0x5eed);
   for (let i = 0; i < words.length; i++) words[i] = rnd();
   const view = new DataView(buf.buffer);
-  const f = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const fd = fs.openSync(path, "w");
   try {
     for (let off = 0; off < bytes; off += piece) {
       const len = Math.min(piece, bytes - off);
@@ -68,12 +72,12 @@ export function ensureDataFile(path: string, bytes: number, onProgress: (f: numb
         view.setUint32(p + 4, MAGIC, true);
       }
       let done = 0;
-      while (done < len) done += f.writeSync(buf.subarray(done, len));
+      while (done < len) done += fs.writeSync(fd, buf, done, len - done, off + done);
       onProgress((off + len) / bytes);
     }
-    f.syncDataSync();
+    fs.fdatasyncSync(fd);
   } finally {
-    f.close();
+    fs.closeSync(fd);
   }
   return true;
 }
@@ -83,35 +87,27 @@ export function writeIndex(path: string, reads: number, blocks: number, seed: nu
   const rnd = mulberry32(seed);
   const idx = new Uint32Array(reads);
   for (let i = 0; i < reads; i++) idx[i] = rnd() % blocks;
-  Deno.mkdirSync(DATA_DIR, { recursive: true });
-  Deno.writeFileSync(path, new Uint8Array(idx.buffer));
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  fs.writeFileSync(path, new Uint8Array(idx.buffer));
   return idx;
 }
 
 /** Bytes of `path` resident in the page cache (fincore), or undefined if unknown. */
 export function residentBytes(path: string): number | undefined {
-  try {
-    const out = new Deno.Command("fincore", {
-      args: ["--bytes", "--noheadings", "--output", "RES", path],
-      stdout: "piped",
-      stderr: "null",
-    }).outputSync();
-    if (!out.success) return undefined;
-    const n = Number(new TextDecoder().decode(out.stdout).trim());
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
+  const out = spawnSync("fincore", ["--bytes", "--noheadings", "--output", "RES", path], { encoding: "utf8" });
+  if (out.error || out.status !== 0) return undefined;
+  const n = Number(out.stdout.trim());
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** Reads the file once so it sits in the page cache; returns the resident fraction after. */
 export function warm(path: string): number | undefined {
-  const size = Deno.statSync(path).size;
+  const size = fs.statSync(path).size;
   if (residentBytes(path) !== size) {
-    const f = Deno.openSync(path);
+    const fd = fs.openSync(path, "r");
     const buf = new Uint8Array(8 << 20);
-    while (f.readSync(buf) !== null) { /* read to EOF */ }
-    f.close();
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0) { /* read to EOF */ }
+    fs.closeSync(fd);
   }
   const res = residentBytes(path);
   return res === undefined ? undefined : res / size;
@@ -125,15 +121,12 @@ export function warm(path: string): number | undefined {
 export function dropCache(path: string): { method: string; cold: boolean } {
   let method = "drop_caches";
   try {
-    new Deno.Command("sync").outputSync();
-    Deno.writeTextFileSync("/proc/sys/vm/drop_caches", "1\n");
+    spawnSync("sync");
+    fs.writeFileSync("/proc/sys/vm/drop_caches", "1\n");
   } catch {
     method = "fadvise DONTNEED (dd iflag=nocache)";
-    try {
-      new Deno.Command("dd", { args: [`if=${path}`, "iflag=nocache", "count=0", "status=none"] }).outputSync();
-    } catch {
-      method = "none";
-    }
+    const dd = spawnSync("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
+    if (dd.error || dd.status !== 0) method = "none";
   }
   return { method, cold: residentBytes(path) === 0 };
 }

@@ -193,16 +193,20 @@ const bar = new ProgressBar(chosen.length * (1 + impls.length * repeat));
 
 for (const w of chosen) {
   const records = await runWorkload(w);
-  addRatios(records, "lsio-deno");
+  // Ratios against LSIO under Deno, or the first LSIO row that ran.
+  const base = records.find((r) => r.impl === "lsio-deno" && r.status === "ok") ??
+    records.find((r) => r.impl.startsWith("lsio-") && r.status === "ok");
+  addRatios(records, base?.impl ?? "lsio-deno");
   const subtitle = `${w.reads.toLocaleString("en")} reads, QD ${qd}, ${new Date().toISOString().slice(0, 10)}` +
     (opts.quick ? " (quick)" : "");
   const [json, chart] = writeResults(w.name, records, w.title, subtitle, opts.quick);
   bar.done();
   console.log(`\n${w.title}: ${w.reads.toLocaleString("en")} reads over a ${w.fileBytes / MiB} MiB file`);
   console.log(table(records));
-  const lsio = records.find((r) => r.impl === "lsio-deno")?.chunks_per_s;
   const fio = records.find((r) => r.impl === "fio")?.chunks_per_s;
-  if (lsio && fio) console.log(`LSIO (Deno) / fio: ${(lsio / fio).toFixed(2)}x`);
+  for (const r of records.filter((r) => r.impl.startsWith("lsio-") && r.chunks_per_s)) {
+    if (fio) console.log(`${r.label} (${r.runtime}) / fio: ${(r.chunks_per_s! / fio).toFixed(2)}x`);
+  }
   const partial = records.filter((r) => r.status === "ok" && r.chunks < w.reads);
   if (partial.length) console.log(`fewer reads (chunks/s still comparable): ${partial.map((r) => r.impl).join(", ")}`);
   for (const r of records.filter((r) => r.status !== "ok")) console.log(`${r.status}: ${r.impl}: ${r.note}`);
