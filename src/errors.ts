@@ -36,7 +36,15 @@ const ERRNO: Record<number, [string, string]> = {
   125: ["ECANCELED", "Read cancelled"],
 };
 
-/** The errno name for a (positive or negative) errno number, e.g. `"ENOENT"`. */
+/**
+ * The errno name for a (positive or negative) errno number.
+ *
+ * @example
+ * ```ts
+ * import { errnoName } from "./errors.ts";
+ * console.log(errnoName(-2), errnoName(34)); // ENOENT ERANGE
+ * ```
+ */
 export function errnoName(errno: number): string {
   return ERRNO[Math.abs(errno)]?.[0] ?? `E${Math.abs(errno)}`;
 }

@@ -124,7 +124,24 @@ export interface ColumnarRequests {
   dest?: { buffer: Uint8Array; offsets: Float64Array | BigUint64Array };
 }
 
-/** The outcome of {@linkcode Reader.readColumnar}. */
+/**
+ * The outcome of {@linkcode Reader.readColumnar}: every chunk in `data`,
+ * found through `offsetOf(i)`/`lengthOf(i)`, or failed with `status[i] < 0`.
+ *
+ * @example
+ * ```ts
+ * import { Reader } from "../mod.ts";
+ * await Deno.writeFile("/tmp/lsio_columnar_example.bin", new Uint8Array(8192).fill(7));
+ * await using reader = await Reader.open();
+ * const res = await reader.readColumnar({
+ *   paths: ["/tmp/lsio_columnar_example.bin"],
+ *   file: new Uint32Array([0, 0]),
+ *   start: new Float64Array([0, 4096]),
+ *   end: new Float64Array([4096, 8192]),
+ * });
+ * console.log(res.length, res.lengthOf(1), res.status[1], (res.chunk(1) as Uint8Array)[0]); // 2 4096 0 7
+ * ```
+ */
 export class ColumnarResult {
   /** Every chunk's bytes: LSIO's slab, or the caller's `dest.buffer`. */
   readonly data: Uint8Array;

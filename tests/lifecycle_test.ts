@@ -163,3 +163,29 @@ test("lifecycle: a long batch does not block the event loop", async () => {
 });
 
 test("lifecycle: cleanup", () => removeDir(dir));
+
+test("lifecycle: with io_uring disabled (kernel.io_uring_disabled=2) auto falls back to threads", () => {
+  const sysctl = "/proc/sys/kernel/io_uring_disabled";
+  let before: string;
+  try {
+    before = fs.readFileSync(sysctl, "utf8");
+    fs.writeFileSync(sysctl, "2\n");
+  } catch (e) {
+    // Not root (or no such sysctl): nothing to switch off; say so and pass on the portable path alone.
+    console.log(`io_uring fallback not exercised: cannot write ${sysctl}: ${(e as Error).message}`);
+    return;
+  }
+  try {
+    const p = writeRandomFile(dir, "fallback.bin", 5000, 9);
+    const script = new URL("./fixtures/open_reader.ts", import.meta.url).pathname;
+    const run = (backend: string) => {
+      const out = spawnSync(scriptCommand(script, backend, p)[0], scriptCommand(script, backend, p).slice(1));
+      assertEquals(out.status, 0, String(out.stderr));
+      return JSON.parse(String(out.stdout));
+    };
+    assertEquals(run("auto"), { backend: "threads", length: 5000 });
+    assertEquals(run("io_uring"), { code: "EPERM" });
+  } finally {
+    fs.writeFileSync(sysctl, before);
+  }
+});
