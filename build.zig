@@ -16,6 +16,7 @@ const common_sources = [_][]const u8{
     "csrc/files.c",
     "csrc/resolve.c",
     "csrc/pool.c",
+    "csrc/plan.c",
 };
 const c_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
 

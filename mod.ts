@@ -17,6 +17,8 @@ export {
   type BatchStats,
   type ColumnarRequests,
   ColumnarResult,
+  type PlanOptions,
+  type PlanThresholds,
   type Progress,
   Reader,
   type ReaderInfo,

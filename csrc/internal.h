@@ -93,70 +93,20 @@ static inline void tally_flush(lsio_batch *b, tally *t)
 }
 
 /* ---- backends ---- */
+struct plan;
 typedef struct uring_backend uring_backend;
 int uring_create(uring_backend **out, uint32_t queue_depth, uint32_t *ring_flags);
 void uring_destroy(uring_backend *u);
-int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct);
-int uring_probe(void);
+int uring_read(uring_backend *u, lsio_batch *b, struct plan *p, uint32_t max_open, int direct);
 
 typedef struct pool_backend pool_backend;
 int pool_create(pool_backend **out, uint32_t threads);
 void pool_destroy(pool_backend *p);
-int pool_read(pool_backend *p, lsio_batch *b, uint32_t max_open, int direct);
+int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_open, int direct);
 
-/* The piece-by-piece read state machine shared by both backends. */
-typedef struct read_step {
-	uint8_t *buf;      /* where this piece lands (dest or bounce) */
-	uint64_t file_off; /* file offset of this piece */
-	uint32_t len;      /* bytes asked of the kernel */
-	uint32_t skip;     /* bounce: bytes before the caller's data */
-	int bounce;        /* 1: copy out of buf afterwards */
-} read_step;
-
-/* Plans the next piece of request i, `done` bytes in. */
-static inline read_step step_plan(const lsio_batch *b, uint64_t i, uint64_t done, uint32_t dio_align,
-				  uint8_t *bounce)
-{
-	read_step s;
-	uint64_t pos = b->offset[i] + done, left = b->length[i] - done;
-	uint8_t *dst = dest_of(b, i) + done;
-	if (!dio_align || (((uintptr_t)dst | pos) % dio_align == 0 && left >= dio_align)) {
-		/* Straight into the destination; with O_DIRECT only whole aligned
-		 * blocks go this way, an unaligned tail takes the bounce path next. */
-		uint64_t len = left > LSIO_MAX_IO_BYTES ? LSIO_MAX_IO_BYTES : left;
-		if (dio_align) len = round_down(len, dio_align);
-		s.buf = dst;
-		s.file_off = pos;
-		s.len = (uint32_t)len;
-		s.skip = 0;
-		s.bounce = 0;
-	} else {
-		/* O_DIRECT with an unaligned edge: read an aligned window into the
-		 * bounce buffer and copy the caller's part out. */
-		uint64_t apos = round_down(pos, dio_align);
-		uint64_t aend = round_up(pos + left, dio_align);
-		if (aend - apos > LSIO_BOUNCE_BYTES) aend = apos + LSIO_BOUNCE_BYTES;
-		s.buf = bounce;
-		s.file_off = apos;
-		s.len = (uint32_t)(aend - apos);
-		s.skip = (uint32_t)(pos - apos);
-		s.bounce = 1;
-	}
-	return s;
-}
-
-/* Applies a piece's result. Returns the caller bytes it delivered (>0), 0 at EOF
- * (nothing of the caller's range came back). */
-static inline uint64_t step_apply(const lsio_batch *b, uint64_t i, uint64_t done, const read_step *s,
-				  uint32_t got)
-{
-	uint64_t left = b->length[i] - done;
-	if (!s->bounce) return got < left ? got : left;
-	if (got <= s->skip) return 0;
-	uint64_t n = got - s->skip;
-	if (n > left) n = left;
-	__builtin_memcpy(dest_of(b, i) + done, s->buf + s->skip, n);
-	return n;
-}
+/* Size of the gap sink that VEC reads share (gaps take several iovecs if longer). */
+#define LSIO_SCRATCH_BYTES (64u << 10)
+/* iovecs per readv; a unit needing more continues in a further read. */
+#define LSIO_IOV_CAP 256u
 
 #endif

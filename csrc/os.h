@@ -35,6 +35,9 @@ typedef pthread_t os_thread;
 int os_open(const char *path, int direct, os_file *out, uint32_t *dio_align);
 void os_close(os_file fd);
 int64_t os_pread(os_file fd, void *buf, uint32_t len, uint64_t off);
+struct iovec;
+/* Scatter read; where the OS has none, the pieces are read one by one. */
+int64_t os_preadv(os_file fd, const struct iovec *iov, int niov, uint64_t off);
 /* Size of a regular file; -EISDIR for a directory, -EINVAL for other kinds. */
 int os_file_size(const char *path, int64_t *size);
 /* Highest number of open files we may use (soft RLIMIT_NOFILE). */

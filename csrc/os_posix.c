@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #if defined(__linux__)
@@ -69,6 +70,15 @@ int64_t os_pread(os_file fd, void *buf, uint32_t len, uint64_t off)
 {
 	for (;;) {
 		ssize_t n = pread(fd, buf, len, (off_t)off);
+		if (n >= 0) return n;
+		if (errno != EINTR && errno != EAGAIN) return -errno;
+	}
+}
+
+int64_t os_preadv(os_file fd, const struct iovec *iov, int niov, uint64_t off)
+{
+	for (;;) {
+		ssize_t n = preadv(fd, iov, niov, (off_t)off);
 		if (n >= 0) return n;
 		if (errno != EINTR && errno != EAGAIN) return -errno;
 	}

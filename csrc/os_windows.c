@@ -6,7 +6,7 @@
  * sector aligned: we ask for 4096, which covers 512e and 4Kn disks alike.
  * Errors are Win32 codes mapped to the errno values the rest of LSIO uses. */
 #if defined(_WIN32)
-#include "os.h"
+#include "unit.h" /* struct iovec on Windows */
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -146,6 +146,18 @@ int64_t os_pread(os_file fd, void *buf, uint32_t len, uint64_t off)
 		if (e == ERROR_OPERATION_ABORTED) continue; /* cf. EINTR */
 		return -errno_of(e);
 	}
+}
+
+int64_t os_preadv(os_file fd, const struct iovec *iov, int niov, uint64_t off)
+{
+	int64_t total = 0;
+	for (int k = 0; k < niov; k++) {
+		int64_t r = os_pread(fd, iov[k].iov_base, (uint32_t)iov[k].iov_len, off + (uint64_t)total);
+		if (r < 0) return total ? total : r;
+		total += r;
+		if ((size_t)r < iov[k].iov_len) break; /* short: the caller continues */
+	}
+	return total;
 }
 
 int os_file_size(const char *path, int64_t *size)

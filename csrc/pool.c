@@ -3,7 +3,7 @@
  * Chosen when io_uring is unavailable (ENOSYS, EPERM, io_uring_disabled) or
  * asked for. Threads claim requests in small runs with one atomic add, so
  * there is no lock per chunk except the shared file cache. */
-#include "internal.h"
+#include "unit.h"
 
 #include <stdlib.h>
 
@@ -20,70 +20,75 @@ struct pool_backend {
 	/* the current job */
 	lsio_batch *batch;
 	file_cache *fc;
-	uint64_t next; /* next unclaimed request (atomic) */
-	uint8_t *bounce; /* nthreads * LSIO_BOUNCE_BYTES, for O_DIRECT edges */
+	struct plan *plan; /* NULL: one unit per request */
+	uint64_t next;     /* next unclaimed unit (atomic) */
+	uint8_t *bounce;   /* nthreads * LSIO_BOUNCE_BYTES: O_DIRECT edges, COPY units */
+	struct iovec *iov; /* nthreads * LSIO_IOV_CAP: VEC units */
+	uint8_t *scratch;  /* gap sink of VEC units */
 	struct pool_thread {
 		pool_backend *pool;
 		uint32_t index;
 	} *args;
 };
 
-static void run_one(pool_backend *p, lsio_batch *b, tally *t, uint64_t i, uint8_t *bounce)
+/* Reads unit k to the end (pread, or preadv for VEC units). */
+static void run_one(pool_backend *pool, lsio_batch *b, plan *p, tally *t, uint64_t k, const unit_space *sp)
 {
-	if (b->status[i] != 0) return;
-	/* Cancel first, as the io_uring backend does: a cancelled batch fails
-	 * every chunk not yet done, zero-length ones included. */
+	unit u;
+	int got = next_unit(b, p, k, &u);
+	if (got == UNIT_SKIP) return;
+	/* Cancel first: a cancelled batch fails every chunk not yet done. */
 	if (live_load(b->cancel)) {
-		b->length[i] = 0;
-		chunk_finish(b, t, i, -ECANCELED, 0);
+		if (got == UNIT_EMPTY) chunk_finish(b, t, k, -ECANCELED, 0);
+		else unit_finish(b, p, t, &u, 0, -ECANCELED, 1);
 		return;
 	}
-	if (b->length[i] == 0) {
-		chunk_finish(b, t, i, 0, 0);
+	if (got == UNIT_EMPTY) {
+		chunk_finish(b, t, k, 0, 0);
 		return;
 	}
-	int fs = file_cache_acquire(p->fc, b->file[i]);
-	while (fs == -EAGAIN) fs = file_cache_acquire(p->fc, b->file[i]); /* cap > threads: transient */
+	int fs = file_cache_acquire(pool->fc, u.file);
+	while (fs == -EAGAIN) fs = file_cache_acquire(pool->fc, u.file); /* cap > threads: transient */
 	if (fs < 0) {
-		b->length[i] = 0; /* nothing was read */
-		chunk_finish(b, t, i, fs, 0);
+		unit_finish(b, p, t, &u, 0, fs, 1);
 		return;
 	}
-	if ((uintptr_t)dest_of(b, i) & 63) t->misaligned++;
-	file_slot *slot = &p->fc->slots[fs];
+	if ((uintptr_t)dest_of(b, plan_req(p, u.first)) & 63) t->misaligned++;
+	file_slot *slot = &pool->fc->slots[fs];
 	os_file fd = slot->fd;
 	uint32_t align = slot->dio_align;
 	uint64_t done = 0;
 	int32_t status = 0;
-	while (done < b->length[i]) {
-		read_step s = step_plan(b, i, done, align, bounce);
-		int64_t r = os_pread(fd, s.buf, s.len, s.file_off);
+	while (done < u.len) {
+		unit_io io = unit_piece(b, p, &u, done, align, sp);
+		int64_t r = io.niov ? os_preadv(fd, sp->iov, io.niov, io.file_off) : os_pread(fd, io.buf, io.len, io.file_off);
 		t->issued++;
 		if (r < 0) {
 			status = (int32_t)r;
 			break;
 		}
-		uint64_t got = step_apply(b, i, done, &s, (uint32_t)r);
-		if (got == 0) {
+		uint64_t n = unit_apply(b, p, &u, done, &io, (uint32_t)r);
+		if (n == 0) {
 			status = -ENODATA;
 			break;
 		}
-		done += got;
+		done += n;
 	}
-	file_cache_release(p->fc, fs);
-	if (status != 0) b->length[i] = done;
-	chunk_finish(b, t, i, status, done);
+	file_cache_release(pool->fc, fs);
+	unit_finish(b, p, t, &u, done, status, 1);
 }
 
-static void work(pool_backend *p, uint8_t *bounce)
+static void work(pool_backend *pool, const unit_space *sp)
 {
-	lsio_batch *b = p->batch;
+	lsio_batch *b = pool->batch;
+	plan *p = pool->plan;
+	uint64_t n = p ? p->count : b->count;
 	tally t = {0};
 	for (;;) {
-		uint64_t first = __atomic_fetch_add(&p->next, POOL_CLAIM, __ATOMIC_RELAXED);
-		if (first >= b->count) return;
-		uint64_t last = first + POOL_CLAIM < b->count ? first + POOL_CLAIM : b->count;
-		for (uint64_t i = first; i < last; i++) run_one(p, b, &t, i, bounce);
+		uint64_t first = __atomic_fetch_add(&pool->next, POOL_CLAIM, __ATOMIC_RELAXED);
+		if (first >= n) return;
+		uint64_t last = first + POOL_CLAIM < n ? first + POOL_CLAIM : n;
+		for (uint64_t k = first; k < last; k++) run_one(pool, b, p, &t, k, sp);
 		tally_flush(b, &t);
 	}
 }
@@ -99,7 +104,10 @@ static void *thread_main(void *arg)
 		if (p->stop) break;
 		seen = p->generation;
 		os_mutex_unlock(&p->mu);
-		work(p, p->bounce ? p->bounce + (size_t)self->index * LSIO_BOUNCE_BYTES : NULL);
+		unit_space sp = {p->iov ? p->iov + (size_t)self->index * LSIO_IOV_CAP : NULL, LSIO_IOV_CAP,
+				 p->bounce ? p->bounce + (size_t)self->index * LSIO_BOUNCE_BYTES : NULL, p->scratch,
+				 LSIO_SCRATCH_BYTES};
+		work(p, &sp);
 		os_mutex_lock(&p->mu);
 		if (--p->running == 0) os_cond_broadcast(&p->cv);
 	}
@@ -149,16 +157,23 @@ void pool_destroy(pool_backend *p)
 	free(p->threads);
 	free(p->args);
 	lsio_free_aligned(p->bounce);
+	free(p->iov);
+	free(p->scratch);
 	free(p);
 }
 
-int pool_read(pool_backend *p, lsio_batch *b, uint32_t max_open, int direct)
+int pool_read(pool_backend *p, lsio_batch *b, struct plan *pl, uint32_t max_open, int direct)
 {
 	os_mutex cache_lock;
 	file_cache fc;
-	if (direct && !p->bounce) {
+	if ((direct || (pl && pl->needs_bounce)) && !p->bounce) {
 		p->bounce = lsio_alloc_aligned(4096, (size_t)p->nthreads * LSIO_BOUNCE_BYTES);
 		if (!p->bounce) return -ENOMEM;
+	}
+	if (pl && !p->iov) {
+		p->iov = malloc((size_t)p->nthreads * LSIO_IOV_CAP * sizeof *p->iov);
+		p->scratch = malloc(LSIO_SCRATCH_BYTES);
+		if (!p->iov || !p->scratch) return -ENOMEM;
 	}
 	os_mutex_init(&cache_lock);
 	uint32_t cap = max_open > p->nthreads ? max_open : p->nthreads + 1;
@@ -169,6 +184,7 @@ int pool_read(pool_backend *p, lsio_batch *b, uint32_t max_open, int direct)
 	}
 	os_mutex_lock(&p->mu);
 	p->batch = b;
+	p->plan = pl;
 	p->fc = &fc;
 	p->next = 0;
 	p->running = p->nthreads;
@@ -176,6 +192,9 @@ int pool_read(pool_backend *p, lsio_batch *b, uint32_t max_open, int direct)
 	os_cond_broadcast(&p->cv);
 	while (p->running) os_cond_wait(&p->cv, &p->mu);
 	os_mutex_unlock(&p->mu);
+	tally t = {0};
+	finish_rest(b, pl, &t, pl ? pl->count : b->count, live_load(b->cancel) ? -ECANCELED : 0, 0);
+	tally_flush(b, &t);
 	file_cache_destroy(&fc);
 	os_mutex_destroy(&cache_lock);
 	return rc;

@@ -4,7 +4,7 @@
  * the io_uring ring (so SINGLE_ISSUER/DEFER_TASKRUN hold) and runs batches
  * handed to it one at a time. Callers block in lsio_run() — from JavaScript a
  * nonblocking FFI call, so the event loop stays free — or poll batch->state. */
-#include "internal.h"
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +56,19 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if (rc == 0 && (ops & LSIO_OP_RESOLVE)) batch_resolve(b);
 	if (rc == 0 && (ops & LSIO_OP_LAYOUT)) batch_layout(b);
 	if (rc == 0 && (ops & LSIO_OP_READ)) {
+		plan pl, *p = NULL;
+		if (ops & LSIO_OP_PLAN) {
+			rc = plan_build(b, &pl, direct);
+			if (rc == 0) p = &pl;
+		}
+		if (rc == 0) {
 #if defined(__linux__)
-		if (r->uring) rc = uring_read(r->uring, b, r->info.max_open_files, direct);
-		else
+			if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct);
+			else
 #endif
-			rc = pool_read(r->pool, b, r->info.max_open_files, direct);
+				rc = pool_read(r->pool, b, p, r->info.max_open_files, direct);
+		}
+		if (p) plan_free(p);
 	}
 	b->result = rc;
 	__atomic_store_n(&b->state, LSIO_STATE_DONE, __ATOMIC_RELEASE);
@@ -164,7 +172,7 @@ LSIO_API int lsio_reader_get_info(lsio_reader *r, lsio_reader_info *info)
 LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)
 {
 	if (!r || !b) return -EINVAL;
-	if (ops & ~(uint32_t)(LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_LAYOUT | LSIO_OP_READ)) return -EINVAL;
+	if (ops & ~(uint32_t)(LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_LAYOUT | LSIO_OP_READ | LSIO_OP_PLAN)) return -EINVAL;
 	if ((ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE)) && b->file_count && (!b->paths || !b->path_offsets || !b->file_size))
 		return -EINVAL;
 	if ((ops & (LSIO_OP_RESOLVE | LSIO_OP_LAYOUT | LSIO_OP_READ)) && b->count &&

@@ -6,7 +6,7 @@
  * allocation and no syscall of its own. */
 #if defined(__linux__)
 #define _GNU_SOURCE
-#include "internal.h"
+#include "unit.h"
 
 #include <liburing.h>
 #include <stdlib.h>
@@ -23,11 +23,11 @@
 #endif
 
 typedef struct uslot {
-	uint64_t req;  /* request index */
-	uint64_t done; /* caller bytes delivered so far */
+	unit u;        /* what this slot reads */
+	uint64_t done; /* bytes of the unit delivered so far */
 	int fslot;     /* pinned file-cache slot */
 	uint32_t dio_align;
-	read_step step;
+	unit_io io;    /* the read in flight */
 } uslot;
 
 struct uring_backend {
@@ -36,7 +36,9 @@ struct uring_backend {
 	uslot *slots;
 	uint32_t *free_slots, nfree;
 	uint32_t *retry, nretry; /* slots whose next piece must be (re)submitted */
-	uint8_t *bounce;         /* qd * LSIO_BOUNCE_BYTES, for O_DIRECT edges */
+	uint8_t *bounce;         /* qd * LSIO_BOUNCE_BYTES: O_DIRECT edges, COPY units */
+	struct iovec *iov;       /* qd * LSIO_IOV_CAP: VEC units */
+	uint8_t *scratch;        /* LSIO_SCRATCH_BYTES sink for the gaps of VEC units */
 	int fixed_files;         /* use a registered file table (IOSQE_FIXED_FILE) */
 	uint32_t *fixed_open;    /* [fd cache cap] which open of a slot is registered */
 };
@@ -86,45 +88,59 @@ void uring_destroy(uring_backend *u)
 	free(u->free_slots);
 	free(u->retry);
 	lsio_free_aligned(u->bounce);
+	free(u->iov);
+	free(u->scratch);
 	free(u);
 }
 
-static inline void prep_piece(uring_backend *u, const lsio_batch *b, file_cache *fc, uint32_t s)
+static inline unit_space space_of(uring_backend *u, uint32_t s)
+{
+	unit_space sp = {u->iov ? u->iov + (size_t)s * LSIO_IOV_CAP : NULL, LSIO_IOV_CAP,
+			 u->bounce ? u->bounce + (size_t)s * LSIO_BOUNCE_BYTES : NULL, u->scratch, LSIO_SCRATCH_BYTES};
+	return sp;
+}
+
+static inline void prep_piece(uring_backend *u, const lsio_batch *b, const plan *p, file_cache *fc, uint32_t s)
 {
 	uslot *e = &u->slots[s];
-	uint8_t *bounce = u->bounce ? u->bounce + (size_t)s * LSIO_BOUNCE_BYTES : NULL;
-	e->step = step_plan(b, e->req, e->done, e->dio_align, bounce);
+	unit_space sp = space_of(u, s);
+	e->io = unit_piece(b, p, &e->u, e->done, e->dio_align, &sp);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 	/* Never NULL: at most qd SQEs are outstanding and the ring has qd entries. */
-	if (u->fixed_files) {
-		io_uring_prep_read(sqe, e->fslot, e->step.buf, e->step.len, e->step.file_off);
-		sqe->flags |= IOSQE_FIXED_FILE;
-	} else {
-		io_uring_prep_read(sqe, fc->slots[e->fslot].fd, e->step.buf, e->step.len, e->step.file_off);
-	}
+	int fd = u->fixed_files ? e->fslot : fc->slots[e->fslot].fd;
+	if (e->io.niov) io_uring_prep_readv(sqe, fd, sp.iov, (unsigned)e->io.niov, e->io.file_off);
+	else io_uring_prep_read(sqe, fd, e->io.buf, e->io.len, e->io.file_off);
+	if (u->fixed_files) sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, s);
 }
 
-static inline void slot_done(uring_backend *u, lsio_batch *b, tally *t, file_cache *fc, uint32_t s, int32_t status)
+static inline void slot_done(uring_backend *u, lsio_batch *b, plan *p, tally *t, file_cache *fc, uint32_t s,
+			     int32_t status)
 {
 	uslot *e = &u->slots[s];
-	chunk_finish(b, t, e->req, status, e->done);
-	if (status != 0) b->length[e->req] = e->done;
+	unit_finish(b, p, t, &e->u, e->done, status, 0);
 	file_cache_release(fc, e->fslot);
 	u->free_slots[u->nfree++] = s;
 }
 
-int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
+
+int uring_read(uring_backend *u, lsio_batch *b, plan *p, uint32_t max_open, int direct)
 {
-	if (direct && !u->bounce) {
+	if ((direct || (p && p->needs_bounce)) && !u->bounce) {
 		u->bounce = lsio_alloc_aligned(4096, (size_t)u->qd * LSIO_BOUNCE_BYTES);
 		if (!u->bounce) return -ENOMEM;
+	}
+	if (p && !u->iov) {
+		u->iov = malloc((size_t)u->qd * LSIO_IOV_CAP * sizeof *u->iov);
+		u->scratch = malloc(LSIO_SCRATCH_BYTES);
+		if (!u->iov || !u->scratch) return -ENOMEM;
 	}
 	file_cache fc;
 	/* More fds than reads in flight, so an unpinned one can always be evicted. */
 	uint32_t cap = max_open > u->qd ? max_open : u->qd + 1;
 	int rc = file_cache_init(&fc, b, cap, direct, NULL);
 	if (rc < 0) return rc;
+	tally t = {0};
 
 	/* Registered files save the kernel an fd lookup and refcount per read. */
 	u->fixed_files = 0;
@@ -137,9 +153,7 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 	for (uint32_t s = 0; s < u->qd; s++) u->free_slots[s] = u->qd - 1 - s;
 	u->nretry = 0;
 
-	const uint64_t n = b->count;
-	uint64_t i = 0;
-	tally t = {0};
+	uint64_t k = 0; /* next unit */
 	uint32_t inflight = 0;
 	int fatal = 0;
 	for (;;) {
@@ -147,45 +161,45 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 		while (u->nretry) {
 			uint32_t s = u->retry[--u->nretry];
 			if (cancelled) {
-				slot_done(u, b, &t, &fc, s, -ECANCELED);
+				slot_done(u, b, p, &t, &fc, s, -ECANCELED);
 				inflight--;
 				continue;
 			}
-			prep_piece(u, b, &fc, s);
+			prep_piece(u, b, p, &fc, s);
 			t.issued++;
 		}
-		while (!cancelled && inflight < u->qd && i < n) {
-			if (b->status[i] != 0) { /* failed in RESOLVE, already counted */
-				i++;
+		while (!cancelled && inflight < u->qd) {
+			unit un;
+			int got = next_unit(b, p, k, &un);
+			if (got == UNIT_NONE) break;
+			if (got != UNIT_NEXT) {
+				if (got == UNIT_EMPTY) chunk_finish(b, &t, k, 0, 0);
+				k++;
 				continue;
 			}
-			if (b->length[i] == 0) {
-				chunk_finish(b, &t, i++, 0, 0);
-				continue;
-			}
-			int fs = file_cache_acquire(&fc, b->file[i]);
+			int fs = file_cache_acquire(&fc, un.file);
 			if (fs == -EAGAIN) break;
+			k++;
 			if (fs < 0) {
-				b->length[i] = 0; /* nothing was read */
-				chunk_finish(b, &t, i++, fs, 0);
+				unit_finish(b, p, &t, &un, 0, fs, 0);
 				continue;
 			}
 			if (u->fixed_files && u->fixed_open[fs] != fc.slots[fs].opened) {
 				int fd = fc.slots[fs].fd;
 				if (io_uring_register_files_update(&u->ring, (unsigned)fs, &fd, 1) == 1) {
 					u->fixed_open[fs] = fc.slots[fs].opened;
-				} else { /* cannot register: fall back to plain fds for this batch */
+				} else { /* cannot register: plain fds for the rest of this batch */
 					u->fixed_files = 0;
 				}
 			}
-			if (LSIO_UNLIKELY((uintptr_t)dest_of(b, i) & 63)) t.misaligned++;
 			uint32_t s = u->free_slots[--u->nfree];
 			uslot *e = &u->slots[s];
-			e->req = i++;
+			e->u = un;
 			e->done = 0;
 			e->fslot = fs;
 			e->dio_align = fc.slots[fs].dio_align;
-			prep_piece(u, b, &fc, s);
+			if (LSIO_UNLIKELY((uintptr_t)dest_of(b, plan_req(p, un.first)) & 63)) t.misaligned++;
+			prep_piece(u, b, p, &fc, s);
 			inflight++;
 			t.issued++;
 		}
@@ -208,20 +222,20 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 				if (res == -EINTR || res == -EAGAIN) {
 					u->retry[u->nretry++] = s;
 				} else {
-					slot_done(u, b, &t, &fc, s, res);
+					slot_done(u, b, p, &t, &fc, s, res);
 					inflight--;
 				}
 				continue;
 			}
-			uint64_t got = step_apply(b, e->req, e->done, &e->step, (uint32_t)res);
+			uint64_t got = unit_apply(b, p, &e->u, e->done, &e->io, (uint32_t)res);
 			if (LSIO_UNLIKELY(got == 0)) { /* EOF before the range ended: the file shrank */
-				slot_done(u, b, &t, &fc, s, -ENODATA);
+				slot_done(u, b, p, &t, &fc, s, -ENODATA);
 				inflight--;
 				continue;
 			}
 			e->done += got;
-			if (LSIO_LIKELY(e->done == b->length[e->req])) {
-				slot_done(u, b, &t, &fc, s, 0);
+			if (LSIO_LIKELY(e->done == e->u.len)) {
+				slot_done(u, b, p, &t, &fc, s, 0);
 				inflight--;
 			} else {
 				u->retry[u->nretry++] = s; /* short read: continue where it stopped */
@@ -230,13 +244,9 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 		io_uring_cq_advance(&u->ring, seen);
 		tally_flush(b, &t);
 	}
-	/* Whatever was never started (cancel, or a ring failure) is reported. */
-	int32_t rest = fatal ? fatal : -ECANCELED;
-	for (; i < n; i++)
-		if (b->status[i] == 0) chunk_finish(b, &t, i, rest, 0), b->length[i] = 0;
 	if (fatal) {
 		while (u->nretry) {
-			slot_done(u, b, &t, &fc, u->retry[--u->nretry], fatal);
+			slot_done(u, b, p, &t, &fc, u->retry[--u->nretry], fatal);
 			inflight--;
 		}
 		/* In-flight reads may still target caller memory: drain them before
@@ -246,10 +256,12 @@ int uring_read(uring_backend *u, lsio_batch *b, uint32_t max_open, int direct)
 			if (io_uring_submit_and_wait(&u->ring, 1) < 0 || io_uring_peek_cqe(&u->ring, &cqe) < 0) break;
 			uint32_t s = (uint32_t)io_uring_cqe_get_data64(cqe);
 			io_uring_cqe_seen(&u->ring, cqe);
-			slot_done(u, b, &t, &fc, s, fatal);
+			slot_done(u, b, p, &t, &fc, s, fatal);
 			inflight--;
 		}
 	}
+	/* Whatever was never started (cancel, or a ring failure) is reported. */
+	finish_rest(b, p, &t, k, fatal ? fatal : live_load(b->cancel) ? -ECANCELED : 0, 0);
 	if (u->fixed_open) {
 		io_uring_unregister_files(&u->ring);
 		free(u->fixed_open);

@@ -58,12 +58,18 @@ export const BatchWord = {
   cancel: 21,
   state: 22,
   result: 23,
+  mergeGap: 24,
+  mergeMax: 25,
+  splitSize: 26,
+  planReads: 27,
+  planBytes: 28,
+  planNs: 29,
 } as const;
 /** Number of words in `lsio_batch`. */
-export const BATCH_WORDS = 24;
+export const BATCH_WORDS = 30;
 
 /** `LSIO_OP_*`. */
-export const Op = { stat: 1, resolve: 2, layout: 4, read: 8 } as const;
+export const Op = { stat: 1, resolve: 2, layout: 4, read: 8, plan: 16 } as const;
 /** `LSIO_BACKEND_*`. */
 export const Backend = { auto: 0, io_uring: 1, threads: 2 } as const;
 /** `LSIO_READER_*` flags. */
@@ -77,4 +83,4 @@ export const OPEN_END = 0x7fffffffffffffffn;
 /** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
 export const OPTS_WORDS = 6;
 /** The ABI version this TypeScript code speaks. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;

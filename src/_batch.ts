@@ -135,6 +135,11 @@ export class NativeBatch {
   set layoutAlign(a: number) {
     this.struct[BatchWord.layoutAlign] = BigInt(a);
   }
+  setPlan(p: { mergeGap: number; mergeMax: number; splitSize: number }): void {
+    this.struct[BatchWord.mergeGap] = BigInt(p.mergeGap);
+    this.struct[BatchWord.mergeMax] = BigInt(p.mergeMax);
+    this.struct[BatchWord.splitSize] = BigInt(p.splitSize);
+  }
   cancel(): void {
     this.struct[BatchWord.cancel] = 1n;
   }

@@ -29,7 +29,7 @@ extern "C" {
 #define LSIO_API __attribute__((visibility("default")))
 #endif
 
-#define LSIO_ABI_VERSION 1
+#define LSIO_ABI_VERSION 2
 
 /* Backends (lsio_reader_opts.backend, lsio_reader_info.backend). */
 enum {
@@ -49,6 +49,7 @@ enum {
 #define LSIO_OP_RESOLVE (1u << 1) /* offset/length/status from start/end (implies STAT) */
 #define LSIO_OP_LAYOUT (1u << 2)  /* dest[i] = aligned slab offsets; sets layout_bytes */
 #define LSIO_OP_READ (1u << 3)    /* read every request whose status is 0 */
+#define LSIO_OP_PLAN (1u << 4)    /* with READ: plan first (merge, split, dedupe: see merge_gap etc.) */
 
 /* lsio_batch.end value meaning "to the end of the file". */
 #define LSIO_OPEN_END INT64_MAX
@@ -116,6 +117,13 @@ typedef struct lsio_batch {
 	uint64_t cancel;        /* set non-zero by the caller to stop the batch */
 	uint64_t state;         /* LSIO_STATE_* (release-stored by C) */
 	int64_t result;         /* batch-level result: 0 or -errno */
+	/* planning (LSIO_OP_PLAN) */
+	uint64_t merge_gap;  /* merge reads of one file whose gap is <= this many bytes */
+	uint64_t merge_max;  /* ... while the merged read stays <= this (0: no merging) */
+	uint64_t split_size; /* split reads longer than this into pieces in flight at once (0: never) */
+	uint64_t plan_reads; /* out: reads the plan made of the requests */
+	uint64_t plan_bytes; /* out: bytes those reads cover (gaps included) */
+	uint64_t plan_ns;    /* out: time spent planning */
 } lsio_batch;
 
 LSIO_API uint32_t lsio_abi_version(void);

@@ -1,0 +1,314 @@
+/* plan.c — the IO planner and the unit steps both backends share.
+ *
+ * plan_build() turns resolved requests into the fewest, best-sized reads:
+ * requests are taken in (file, offset) order (checked in one pass; sorted
+ * only when they are not already, as zarr shard reads usually are), reads of
+ * one file whose gap is <= merge_gap are merged while the merged read stays
+ * <= merge_max, overlapping and duplicate requests are read once, and a
+ * request longer than split_size becomes pieces read at once. Memory: 4 bytes
+ * of order per request (only when a sort is needed), a 40-byte unit per read
+ * and 4 bytes per request of sort scratch while sorting. */
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	timespec_get(&ts, TIME_UTC);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* (file, offset) of request i, for ordering. */
+static inline int before(const lsio_batch *b, uint32_t x, uint32_t y)
+{
+	if (b->file[x] != b->file[y]) return b->file[x] < b->file[y];
+	if (b->offset[x] != b->offset[y]) return b->offset[x] < b->offset[y];
+	return x < y; /* stable: equal ranges keep request order */
+}
+
+/* Bottom-up merge sort of request indices: O(n log n), n*4 bytes of scratch. */
+static int sort_order(const lsio_batch *b, uint32_t *a, uint64_t n)
+{
+	uint32_t *tmp = malloc((size_t)n * sizeof *tmp);
+	if (!tmp) return -ENOMEM;
+	uint32_t *src = a, *dst = tmp;
+	for (uint64_t width = 1; width < n; width *= 2) {
+		for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+			uint64_t mid = lo + width < n ? lo + width : n;
+			uint64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			uint64_t i = lo, j = mid, k = lo;
+			if (mid >= hi || !before(b, src[mid], src[mid - 1])) { /* already in order */
+				memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof *src);
+				continue;
+			}
+			while (i < mid && j < hi) dst[k++] = before(b, src[j], src[i]) ? src[j++] : src[i++];
+			while (i < mid) dst[k++] = src[i++];
+			while (j < hi) dst[k++] = src[j++];
+		}
+		uint32_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a) memcpy(a, src, (size_t)n * sizeof *a);
+	free(tmp);
+	return 0;
+}
+
+static int push_unit(plan *p, uint64_t *cap, unit u)
+{
+	if (p->count == *cap) {
+		uint64_t ncap = *cap ? *cap * 2 : 1024;
+		unit *nu = realloc(p->units, (size_t)ncap * sizeof *nu);
+		if (!nu) return -ENOMEM;
+		p->units = nu;
+		*cap = ncap;
+	}
+	p->units[p->count++] = u;
+	return 0;
+}
+
+int plan_build(lsio_batch *b, plan *p, int direct)
+{
+	uint64_t t0 = now_ns();
+	const uint64_t n = b->count;
+	memset(p, 0, sizeof *p);
+	if (n > UINT32_MAX) return -E2BIG;
+
+	/* Order: one pass tells whether the requests are already by (file, offset). */
+	int sorted = 1;
+	for (uint64_t i = 1; i < n && sorted; i++) sorted = !before(b, (uint32_t)i, (uint32_t)(i - 1));
+	if (!sorted) {
+		p->order = malloc((size_t)n * sizeof *p->order);
+		if (!p->order) return -ENOMEM;
+		for (uint64_t i = 0; i < n; i++) p->order[i] = (uint32_t)i;
+		int rc = sort_order(b, p->order, n);
+		if (rc < 0) return plan_free(p), rc;
+	}
+
+	const uint64_t gap = b->merge_gap, max = b->merge_max, split = b->split_size;
+	uint64_t cap = 0;
+	unit cur = {0};
+	int open = 0, overlap = 0, contiguous = 0;
+	uint64_t prev_end = 0; /* end of the last request added to cur */
+	uint8_t *prev_dest_end = NULL;
+	uint64_t reads_bytes = 0;
+
+#define CLOSE_UNIT()                                                                                       \
+	do {                                                                                               \
+		if (open) {                                                                                \
+			cur.kind = cur.count == 1 ? UNIT_SINGLE                                            \
+				   : overlap	  ? UNIT_COPY                                              \
+				   : contiguous	  ? UNIT_CONTIG                                            \
+				   : direct	  ? UNIT_COPY /* O_DIRECT cannot readv into arbitrary memory */ \
+						  : UNIT_VEC;                                              \
+			if (cur.kind == UNIT_COPY) p->needs_bounce = 1;                                    \
+			reads_bytes += cur.len;                                                            \
+			if (push_unit(p, &cap, cur) < 0) return plan_free(p), -ENOMEM;                     \
+			open = 0;                                                                          \
+		}                                                                                          \
+	} while (0)
+
+	for (uint64_t pos = 0; pos < n; pos++) {
+		uint64_t i = plan_req(p, pos);
+		if (b->status[i] != 0 || b->length[i] == 0) {
+			/* Failed already, or nothing to read. An open unit takes it in all
+			 * the same, so each unit's requests stay consecutive in the order;
+			 * the unit steps pass over such requests. */
+			if (open) cur.count++;
+			continue;
+		}
+		uint64_t off = b->offset[i], len = b->length[i], end = off + len;
+		uint8_t *dst = dest_of(b, i);
+		if (split && len > split) {
+			CLOSE_UNIT();
+			uint32_t head = (uint32_t)p->count;
+			uint32_t pieces = (uint32_t)((len + split - 1) / split);
+			for (uint64_t at = 0; at < len; at += split) {
+				unit u = {off + at, len - at < split ? len - at : split, b->file[i], (uint32_t)pos, 1, head,
+					  pieces, 0, UNIT_PIECE};
+				if (push_unit(p, &cap, u) < 0) return plan_free(p), -ENOMEM;
+			}
+			reads_bytes += len;
+			continue;
+		}
+		if (open && b->file[i] == cur.file && off <= cur.off + cur.len + gap &&
+		    (end > cur.off + cur.len ? end : cur.off + cur.len) - cur.off <= max) {
+			uint64_t cur_end = cur.off + cur.len;
+			if (off < cur_end) overlap = 1;
+			if (off != prev_end || dst != prev_dest_end) contiguous = 0;
+			if (end > cur_end) cur.len = end - cur.off;
+			cur.count++;
+		} else {
+			CLOSE_UNIT();
+			cur = (unit){off, len, b->file[i], (uint32_t)pos, 1, 0, 0, 0, UNIT_SINGLE};
+			open = 1;
+			overlap = 0;
+			contiguous = 1;
+		}
+		prev_end = end;
+		prev_dest_end = dst + len;
+	}
+	CLOSE_UNIT();
+#undef CLOSE_UNIT
+	b->plan_reads = p->count;
+	b->plan_bytes = reads_bytes;
+	b->plan_ns = now_ns() - t0;
+	return 0;
+}
+
+void plan_free(plan *p)
+{
+	free(p->order);
+	free(p->units);
+	p->order = NULL;
+	p->units = NULL;
+	p->count = 0;
+}
+
+/* A request a unit has to read for (not failed, not empty). */
+static inline int live(const lsio_batch *b, uint64_t r) { return b->status[r] == 0 && b->length[r] != 0; }
+
+/* Where a unit with one contiguous destination writes its byte `done`. */
+static inline uint8_t *contiguous_dest(const lsio_batch *b, const plan *p, const unit *u, uint64_t done)
+{
+	uint64_t r = plan_req(p, u->first);
+	return dest_of(b, r) + (u->off - b->offset[r]) + done;
+}
+
+unit_io unit_piece(const lsio_batch *b, const plan *p, const unit *u, uint64_t done, uint32_t dio_align,
+		   const unit_space *sp)
+{
+	unit_io io = {0};
+	uint64_t pos = u->off + done, left = u->len - done;
+	io.file_off = pos;
+	if (u->kind == UNIT_VEC) {
+		/* readv: each request's part into its destination, gaps into scratch. */
+		uint64_t cursor = pos, total = 0;
+		int n = 0;
+		for (uint32_t k = 0; k < u->count && n < (int)sp->iov_cap - 1; k++) {
+			uint64_t r = plan_req(p, u->first + k);
+			if (!live(b, r)) continue;
+			uint64_t ro = b->offset[r], re = ro + b->length[r];
+			if (re <= cursor) continue;
+			while (ro > cursor && n < (int)sp->iov_cap - 1) { /* a gap: into scratch, in scratch-sized bits */
+				uint64_t g = ro - cursor < sp->scratch_len ? ro - cursor : sp->scratch_len;
+				sp->iov[n++] = (struct iovec){sp->scratch, (size_t)g};
+				cursor += g;
+				total += g;
+			}
+			if (ro > cursor) break;
+			uint64_t from = cursor - ro;
+			sp->iov[n++] = (struct iovec){dest_of(b, r) + from, (size_t)(re - cursor)};
+			total += re - cursor;
+			cursor = re;
+			if (total >= LSIO_MAX_IO_BYTES) break;
+		}
+		io.niov = n;
+		io.len = (uint32_t)(total < LSIO_MAX_IO_BYTES ? total : LSIO_MAX_IO_BYTES);
+		return io;
+	}
+	if (u->kind == UNIT_COPY) {
+		/* One read into the bounce buffer (aligned for O_DIRECT), copied out after. */
+		uint32_t a = dio_align ? dio_align : 1;
+		uint64_t apos = round_down(pos, a);
+		uint64_t aend = round_up(pos + left, a);
+		if (aend - apos > LSIO_BOUNCE_BYTES) aend = apos + LSIO_BOUNCE_BYTES;
+		io.buf = sp->bounce;
+		io.file_off = apos;
+		io.len = (uint32_t)(aend - apos);
+		io.skip = (uint32_t)(pos - apos);
+		io.bounce = 1;
+		return io;
+	}
+	/* SINGLE, CONTIG, PIECE: one contiguous destination. */
+	uint8_t *dst = contiguous_dest(b, p, u, done);
+	if (!dio_align || (((uintptr_t)dst | pos) % dio_align == 0 && left >= dio_align)) {
+		uint64_t len = left > LSIO_MAX_IO_BYTES ? LSIO_MAX_IO_BYTES : left;
+		if (dio_align) len = round_down(len, dio_align);
+		io.buf = dst;
+		io.len = (uint32_t)len;
+	} else {
+		/* O_DIRECT with an unaligned edge: an aligned window through the bounce buffer. */
+		uint64_t apos = round_down(pos, dio_align);
+		uint64_t aend = round_up(pos + left, dio_align);
+		if (aend - apos > LSIO_BOUNCE_BYTES) aend = apos + LSIO_BOUNCE_BYTES;
+		io.buf = sp->bounce;
+		io.file_off = apos;
+		io.len = (uint32_t)(aend - apos);
+		io.skip = (uint32_t)(pos - apos);
+		io.bounce = 1;
+	}
+	return io;
+}
+
+uint64_t unit_apply(const lsio_batch *b, const plan *p, const unit *u, uint64_t done, const unit_io *io, uint32_t got)
+{
+	uint64_t left = u->len - done;
+	if (!io->bounce) return got < left ? got : left;
+	if (got <= io->skip) return 0;
+	uint64_t n = got - io->skip;
+	if (n > left) n = left;
+	const uint8_t *src = io->buf + io->skip;
+	if (u->kind != UNIT_COPY) {
+		memcpy(contiguous_dest(b, p, u, done), src, n);
+		return n;
+	}
+	/* Copy the window [pos, pos+n) out to every request that overlaps it. */
+	uint64_t pos = u->off + done, wend = pos + n;
+	for (uint32_t k = 0; k < u->count; k++) {
+		uint64_t r = plan_req(p, u->first + k);
+		if (!live(b, r)) continue;
+		uint64_t ro = b->offset[r], re = ro + b->length[r];
+		uint64_t lo = ro > pos ? ro : pos, hi = re < wend ? re : wend;
+		if (lo < hi) memcpy(dest_of(b, r) + (lo - ro), src + (lo - pos), hi - lo);
+	}
+	return n;
+}
+
+void unit_finish(lsio_batch *b, plan *p, tally *t, const unit *u, uint64_t done, int32_t status, int shared)
+{
+	if (u->kind == UNIT_PIECE) {
+		unit *head = &p->units[u->head];
+		uint64_t r = plan_req(p, u->first);
+		if (status != 0) {
+			int32_t none = 0;
+			__atomic_compare_exchange_n(&head->error, &none, status, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
+		uint32_t left = shared ? __atomic_sub_fetch(&head->pending, 1, __ATOMIC_ACQ_REL) : --head->pending;
+		if (left == 0) {
+			int32_t err = shared ? __atomic_load_n(&head->error, __ATOMIC_ACQUIRE) : head->error;
+			if (err != 0) b->length[r] = 0;
+			chunk_finish(b, t, r, err, err ? 0 : b->length[r]);
+		}
+		return;
+	}
+	uint64_t read_to = u->off + done;
+	for (uint32_t k = 0; k < u->count; k++) {
+		uint64_t r = plan_req(p, u->first + k);
+		if (!live(b, r)) continue; /* failed in RESOLVE, or zero-length: settled elsewhere */
+		uint64_t ro = b->offset[r], re = ro + b->length[r];
+		/* A request wholly inside what was read succeeded even if the read then failed. */
+		if (status == 0 || re <= read_to) {
+			chunk_finish(b, t, r, 0, b->length[r]);
+		} else {
+			/* Failed: length[] tells how many of its bytes did arrive (a prefix). */
+			b->length[r] = read_to > ro ? read_to - ro : 0;
+			chunk_finish(b, t, r, status, 0);
+		}
+	}
+}
+
+void finish_rest(lsio_batch *b, plan *p, tally *t, uint64_t k, int32_t status, int shared)
+{
+	unit un;
+	for (int got; (got = next_unit(b, p, k, &un)) != UNIT_NONE; k++) {
+		if (got == UNIT_NEXT && status != 0) unit_finish(b, p, t, &un, 0, status, shared);
+		else if (got == UNIT_EMPTY) chunk_finish(b, t, k, status, 0);
+	}
+	if (p) /* a plan leaves zero-length requests out of its units */
+		for (uint64_t i = 0; i < b->count; i++)
+			if (b->status[i] == 0 && b->length[i] == 0) chunk_finish(b, t, i, status, 0);
+}
