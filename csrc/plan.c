@@ -72,6 +72,9 @@ static int push_unit(plan *p, uint64_t *cap, unit u)
 
 int plan_build(lsio_batch *b, plan *p, int direct)
 {
+	/* Gaps: readv into the destinations (no second copy), or read into a bounce
+	 * buffer and copy out while the data is in cache (LSIO_BATCH_PLAN_COPY). */
+	const int copy_gaps = direct || (b->flags & LSIO_BATCH_PLAN_COPY);
 	uint64_t t0 = now_ns();
 	const uint64_t n = b->count;
 	memset(p, 0, sizeof *p);
@@ -102,7 +105,7 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 			cur.kind = cur.count == 1 ? UNIT_SINGLE                                            \
 				   : overlap	  ? UNIT_COPY                                              \
 				   : contiguous	  ? UNIT_CONTIG                                            \
-				   : direct	  ? UNIT_COPY /* O_DIRECT cannot readv into arbitrary memory */ \
+				   : copy_gaps	  ? UNIT_COPY /* O_DIRECT cannot readv into arbitrary memory */ \
 						  : UNIT_VEC;                                              \
 			if (cur.kind == UNIT_COPY) p->needs_bounce = 1;                                    \
 			reads_bytes += cur.len;                                                            \

@@ -53,6 +53,12 @@ export interface PlanThresholds {
   mergeMax?: number;
   /** Split reads longer than this (default 0: never). */
   splitSize?: number;
+  /**
+   * Merged reads with gaps: `"readv"` scatters straight into the destinations
+   * (gaps into a scratch sink), `"copy"` reads into a bounce buffer and copies
+   * out. Default `"readv"`. (O_DIRECT always copies.)
+   */
+  gaps?: "readv" | "copy";
 }
 
 /** Planner settings: explicit thresholds. */
@@ -599,6 +605,7 @@ export class Reader implements Disposable, AsyncDisposable {
     if (plan && (ops & Op.read)) {
       ops |= Op.plan;
       batch.setPlan(planThresholds(plan));
+      if (plan.gaps === "copy") batch.flags = (pastEof === "truncate" ? BatchFlag.truncateEof : 0) | BatchFlag.planCopy;
     }
     signal?.throwIfAborted();
     const previous = this.#queue;
@@ -652,9 +659,12 @@ export class Reader implements Disposable, AsyncDisposable {
 }
 
 /** Default thresholds: merge adjacent and overlapping reads up to 256 KiB (64–256 KiB reads measured fastest here). */
-const DEFAULT_PLAN: Required<PlanThresholds> = { mergeGap: 0, mergeMax: 256 << 10, splitSize: 0 };
+const DEFAULT_PLAN = { mergeGap: 0, mergeMax: 256 << 10, splitSize: 0 };
 
-function planThresholds(p: PlanOptions): Required<PlanThresholds> {
+function planThresholds(p: PlanOptions): typeof DEFAULT_PLAN {
+  if (p.gaps !== undefined && p.gaps !== "readv" && p.gaps !== "copy") {
+    throw new TypeError(`plan.gaps is "readv" or "copy", got ${JSON.stringify(p.gaps)}`);
+  }
   const t = { ...DEFAULT_PLAN, ...p };
   for (const k of ["mergeGap", "mergeMax", "splitSize"] as const) {
     if (!Number.isSafeInteger(t[k]) || t[k] < 0) {
