@@ -18,7 +18,6 @@ export {
   type ColumnarRequests,
   ColumnarResult,
   type PlanOptions,
-  type PlanThresholds,
   type Progress,
   Reader,
   type ReaderInfo,
@@ -30,3 +29,11 @@ export {
 } from "./src/reader.ts";
 export { type ByteRange, errnoName, LsioError, type LsioErrorOptions } from "./src/errors.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
+export {
+  type DetectedProfile,
+  detectProfile,
+  type ProfileName,
+  PROFILES,
+  type ResolvedPlanOptions,
+  resolvePlanOptions,
+} from "./src/profiles.ts";

@@ -37,6 +37,8 @@ export class NativeBatch {
   readonly offset: BigUint64Array;
   readonly length: BigUint64Array;
   readonly fileSize: BigInt64Array;
+  /** The storage profile a plan used, for stats. */
+  profile: string | undefined;
   /** Keeps memory C points into alive (slab, caller buffers). */
   #pinned: unknown[] = [];
 

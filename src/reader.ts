@@ -18,6 +18,7 @@ import { NativeBatch } from "./_batch.ts";
 import { allocAlignedWith } from "./aligned.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
 import { setInt64, setOpenEnd } from "./_int64.ts";
+import { detectProfile, type PlanOptions as ProfilePlanOptions, resolvePlanOptions } from "./profiles.ts";
 
 const EBADF = 9;
 
@@ -45,24 +46,19 @@ export interface ReaderOptions {
  * bytes (gap bytes are read and dropped; overlapping and duplicate requests
  * are read once); a request longer than `splitSize` is read in pieces at
  * once. Every request still gets exactly its own bytes in its own place.
+ * Thresholds not given come from the storage profile (see
+ * {@linkcode PROFILES}); `profile: "auto"` (the default) detects it from the
+ * first file of the batch ({@linkcode detectProfile}, cached per device).
  */
-export interface PlanThresholds {
-  /** Merge reads whose gap is at most this many bytes (default 0: adjacent or overlapping only). */
-  mergeGap?: number;
-  /** A merged read is at most this long (default 256 KiB; 0: never merge). */
-  mergeMax?: number;
-  /** Split reads longer than this (default 0: never). */
-  splitSize?: number;
+export interface PlanOptions extends ProfilePlanOptions {
   /**
    * Merged reads with gaps: `"readv"` scatters straight into the destinations
    * (gaps into a scratch sink), `"copy"` reads into a bounce buffer and copies
-   * out. Default `"readv"`. (O_DIRECT always copies.)
+   * out. Default `"readv"`: faster in every case measured (bench/README.md).
+   * O_DIRECT always copies.
    */
   gaps?: "readv" | "copy";
 }
-
-/** Planner settings: explicit thresholds. */
-export type PlanOptions = PlanThresholds;
 
 /** What the native core chose. */
 export interface ReaderInfo {
@@ -104,6 +100,8 @@ export interface BatchStats {
   misaligned: number;
   /** Wall time of the batch in seconds. */
   seconds: number;
+  /** The storage profile the plan's thresholds came from (undefined when not planned). */
+  profile?: string;
   /** Reads the planner made of the requests (undefined when not planned). */
   plannedReads?: number;
   /** Bytes those reads cover, gaps included (undefined when not planned). */
@@ -386,7 +384,7 @@ export class Reader implements Disposable, AsyncDisposable {
     if (options.pastEof !== undefined && options.pastEof !== "error" && options.pastEof !== "truncate") {
       throw new TypeError(`pastEof is "error" or "truncate", got ${JSON.stringify(options.pastEof)}`);
     }
-    if (options.plan) planThresholds(options.plan);
+    if (options.plan) checkPlan(options.plan);
     const out = new BigUint64Array(new ArrayBuffer(8));
     const rc = lib.readerOpen(opts, out);
     if (rc < 0) throw new LsioError(rc, { op: `open reader (backend ${backend})` });
@@ -602,9 +600,16 @@ export class Reader implements Disposable, AsyncDisposable {
     const pastEof = options.pastEof ?? this.#pastEof;
     batch.flags = pastEof === "truncate" ? BatchFlag.truncateEof : 0;
     const plan = options.plan ?? this.#plan;
+    if (plan) checkPlan(plan);
     if (plan && (ops & Op.read)) {
       ops |= Op.plan;
-      batch.setPlan(planThresholds(plan));
+      const auto = (plan.profile ?? "auto") === "auto";
+      const detected = auto && batch.paths.length
+        ? await detectProfile(batch.paths[0], { measure: false, pageCache: false })
+        : undefined;
+      const t = resolvePlanOptions(plan, detected);
+      batch.setPlan(t);
+      batch.profile = t.profile;
       if (plan.gaps === "copy") batch.flags = (pastEof === "truncate" ? BatchFlag.truncateEof : 0) | BatchFlag.planCopy;
     }
     signal?.throwIfAborted();
@@ -642,6 +647,7 @@ export class Reader implements Disposable, AsyncDisposable {
         seconds,
         ...(ops & Op.plan
           ? {
+            profile: batch.profile,
             plannedReads: batch.word(BatchWord.planReads),
             plannedBytes: batch.word(BatchWord.planBytes),
             planSeconds: batch.word(BatchWord.planNs) / 1e9,
@@ -658,20 +664,12 @@ export class Reader implements Disposable, AsyncDisposable {
   }
 }
 
-/** Default thresholds: merge adjacent and overlapping reads up to 256 KiB (64–256 KiB reads measured fastest here). */
-const DEFAULT_PLAN = { mergeGap: 0, mergeMax: 256 << 10, splitSize: 0 };
-
-function planThresholds(p: PlanOptions): typeof DEFAULT_PLAN {
+/** Checks plan options before any I/O (the profile may be resolved later). */
+function checkPlan(p: PlanOptions): void {
   if (p.gaps !== undefined && p.gaps !== "readv" && p.gaps !== "copy") {
     throw new TypeError(`plan.gaps is "readv" or "copy", got ${JSON.stringify(p.gaps)}`);
   }
-  const t = { ...DEFAULT_PLAN, ...p };
-  for (const k of ["mergeGap", "mergeMax", "splitSize"] as const) {
-    if (!Number.isSafeInteger(t[k]) || t[k] < 0) {
-      throw new RangeError(`plan.${k} is a non-negative integer, got ${t[k]}`);
-    }
-  }
-  return t;
+  resolvePlanOptions(p, { profile: "ssd" }); // throws TypeError/RangeError for bad profiles and thresholds
 }
 
 function positiveInt(v: number | undefined, name: string, max: number): number {

@@ -157,8 +157,6 @@ test("differential: readInto views of one array and readColumnar agree with node
   assert(col.stats.misaligned > 0, "misaligned destinations are reported in stats");
 });
 
-test("differential: cleanup", () => removeDir(corpus.dir));
-
 // Planning must never change what a request gets: the same random requests
 // (unordered, overlapping, duplicated, past EOF) read with and without a plan.
 const PLANS = [
@@ -231,3 +229,5 @@ test("differential: planned columnar reads into arbitrary destinations (readv) e
     if (!want.equals(big.subarray(offsets[i], offsets[i] + want.length))) throw new Error(`chunk ${i} differs`);
   }
 });
+
+test("differential: cleanup", () => removeDir(corpus.dir));
