@@ -130,3 +130,129 @@ export function dropCache(path: string): { method: string; cold: boolean } {
   }
   return { method, cold: residentBytes(path) === 0 };
 }
+
+/** Offsets of the shard4k stamps within each 4 KiB chunk: global chunk id (u32), "LSIO", shard, chunk. */
+export const SHARD_STAMP = { id: 0, magic: 4, shard: 8, chunk: 12 } as const;
+
+/** The path of shard `s` of a shard4k data set. */
+export function shardPath(dir: string, s: number): string {
+  return `${dir}/shard-${String(s).padStart(4, "0")}.bin`;
+}
+
+/**
+ * Makes (or reuses) `count` shard files of `shardBytes` each in `dir`, laid
+ * out like the shards of a sharded zarr array: 4 KiB chunks back to back.
+ * Random bytes, each chunk stamped with its global chunk id
+ * (`shard * chunksPerShard + chunk`, u32 LE, where the one-file data sets have
+ * the block index), "LSIO", the shard and the chunk index. Returns the paths
+ * and whether anything was written. `onProgress(fraction)` while writing.
+ */
+export function ensureShardFiles(
+  dir: string,
+  count: number,
+  shardBytes: number,
+  onProgress: (f: number) => void,
+): { paths: string[]; made: boolean } {
+  const cps = shardBytes / BLOCK;
+  if (!Number.isInteger(cps)) throw new RangeError(`shard size ${shardBytes} is not a multiple of ${BLOCK}`);
+  const paths = Array.from({ length: count }, (_, s) => shardPath(dir, s));
+  fs.mkdirSync(dir, { recursive: true });
+  const buf = new Uint8Array(shardBytes);
+  const words = new Uint32Array(buf.buffer);
+  const rnd = mulberry32(0x5ead);
+  for (let i = 0; i < words.length; i++) words[i] = rnd();
+  const view = new DataView(buf.buffer);
+  let made = false;
+  for (let s = 0; s < count; s++) {
+    if (shardStampsOk(paths[s], s, cps)) continue;
+    for (let c = 0; c < cps; c++) {
+      const p = c * BLOCK;
+      view.setUint32(p + SHARD_STAMP.id, s * cps + c, true);
+      view.setUint32(p + SHARD_STAMP.magic, MAGIC, true);
+      view.setUint32(p + SHARD_STAMP.shard, s, true);
+      view.setUint32(p + SHARD_STAMP.chunk, c, true);
+    }
+    const fd = fs.openSync(paths[s], "w");
+    try {
+      let done = 0;
+      while (done < shardBytes) done += fs.writeSync(fd, buf, done, shardBytes - done, done);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    made = true;
+    onProgress((s + 1) / count);
+  }
+  return { paths, made };
+}
+
+/** The first and last chunk of shard `s` carry their stamps. */
+function shardStampsOk(path: string, s: number, cps: number): boolean {
+  if (exists(path) !== cps * BLOCK) return false;
+  const fd = fs.openSync(path, "r");
+  try {
+    const b = new Uint8Array(16);
+    const v = new DataView(b.buffer);
+    for (const c of [0, cps - 1]) {
+      if (fs.readSync(fd, b, 0, 16, c * BLOCK) !== 16) return false;
+      if (
+        v.getUint32(SHARD_STAMP.id, true) !== s * cps + c || v.getUint32(SHARD_STAMP.magic, true) !== MAGIC ||
+        v.getUint32(SHARD_STAMP.shard, true) !== s || v.getUint32(SHARD_STAMP.chunk, true) !== c
+      ) return false;
+    }
+    return true;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `selected` of `count` shards, chosen at random (seeded), in ascending order. */
+export function selectShards(count: number, selected: number, seed: number): Uint32Array {
+  const rnd = mulberry32(seed);
+  const all = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = rnd() % (i + 1);
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return Uint32Array.from(all.slice(0, selected).sort((a, b) => a - b));
+}
+
+/**
+ * The shard4k read list: every chunk of every selected shard, ordered by
+ * (shard, chunk) as zarr readers produce them, as global chunk ids (u32) in
+ * `path`. One pass; the children repeat it.
+ */
+export function writeShardIndex(path: string, shards: Uint32Array, chunksPerShard: number): Uint32Array {
+  const idx = new Uint32Array(shards.length * chunksPerShard);
+  let i = 0;
+  for (const s of shards) for (let c = 0; c < chunksPerShard; c++) idx[i++] = s * chunksPerShard + c;
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  fs.writeFileSync(path, new Uint8Array(idx.buffer));
+  return idx;
+}
+
+/** Bytes of all `paths` resident in the page cache (one fincore call), or undefined if unknown. */
+export function residentBytesAll(paths: string[]): number | undefined {
+  const out = spawnSync("fincore", ["--bytes", "--noheadings", "--output", "RES", ...paths], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
+  if (out.error || out.status !== 0) return undefined;
+  const lines = out.stdout.trim().split("\n");
+  if (lines.length !== paths.length) return undefined;
+  let sum = 0;
+  for (const l of lines) {
+    const n = Number(l.trim());
+    if (!Number.isFinite(n)) return undefined;
+    sum += n;
+  }
+  return sum;
+}
+
+/** Reads every file of `paths` that is not fully cached; returns the resident fraction after. */
+export function warmAll(paths: string[]): number | undefined {
+  const total = paths.reduce((n, p) => n + fs.statSync(p).size, 0);
+  if (residentBytesAll(paths) !== total) { for (const p of paths) warm(p); }
+  const res = residentBytesAll(paths);
+  return res === undefined ? undefined : res / total;
+}

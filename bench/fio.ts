@@ -64,3 +64,62 @@ export function parseFio(stdout: string): { chunks: number; bytes: number; secon
   if (json.jobs[0].error) throw new Error(`fio job error ${json.jobs[0].error}`);
   return { chunks: read.total_ios, bytes: read.io_bytes, seconds: read.runtime / 1000, iops: read.iops };
 }
+
+/**
+ * Writes a fio v2 iolog over several files: `passes` times the reads
+ * `(files[file[i]], offset[i], length)`, every file opened once up front.
+ */
+export function writeIologFiles(
+  path: string,
+  files: string[],
+  file: Uint32Array,
+  offset: Float64Array,
+  length: number,
+  passes: number,
+): void {
+  const f = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  const write = (s: string) => {
+    const b = enc.encode(s);
+    let done = 0;
+    while (done < b.length) done += f.writeSync(b.subarray(done));
+  };
+  try {
+    write(`fio version 2 iolog\n${files.map((p) => `${p} add\n`).join("")}${files.map((p) => `${p} open\n`).join("")}`);
+    // One pass as text once, then written `passes` times.
+    const lines: string[] = [];
+    for (let i = 0; i < file.length; i++) lines.push(`${files[file[i]]} read ${offset[i]} ${length}\n`);
+    const pass = enc.encode(lines.join(""));
+    for (let p = 0; p < passes; p++) {
+      let done = 0;
+      while (done < pass.length) done += f.writeSync(pass.subarray(done));
+    }
+    write(files.map((p) => `${p} close\n`).join(""));
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * fio's command line for plain sequential reads of whole files: `files` one
+ * after the other (`file_service_type=sequential`), `bs`-byte reads, the
+ * whole list `loops` times. No iolog: fio generates the offsets itself.
+ */
+export function fioSeqArgs(o: { files: string[]; bs: number; qd: number; loops: number; cold: boolean }): string[] {
+  return [
+    "fio",
+    "--name=lsio-bench-seq",
+    "--thread",
+    "--numjobs=1",
+    "--ioengine=io_uring",
+    `--iodepth=${o.qd}`,
+    `--filename=${o.files.map((p) => p.replace(/:/g, "\\:")).join(":")}`,
+    "--rw=read",
+    `--bs=${o.bs}`,
+    "--file_service_type=sequential",
+    `--loops=${o.loops}`,
+    "--direct=0",
+    `--invalidate=${o.cold ? 1 : 0}`,
+    "--output-format=json",
+  ];
+}

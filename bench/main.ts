@@ -1,8 +1,8 @@
 /**
- * LSIO benchmark: the same random 4 KiB reads through LSIO, fio and the
- * runtimes' own file APIs, side by side in one run.
+ * LSIO benchmark: the same 4 KiB reads through LSIO, fio and the runtimes'
+ * own file APIs, side by side in one run.
  *
- *   deno run -A bench/main.ts [random4k] [direct4k] [--quick] [--qd=64]
+ *   deno run -A bench/main.ts [random4k] [direct4k] [shard4k] [--quick] [--qd=64]
  *     [--impls=id,…] [--runtimes=deno,node,bun,fio] [--peer-reads=N] [--repeat=N]
  *
  * Each implementation runs in its own process (one JSON line on stdout);
@@ -12,11 +12,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { BLOCK, DATA_DIR, dropCache, ensureDataFile, residentBytes, warm, writeIndex } from "./data.ts";
-import { fioArgs, fioVersion, parseFio, writeIolog } from "./fio.ts";
+import { BLOCK, DATA_DIR, dropCache, ensureDataFile, residentBytes, warm, warmAll, writeIndex } from "./data.ts";
+import { fioArgs, fioSeqArgs, fioVersion, parseFio, writeIolog } from "./fio.ts";
 import { ProgressBar } from "./progress.ts";
 import { addRatios, type BenchRecord, table, writeResults } from "./report.ts";
 import { run } from "./spawn.ts";
+import { prepareShards, type ShardData, type ShardLayout, type ShardRecord, shardTable } from "./shard4k.ts";
+import { type PlanOptions, resolvePlanOptions } from "../src/profiles.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -33,6 +35,8 @@ interface Workload {
   direct: boolean;
   cold: boolean;
   seed: number;
+  /** Many shard files instead of one data file (shard4k); fileBytes is their total. */
+  shards?: ShardLayout;
 }
 
 function workloads(quick: boolean): Workload[] {
@@ -55,7 +59,26 @@ function workloads(quick: boolean): Workload[] {
       cold: true,
       seed: 2,
     },
+    shardWorkload(quick),
   ];
+}
+
+/** shard4k: every 4 KiB chunk of half the shards of a sharded array, hot, read `passes` times. */
+function shardWorkload(quick: boolean): Workload {
+  const shards: ShardLayout = quick
+    ? { count: 16, shardBytes: 4 * MiB, selected: 8, passes: 16 }
+    : { count: 64, shardBytes: 4 * MiB, selected: 32, passes: 32 };
+  const perPass = shards.selected * (shards.shardBytes / BLOCK);
+  return {
+    name: "shard4k",
+    title: "shard4k: every 4 KiB chunk of half the shards of a sharded array, page cache (hot)",
+    fileBytes: shards.count * shards.shardBytes,
+    reads: perPass * shards.passes,
+    direct: false,
+    cold: false,
+    seed: 3,
+    shards,
+  };
 }
 
 interface Impl {
@@ -67,6 +90,12 @@ interface Impl {
   /** Runs every read of the workload, whatever --peer-reads says. */
   full?: boolean;
   backend?: "io_uring" | "threads";
+  /** "file" (default): the one-file workloads; "shards": shard4k. */
+  kind?: "file" | "shards";
+  /** LSIO's per-call plan option (shard4k). */
+  plan?: false | PlanOptions;
+  /** fio: plain sequential reads of this many bytes over the selected shard files (no iolog; shard4k). */
+  seqBs?: number;
 }
 
 const IMPLS: Impl[] = [
@@ -126,13 +155,72 @@ const IMPLS: Impl[] = [
   },
   { id: "bun-readsync", label: "node:fs readSync", runtime: "bun", argv: (s) => [BUN, `${HERE}peer_bun.ts`, s] },
   { id: "bun-promises", label: "node:fs promises read", runtime: "bun", argv: (s) => [BUN, `${HERE}peer_bun.ts`, s] },
+  // shard4k: the same ids where the implementation is the same (--impls=lsio-deno picks both).
+  // Plan on: the "ram" profile with its thresholds spelled out (src/profiles.ts), so the
+  // row measures those thresholds whether or not the reader resolves profiles itself.
+  ...[false as const, resolvePlanOptions({ profile: "ram" })].flatMap((plan): Impl[] => {
+    const tag = plan ? "-plan" : "";
+    const label = `LSIO readColumnar, plan ${plan ? "{profile: ram}" : "off"}`;
+    return [
+      {
+        id: `lsio${tag}-deno`,
+        label,
+        runtime: "deno",
+        full: true,
+        kind: "shards",
+        plan,
+        argv: (s) => [DENO, "run", "-A", `${HERE}shard_lsio.ts`, s],
+      },
+      {
+        id: `lsio${tag}-bun`,
+        label,
+        runtime: "bun",
+        full: true,
+        kind: "shards",
+        plan,
+        argv: (s) => [BUN, `${HERE}shard_lsio.ts`, s],
+      },
+    ];
+  }),
+  { id: "fio", label: "fio io_uring bs=4k (iolog replay)", runtime: "fio", full: true, kind: "shards", argv: () => [] },
+  {
+    id: "fio-seq4k",
+    label: "fio io_uring bs=4k sequential",
+    runtime: "fio",
+    full: true,
+    kind: "shards",
+    seqBs: 4096,
+    argv: () => [],
+  },
+  {
+    id: "fio-seq256k",
+    label: "fio io_uring bs=256k sequential",
+    runtime: "fio",
+    full: true,
+    kind: "shards",
+    seqBs: 256 * 1024,
+    argv: () => [],
+  },
+
+  {
+    id: "bun-readsync",
+    label: "node:fs readSync 4 KiB",
+    runtime: "bun",
+    kind: "shards",
+    argv: (s) => [BUN, `${HERE}shard_peer_fs.mjs`, s],
+  },
 ];
+
+/** The implementations of `impls` that run workload `w`. */
+function implsFor(w: Workload, list: Impl[]): Impl[] {
+  return list.filter((i) => (i.kind ?? "file") === (w.shards ? "shards" : "file"));
+}
 
 function usage(): never {
   console.log(`usage: deno run -A bench/main.ts [${workloads(false).map((w) => w.name).join("] [")}] [options]
   --quick            small sizes (smoke run, well under a minute)
   --qd=N             reads in flight for LSIO, fio and the async peers (default 64)
-  --impls=a,b        only these implementations: ${IMPLS.map((i) => i.id).join(", ")}
+  --impls=a,b        only these implementations: ${[...new Set(IMPLS.map((i) => i.id))].join(", ")}
   --runtimes=a,b     only implementations on these runtimes (deno,node,bun,fio)
   --peer-reads=N     at most N reads for the runtime peers (default: all, like LSIO and fio)
   --repeat=N         run every implementation N times, interleaved; report the median (default 1)`);
@@ -189,7 +277,7 @@ console.log(
   `LSIO bench${opts.quick ? " (quick)" : ""}: kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} CPUs, ` +
     `QD ${qd}, batches of ${BATCH} chunks, ${repeat} run(s) each; deno ${versions.deno}, node ${versions.node}, bun ${versions.bun}, fio ${versions.fio}`,
 );
-const bar = new ProgressBar(chosen.length * (1 + impls.length * repeat));
+const bar = new ProgressBar(chosen.reduce((n, w) => n + 1 + implsFor(w, impls).length * repeat, 0));
 
 for (const w of chosen) {
   const records = await runWorkload(w);
@@ -201,11 +289,24 @@ for (const w of chosen) {
     (opts.quick ? " (quick)" : "");
   const [json, chart] = writeResults(w.name, records, w.title, subtitle, opts.quick);
   bar.done();
-  console.log(`\n${w.title}: ${w.reads.toLocaleString("en")} reads over a ${w.fileBytes / MiB} MiB file`);
+  if (w.shards) {
+    const sh = w.shards;
+    console.log(
+      `\n${w.title}: ${w.reads.toLocaleString("en")} reads = ${sh.passes} passes over every 4 KiB chunk of ` +
+        `${sh.selected} of ${sh.count} shard files of ${sh.shardBytes / MiB} MiB (${w.fileBytes / MiB} MiB in all)`,
+    );
+  } else {
+    console.log(`\n${w.title}: ${w.reads.toLocaleString("en")} reads over a ${w.fileBytes / MiB} MiB file`);
+  }
   console.log(table(records));
+  if (w.shards) console.log(`\n${shardTable(records as ShardRecord[], w.shards.passes)}`);
   const fio = records.find((r) => r.impl === "fio")?.chunks_per_s;
+  const fioSeq = records.find((r) => r.impl === "fio-seq256k")?.chunks_per_s;
   for (const r of records.filter((r) => r.impl.startsWith("lsio-") && r.chunks_per_s)) {
     if (fio) console.log(`${r.label} (${r.runtime}) / fio: ${(r.chunks_per_s! / fio).toFixed(2)}x`);
+    if (fioSeq) {
+      console.log(`${r.label} (${r.runtime}) / fio 256k sequential: ${(r.chunks_per_s! / fioSeq).toFixed(2)}x`);
+    }
   }
   const partial = records.filter((r) => r.status === "ok" && r.chunks < w.reads);
   if (partial.length) console.log(`fewer reads (chunks/s still comparable): ${partial.map((r) => r.impl).join(", ")}`);
@@ -216,6 +317,7 @@ bar.done();
 console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 async function runWorkload(w: Workload): Promise<BenchRecord[]> {
+  if (w.shards) return await runShardWorkload(w, w.shards);
   const data = `${DATA_DIR}${w.name}-${w.fileBytes / MiB}M.dat`;
   const index = `${DATA_DIR}${w.name}-${w.reads}.idx`;
   const iolog = `${DATA_DIR}${w.name}-${w.reads}.iolog`;
@@ -229,10 +331,20 @@ async function runWorkload(w: Workload): Promise<BenchRecord[]> {
     prep += `; page cache ${res === undefined ? "unknown (no fincore)" : `${(res * 100).toFixed(0)}% resident`}`;
   }
   bar.end(prep);
+  return await rounds(w, implsFor(w, impls), async (impl) => {
+    const reads = impl.full ? w.reads : Math.min(w.reads, peerReads);
+    const { cache, note: cacheNote } = prepareCache(w, data);
+    const rec = await runImpl(impl, w, { data, index, iolog, reads, cache });
+    if (rec.status === "ok") rec.note = `${rec.note}; ${cacheNote}`;
+    return rec;
+  });
+}
 
-  const runs = new Map<string, BenchRecord[]>(impls.map((i) => [i.id, []]));
+/** Runs every implementation `repeat` times, interleaved; the median record of each. */
+async function rounds(w: Workload, list: Impl[], runOne: (impl: Impl) => Promise<BenchRecord>): Promise<BenchRecord[]> {
+  const runs = new Map<string, BenchRecord[]>(list.map((i) => [i.id, []]));
   for (let round = 1; round <= repeat; round++) {
-    for (const impl of impls) {
+    for (const impl of list) {
       const done = runs.get(impl.id)!;
       const tag = repeat > 1 ? ` [run ${round}/${repeat}]` : "";
       bar.start(`${w.name}: ${impl.label} (${impl.runtime})${tag}`);
@@ -240,10 +352,7 @@ async function runWorkload(w: Workload): Promise<BenchRecord[]> {
         bar.end(`${done[0].status} (not retried)`);
         continue;
       }
-      const reads = impl.full ? w.reads : Math.min(w.reads, peerReads);
-      const { cache, note: cacheNote } = prepareCache(w, data);
-      const rec = await runImpl(impl, w, { data, index, iolog, reads, cache });
-      if (rec.status === "ok") rec.note = `${rec.note}; ${cacheNote}`;
+      const rec = await runOne(impl);
       done.push(rec);
       bar.end(
         rec.status === "ok"
@@ -252,7 +361,7 @@ async function runWorkload(w: Workload): Promise<BenchRecord[]> {
       );
     }
   }
-  return impls.map((i) => median(runs.get(i.id)!));
+  return list.map((i) => median(runs.get(i.id)!));
 }
 
 /** Drops the cache (cold workloads) or checks it is full (hot ones). */
@@ -290,12 +399,9 @@ function median(recs: BenchRecord[]): BenchRecord {
   return mid;
 }
 
-async function runImpl(
-  impl: Impl,
-  w: Workload,
-  o: { data: string; index: string; iolog: string; reads: number; cache: "hot" | "cold" },
-): Promise<BenchRecord> {
-  const rec: BenchRecord = {
+/** An empty record of `impl` on `w`. */
+function newRecord(impl: Impl, w: Workload, cache: "hot" | "cold"): BenchRecord {
+  return {
     workload: w.name,
     impl: impl.id,
     label: impl.label,
@@ -310,11 +416,19 @@ async function runImpl(
     chunks_per_s: null,
     bytes_per_s: null,
     peak_rss_bytes: null,
-    cache: o.cache,
+    cache,
     ratio_vs_lsio: null,
     quick: opts.quick,
     note: "",
   };
+}
+
+async function runImpl(
+  impl: Impl,
+  w: Workload,
+  o: { data: string; index: string; iolog: string; reads: number; cache: "hot" | "cold" },
+): Promise<BenchRecord> {
+  const rec = newRecord(impl, w, o.cache);
   const spec = JSON.stringify({
     impl: impl.id,
     data: o.data,
@@ -348,7 +462,12 @@ async function runImpl(
     });
     return rec;
   }
-  const line = ran.stdout.trim().split("\n").pop() ?? "";
+  return childRecord(rec, ran.stdout, tail, started);
+}
+
+/** Fills `rec` from a child's JSON line. */
+function childRecord(rec: BenchRecord, stdout: string, tail: string, started: number): BenchRecord {
+  const line = stdout.trim().split("\n").pop() ?? "";
   let out: Record<string, any>;
   try {
     out = JSON.parse(line);
@@ -358,6 +477,12 @@ async function runImpl(
   rec.runtime_version = out.runtime_version ?? rec.runtime_version;
   if (out.skipped) return { ...rec, status: "skipped", peak_rss_bytes: null, note: out.reason };
   rec.peak_rss_bytes ??= out.peak_rss_self ?? null;
+  const shard = rec as ShardRecord;
+  if (out.reads_issued !== undefined) shard.reads_issued = out.reads_issued;
+  if (out.plan_seconds !== undefined) shard.plan_seconds = out.plan_seconds;
+  if (out.requests !== undefined) shard.requests = out.requests;
+  if (out.planned_reads != null) shard.planned_reads = out.planned_reads;
+  if (out.planned_bytes != null) shard.planned_bytes = out.planned_bytes;
   Object.assign(rec, {
     threads: out.io_threads,
     os_threads: out.os_threads,
@@ -369,6 +494,105 @@ async function runImpl(
     note: `${out.note}; threads: ${out.threads_note}; ${out.verified} chunks of the last batch verified; process wall ${
       ((performance.now() - started) / 1000).toFixed(1)
     } s`,
+  });
+  return rec;
+}
+
+/** shard4k: the shard files, the read list, then every implementation. */
+async function runShardWorkload(w: Workload, layout: ShardLayout): Promise<BenchRecord[]> {
+  const list = implsFor(w, impls);
+  bar.start(`${w.name}: data`);
+  const data = prepareShards(
+    w.name,
+    layout,
+    w.seed,
+    list.some((i) => i.id === "fio"),
+    (f, what) => bar.update(f, what),
+  );
+  bar.end(data.note);
+  return await rounds(w, list, async (impl) => {
+    const { cache, note: cacheNote } = shardCache(data);
+    const rec = await runShardImpl(impl, w, layout, data, cache);
+    if (rec.status === "ok") rec.note = `${rec.note}; ${cacheNote}`;
+    return rec;
+  });
+}
+
+/** Checks the shard files are all in the page cache (warms them otherwise). */
+function shardCache(data: ShardData): { cache: "hot"; note: string } {
+  const res = warmAll(data.paths);
+  return {
+    cache: "hot",
+    note: res === undefined
+      ? "hot: warmed by one read (fincore missing)"
+      : `hot: ${(100 * res).toFixed(0)}% of the ${data.paths.length} shard files resident`,
+  };
+}
+
+async function runShardImpl(
+  impl: Impl,
+  w: Workload,
+  layout: ShardLayout,
+  data: ShardData,
+  cache: "hot",
+): Promise<BenchRecord> {
+  const rec = newRecord(impl, w, cache) as ShardRecord;
+  // The runtime peers honour --peer-reads in whole passes.
+  const passes = impl.full ? layout.passes : Math.max(1, Math.min(layout.passes, Math.floor(peerReads / data.perPass)));
+  const requests = data.perPass * passes;
+  rec.passes = passes;
+  let argv: string[];
+  if (impl.id === "fio") {
+    argv = fioArgs({ iolog: data.iolog, qd, direct: false, cold: false });
+  } else if (impl.seqBs) {
+    argv = fioSeqArgs({ files: data.selectedPaths, bs: impl.seqBs, qd, loops: passes, cold: false });
+  } else {
+    argv = impl.argv(JSON.stringify({
+      impl: impl.id,
+      data: data.selectedPaths[0],
+      index: data.index,
+      reads: requests,
+      qd,
+      batch: data.perPass,
+      blockSize: BLOCK,
+      direct: false,
+      shards: data.paths,
+      chunksPerShard: data.chunksPerShard,
+      passes,
+      plan: impl.plan,
+    }));
+  }
+  if (versions[impl.runtime] === "not found") return { ...rec, status: "skipped", note: `${argv[0]} not found` };
+  const started = performance.now();
+  const ran = await run(argv, (done, total) => bar.update(done / total, `${done}/${total}`));
+  const tail = ran.stderr.trim().split("\n").slice(-3).join(" | ");
+  if (ran.code !== 0) return { ...rec, status: "failed", note: `exit ${ran.code}: ${tail}` };
+  rec.peak_rss_bytes = ran.peakRssBytes ?? null;
+  if (impl.runtime !== "fio") return childRecord(rec, ran.stdout, tail, started);
+  const f = parseFio(ran.stdout);
+  const bytes = requests * BLOCK;
+  const seq = impl.seqBs;
+  const expected = seq ? bytes / seq : requests;
+  if (f.chunks !== expected) return { ...rec, status: "failed", note: `fio did ${f.chunks} of ${expected} reads` };
+  Object.assign(rec, {
+    threads: 1,
+    os_threads: ran.peakThreads ?? null,
+    // Sequential: 4 KiB chunk equivalents, so chunks/s compares with the per-chunk rows.
+    chunks: requests,
+    seconds: f.seconds,
+    chunks_per_s: seq ? bytes / BLOCK / f.seconds : f.iops,
+    bytes_per_s: f.bytes / f.seconds,
+    requests,
+    reads_issued: f.chunks,
+    note: `fio ${versions.fio}: 1 job (--thread), ioengine io_uring, iodepth ${qd}, ` +
+      (seq
+        ? `rw=read bs=${seq / 1024}k over the ${data.selectedPaths.length} selected shard files one after the ` +
+          `other (file_service_type=sequential), loops=${passes}: ` +
+          (seq === BLOCK
+            ? "the same reads as the iolog, generated by fio instead of replayed"
+            : "what merged reads do; chunks/s = bytes / 4 KiB / s")
+        : `read_iolog replay of the same ${requests} 4 KiB reads in the same order (${passes} passes); IOPS as fio reports`) +
+      `; direct=0, invalidate=0; own buffers, not a final array`,
   });
   return rec;
 }
