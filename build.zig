@@ -2,7 +2,9 @@
 //!
 //!   zig build                 liblsio shared library (io_uring + threads backends,
 //!                             liburing linked statically: it depends on libc only)
-//!   zig build test            C unit tests (csrc/tests), run
+//!   zig build test            C unit tests (csrc/tests: test_core.c, then test_plan.c), run
+//!   zig build fuzz-smoke      the planner fuzz target (csrc/tests/fuzz_plan.c) on 200000
+//!                             seeded random inputs, UBSan (args: -- N [SEED] | -- FILE...)
 //!   zig build cross           compile-only check of the portable backend for
 //!                             x86_64/aarch64 macOS and Windows (nothing is run)
 //!   zig build smoke-windows   Windows smoke test exe (zig-out/smoke/, run it under wine64)
@@ -73,7 +75,47 @@ pub fn build(b: *std.Build) void {
     const test_exe = b.addExecutable(.{ .name = "lsio_test", .root_module = test_mod });
     b.installArtifact(test_exe);
     const run_tests = b.addRunArtifact(test_exe);
-    b.step("test", "run the C unit tests").dependOn(&run_tests.step);
+    const test_step = b.step("test", "run the C unit tests");
+    test_step.dependOn(&run_tests.step);
+
+    // Plan shape tests (csrc/tests/test_plan.c): the planner alone, no I/O.
+    // Run after lsio_test so the two outputs do not interleave.
+    const plan_mod = b.createModule(.{
+        .target = target,
+        .optimize = .Debug,
+        .link_libc = true,
+        .sanitize_c = if (sanitize) .full else .off,
+    });
+    plan_mod.addIncludePath(b.path("csrc/include"));
+    plan_mod.addIncludePath(b.path("csrc"));
+    plan_mod.addCSourceFiles(.{ .files = &.{ "csrc/plan.c", "csrc/tests/test_plan.c" }, .flags = &c_flags });
+    const plan_exe = b.addExecutable(.{ .name = "lsio_test_plan", .root_module = plan_mod });
+    b.installArtifact(plan_exe);
+    const run_plan = b.addRunArtifact(plan_exe);
+    run_plan.step.dependOn(&run_tests.step);
+    test_step.dependOn(&run_plan.step);
+
+    // Fuzz smoke test: the libFuzzer target csrc/tests/fuzz_plan.c driven by
+    // csrc/tests/fuzz_main.c (seeded random inputs), with UBSan.
+    //   zig build fuzz-smoke [-- N [SEED]]   or   zig build fuzz-smoke -- crash-file...
+    const fuzz_mod = b.createModule(.{
+        .target = target,
+        .optimize = .ReleaseSafe,
+        .link_libc = true,
+        .sanitize_c = .full,
+    });
+    fuzz_mod.addIncludePath(b.path("csrc/include"));
+    fuzz_mod.addIncludePath(b.path("csrc"));
+    fuzz_mod.addCSourceFiles(.{
+        .files = &.{ "csrc/plan.c", "csrc/tests/fuzz_plan.c", "csrc/tests/fuzz_main.c" },
+        .flags = &c_flags,
+    });
+    const fuzz_exe = b.addExecutable(.{ .name = "lsio_fuzz_smoke", .root_module = fuzz_mod });
+    const fuzz_install = b.addInstallArtifact(fuzz_exe, .{});
+    const run_fuzz = b.addRunArtifact(fuzz_exe);
+    run_fuzz.addPassthruArgs();
+    run_fuzz.step.dependOn(&fuzz_install.step);
+    b.step("fuzz-smoke", "run the planner fuzz target on seeded random inputs (UBSan)").dependOn(&run_fuzz.step);
 
     // Cross-compile check of the portable backend (compile only).
     const cross = b.step("cross", "compile the portable backend for macOS and Windows (no run)");

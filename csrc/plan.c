@@ -137,7 +137,8 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 			reads_bytes += len;
 			continue;
 		}
-		if (open && b->file[i] == cur.file && off <= cur.off + cur.len + gap &&
+		/* gap test written so that a huge merge_gap (UINT64_MAX: any gap) cannot overflow */
+		if (open && b->file[i] == cur.file && (off <= cur.off + cur.len || off - (cur.off + cur.len) <= gap) &&
 		    (end > cur.off + cur.len ? end : cur.off + cur.len) - cur.off <= max) {
 			uint64_t cur_end = cur.off + cur.len;
 			if (off < cur_end) overlap = 1;

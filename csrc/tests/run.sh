@@ -2,13 +2,16 @@
 # Checks of LSIO's native core, one line per stage; stops at the first failure
 # and shows the end of that stage's log.
 #
-#   1. unit tests        zig build test
-#   2. valgrind          memcheck on zig-out/bin/lsio_test (leaks are errors)
+#   1. unit tests        zig build test (lsio_test, then the plan tests lsio_test_plan)
+#   2. valgrind          memcheck on zig-out/bin/lsio_test and lsio_test_plan (leaks are errors)
 #   3. UBSan             zig build test -Dsanitize=true
 #   4. cross             zig build cross (macOS x86_64/aarch64, Windows x86_64/aarch64)
 #   5. wine (optional)   the Windows smoke test (zig build smoke-windows) under
 #                        wine64, only where wine64 is installed (apt-get install
 #                        --no-install-recommends wine64); otherwise a "skip" line
+#   6. fuzz-smoke        zig build fuzz-smoke: the planner fuzz target
+#                        (fuzz_plan.c) on 200000 seeded random inputs, UBSan.
+#                        The libFuzzer run is separate: csrc/tests/fuzz.sh
 #
 # Needs zig from .ci/setup (.tools/ziglang/ziglang/zig, or $ZIG); installs
 # valgrind with apt-get when it is missing. Full logs: $LSIO_TEST_LOGS (default
@@ -52,16 +55,27 @@ stage() {
   printf 'ok   %-10s %6ss  %s\n' "$name" "$secs" "$what"
 }
 
-# The test binary's own closing line ("N passed, M failed"), plus a skip note.
+# The test binaries' closing lines ("N passed, M failed"), summed (core tests
+# and plan tests), plus a skip note.
+sum_results() {
+  tr -d '\r' <"$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' |
+    awk '{ p += $1; f += $3; n++ } END { if (n) printf "%d passed, %d failed\n", p, f }'
+}
 tests_summary() {
-  local line skip
-  line=$(tr -d '\r' <"$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+  local line skip parts
+  line=$(sum_results "$1")
+  parts=$(tr -d '\r' <"$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | awk '{ printf "%s%s", sep, $1; sep = " + " }')
   skip=$(grep -E 'io_uring cases skipped$' "$1" | head -1 || true)
-  echo "${line:-no result line}${skip:+ ($skip)}"
+  echo "${line:-no result line}${parts:+ ($parts)}${skip:+ ($skip)}"
+}
+fuzz_summary() {
+  local line
+  line=$(grep -E '^fuzz-smoke: ' "$1" | tail -1)
+  echo "${line:-no result line}"
 }
 valgrind_summary() {
   local es
-  es=$(grep -oE 'ERROR SUMMARY: [0-9]+ errors' "$1" | tail -1 | sed 's/ERROR SUMMARY: //')
+  es=$(grep -oE 'ERROR SUMMARY: [0-9]+ errors' "$1" | sed 's/ERROR SUMMARY: //' | paste -sd+ | sed 's/+/ + /g')
   echo "$(tests_summary "$1"); valgrind: ${es:-no summary}"
 }
 cross_summary() {
@@ -74,7 +88,8 @@ cross_summary() {
 # built ReleaseFast (as .ci/setup does) so zig-out/lib keeps its release build.
 valgrind_run() {
   "$ZIG" build -Doptimize=ReleaseFast &&
-    valgrind --error-exitcode=1 --leak-check=full zig-out/bin/lsio_test
+    valgrind --error-exitcode=1 --leak-check=full zig-out/bin/lsio_test &&
+    LSIO_PLAN_TIMING_N=100000 valgrind --error-exitcode=1 --leak-check=full zig-out/bin/lsio_test_plan
 }
 
 stage tests    tests_summary    "$ZIG" build test
@@ -93,5 +108,7 @@ else
   printf 'skip %-10s %6s   wine64 not installed (Windows smoke test not run)\n' wine -
 fi
 
+stage fuzz-smoke fuzz_summary "$ZIG" build fuzz-smoke
+
 # Every stage passed: the unit tests' count, in the plain form CI reads.
-echo "native: $(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/tests.log" | tail -1)"
+echo "native: $(sum_results "$LOGS/tests.log")"
