@@ -116,6 +116,7 @@ static int acquire_locked(file_cache *c, uint32_t f)
 
 int file_cache_acquire(file_cache *c, uint32_t f)
 {
+	if (f >= c->batch->file_count) return -EINVAL; /* READ without RESOLVE can bring these */
 	if (!c->lock) return acquire_locked(c, f);
 	os_mutex_lock(c->lock);
 	int s = acquire_locked(c, f);

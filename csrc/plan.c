@@ -5,9 +5,10 @@
  * only when they are not already, as zarr shard reads usually are), reads of
  * one file whose gap is <= merge_gap are merged while the merged read stays
  * <= merge_max, overlapping and duplicate requests are read once, and a
- * request longer than split_size becomes pieces read at once. Memory: 4 bytes
- * of order per request (only when a sort is needed), a 40-byte unit per read
- * and 4 bytes per request of sort scratch while sorting. */
+ * request longer than split_size becomes pieces read at once. Memory per
+ * request, at most: 4 bytes of order (only when a sort is needed) plus a
+ * 48-byte unit (one per read: fewer when reads merge) = 52; the sort's 32
+ * bytes per request are freed before the units are built. */
 #include "unit.h"
 
 #include <stdlib.h>
@@ -29,31 +30,48 @@ static inline int before(const lsio_batch *b, uint32_t x, uint32_t y)
 	return x < y; /* stable: equal ranges keep request order */
 }
 
-/* Bottom-up merge sort of request indices: O(n log n), n*4 bytes of scratch. */
-static int sort_order(const lsio_batch *b, uint32_t *a, uint64_t n)
+/* Sorts request indices by (file, offset), stable, in O(n) passes: an LSD
+ * radix sort of (offset, index) pairs on the offset bytes that differ, then
+ * one stable counting pass by file. 32 bytes per request while it runs (two
+ * key buffers), freed before the units are built. */
+typedef struct sort_key {
+	uint64_t off;
+	uint32_t idx, pad;
+} sort_key;
+
+static int sort_order(const lsio_batch *b, uint32_t *order, uint64_t n)
 {
-	uint32_t *tmp = malloc((size_t)n * sizeof *tmp);
-	if (!tmp) return -ENOMEM;
-	uint32_t *src = a, *dst = tmp;
-	for (uint64_t width = 1; width < n; width *= 2) {
-		for (uint64_t lo = 0; lo < n; lo += 2 * width) {
-			uint64_t mid = lo + width < n ? lo + width : n;
-			uint64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-			uint64_t i = lo, j = mid, k = lo;
-			if (mid >= hi || !before(b, src[mid], src[mid - 1])) { /* already in order */
-				memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof *src);
-				continue;
-			}
-			while (i < mid && j < hi) dst[k++] = before(b, src[j], src[i]) ? src[j++] : src[i++];
-			while (i < mid) dst[k++] = src[i++];
-			while (j < hi) dst[k++] = src[j++];
-		}
-		uint32_t *t = src;
-		src = dst;
-		dst = t;
+	sort_key *a = malloc((size_t)n * sizeof *a), *t = malloc((size_t)n * sizeof *t);
+	/* Buckets: one per file, and one last for out-of-range indices (failed already). */
+	const uint64_t nb = b->file_count + 1;
+	uint64_t *by_file = calloc(nb + 1, sizeof *by_file);
+	if (!a || !t || !by_file) {
+		free(a), free(t), free(by_file);
+		return -ENOMEM;
 	}
-	if (src != a) memcpy(a, src, (size_t)n * sizeof *a);
-	free(tmp);
+	uint64_t all_or = 0, all_and = ~(uint64_t)0;
+	for (uint64_t i = 0; i < n; i++) {
+		a[i] = (sort_key){b->offset[i], (uint32_t)i, 0};
+		all_or |= b->offset[i];
+		all_and &= b->offset[i];
+	}
+	for (int shift = 0; shift < 64; shift += 8) {
+		if ((((all_or ^ all_and) >> shift) & 0xff) == 0) continue; /* every key has this byte alike */
+		uint64_t count[257] = {0};
+		for (uint64_t i = 0; i < n; i++) count[((a[i].off >> shift) & 0xff) + 1]++;
+		for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+		for (uint64_t i = 0; i < n; i++) t[count[(a[i].off >> shift) & 0xff]++] = a[i];
+		sort_key *x = a;
+		a = t;
+		t = x;
+	}
+	/* Stable by file: files in index order, offsets ordered within each. */
+#define BUCKET(i) (b->file[i] < b->file_count ? b->file[i] : b->file_count)
+	for (uint64_t i = 0; i < n; i++) by_file[BUCKET(a[i].idx) + 1]++;
+	for (uint64_t f = 0; f < nb; f++) by_file[f + 1] += by_file[f];
+	for (uint64_t i = 0; i < n; i++) order[by_file[BUCKET(a[i].idx)]++] = a[i].idx;
+#undef BUCKET
+	free(a), free(t), free(by_file);
 	return 0;
 }
 
@@ -86,7 +104,6 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 	if (!sorted) {
 		p->order = malloc((size_t)n * sizeof *p->order);
 		if (!p->order) return -ENOMEM;
-		for (uint64_t i = 0; i < n; i++) p->order[i] = (uint32_t)i;
 		int rc = sort_order(b, p->order, n);
 		if (rc < 0) return plan_free(p), rc;
 	}
@@ -95,6 +112,7 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 	uint64_t cap = 0;
 	unit cur = {0};
 	int open = 0, overlap = 0, contiguous = 0;
+	uint32_t live_count = 0; /* requests of cur with bytes to read */
 	uint64_t prev_end = 0; /* end of the last request added to cur */
 	uint8_t *prev_dest_end = NULL;
 	uint64_t reads_bytes = 0;
@@ -102,7 +120,7 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 #define CLOSE_UNIT()                                                                                       \
 	do {                                                                                               \
 		if (open) {                                                                                \
-			cur.kind = cur.count == 1 ? UNIT_SINGLE                                            \
+			cur.kind = live_count == 1 ? UNIT_SINGLE                                           \
 				   : overlap	  ? UNIT_COPY                                              \
 				   : contiguous	  ? UNIT_CONTIG                                            \
 				   : copy_gaps	  ? UNIT_COPY /* O_DIRECT cannot readv into arbitrary memory */ \
@@ -145,12 +163,14 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 			if (off != prev_end || dst != prev_dest_end) contiguous = 0;
 			if (end > cur_end) cur.len = end - cur.off;
 			cur.count++;
+			live_count++;
 		} else {
 			CLOSE_UNIT();
 			cur = (unit){off, len, b->file[i], (uint32_t)pos, 1, 0, 0, 0, UNIT_SINGLE};
 			open = 1;
 			overlap = 0;
 			contiguous = 1;
+			live_count = 1;
 		}
 		prev_end = end;
 		prev_dest_end = dst + len;

@@ -82,7 +82,10 @@ static inline int next_unit(const lsio_batch *b, const plan *p, uint64_t k, unit
 {
 	if (p) {
 		if (k >= p->count) return UNIT_NONE;
-		*out = p->units[k];
+		/* Field by field: a PIECE head's pending/error may be changing under
+		 * another pool thread, and only unit_finish may touch those. */
+		const unit *u = &p->units[k];
+		*out = (unit){u->off, u->len, u->file, u->first, u->count, u->head, 0, 0, u->kind};
 		return UNIT_NEXT;
 	}
 	if (k >= b->count) return UNIT_NONE;

@@ -448,8 +448,8 @@ static void t_dead_requests(void)
 	check_unit(t, 0, UNIT_VEC, 0, 100, 200, 1, 5);
 	REQUIRE(tb_plan(t, &(profile){"nomerge", 0, 0, 0}, 0) == 0);
 	check_totals(t, 2, 200, 0);
-	check_unit(t, 0, UNIT_CONTIG, 0, 100, 100, 1, 3); /* one live request + two dead taken in */
-	check_unit(t, 1, UNIT_CONTIG, 0, 200, 100, 4, 2);
+	check_unit(t, 0, UNIT_SINGLE, 0, 100, 100, 1, 3); /* one live request + two dead taken in: SINGLE */
+	check_unit(t, 1, UNIT_SINGLE, 0, 200, 100, 4, 2);
 	/* only dead requests: no unit at all */
 	tb *d = tb_new(3);
 	tb_set(d, 0, 0, 0, 0, 0);
@@ -587,6 +587,7 @@ static void t_timing(void)
 	if (env) n = strtoull(env, NULL, 0);
 	if (n == 0) return;
 	tb *s = tb_new(n), *u = tb_new(n);
+	s->b.file_count = u->b.file_count = 16;
 	for (uint64_t k = 0; k < n; k++) tb_set(s, k, (uint32_t)(k * 16 / n), (k % ((n + 15) / 16)) * 8 * KiB, 4 * KiB, k * 4 * KiB);
 	uint32_t *perm = malloc((size_t)n * sizeof *perm);
 	REQUIRE(perm);
