@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { BLOCK, DATA_DIR, dropCache, ensureDataFile, residentBytes, warm, warmAll, writeIndex } from "./data.ts";
 import { fioArgs, fioSeqArgs, fioVersion, parseFio, writeIolog } from "./fio.ts";
 import { ProgressBar } from "./progress.ts";
-import { addRatios, type BenchRecord, table, writeResults } from "./report.ts";
+import { addRatios, type BenchRecord, RESULTS_DIR, table, writeResults } from "./report.ts";
 import { run } from "./spawn.ts";
 import { prepareShards, type ShardData, type ShardLayout, type ShardRecord, shardTable } from "./shard4k.ts";
 import { type PlanOptions, resolvePlanOptions } from "../src/profiles.ts";
@@ -223,7 +223,8 @@ function usage(): never {
   --impls=a,b        only these implementations: ${[...new Set(IMPLS.map((i) => i.id))].join(", ")}
   --runtimes=a,b     only implementations on these runtimes (deno,node,bun,fio)
   --peer-reads=N     at most N reads for the runtime peers (default: all, like LSIO and fio)
-  --repeat=N         run every implementation N times, interleaved; report the median (default 1)`);
+  --repeat=N         run every implementation N times, interleaved; report the median (default 1)
+  --out=DIR          write the JSON and SVG results there (default bench/results/, --quick: bench/results/quick/)`);
   Deno.exit(0);
 }
 
@@ -237,6 +238,7 @@ const { values: opts, positionals } = parseArgs({
     runtimes: { type: "string" },
     "peer-reads": { type: "string" },
     repeat: { type: "string", default: "1" },
+    out: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -287,7 +289,14 @@ for (const w of chosen) {
   addRatios(records, base?.impl ?? "lsio-deno");
   const subtitle = `${w.reads.toLocaleString("en")} reads, QD ${qd}, ${new Date().toISOString().slice(0, 10)}` +
     (opts.quick ? " (quick)" : "");
-  const [json, chart] = writeResults(w.name, records, w.title, subtitle, opts.quick);
+  // Quick (smoke) runs and --out runs never overwrite the full results kept in the repo.
+  const [json, chart] = writeResults(
+    w.name,
+    records,
+    w.title,
+    subtitle,
+    opts.out ?? (opts.quick ? `${RESULTS_DIR}quick/` : RESULTS_DIR),
+  );
   bar.done();
   if (w.shards) {
     const sh = w.shards;

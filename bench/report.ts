@@ -108,10 +108,8 @@ export function writeResults(
   records: BenchRecord[],
   title: string,
   subtitle: string,
-  quick = false,
+  dir: string = RESULTS_DIR,
 ): string[] {
-  // Quick (smoke) runs never overwrite the full results kept in the repo.
-  const dir = quick ? `${RESULTS_DIR}quick/` : RESULTS_DIR;
   Deno.mkdirSync(dir, { recursive: true });
   const json = `${dir}${workload}.json`, chart = `${dir}${workload}.svg`;
   Deno.writeTextFileSync(json, JSON.stringify(records, null, 2) + "\n");

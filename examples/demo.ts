@@ -66,7 +66,14 @@ const impls = runtime === "bun"
 const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
 const bench = spawnSync(
   runtime === "deno" ? process.execPath : deno,
-  ["run", "-A", new URL("../bench/main.ts", import.meta.url).pathname, "random4k", `--impls=${impls}`]
+  [
+    "run",
+    "-A",
+    new URL("../bench/main.ts", import.meta.url).pathname,
+    "random4k",
+    `--impls=${impls}`,
+    `--out=${new URL("../bench/results/demo/", import.meta.url).pathname}`,
+  ]
     .concat(quick ? ["--quick"] : []),
   { stdio: "inherit" },
 );
