@@ -39,7 +39,7 @@ async function run(mod: typeof import("../mod.ts"), reader: import("../mod.ts").
   c.prefault(final);
   // `plan` is the planner's per-call option; a ReadOptions without it (before
   // the planner lands) ignores the key, so plan on then reads like plan off.
-  const options: ReadOptions & { plan?: false | PlanOptions } = { plan: spec.plan };
+  const options: ReadOptions = { plan: spec.plan ?? false }; // off means off, not the default "ordered"
 
   let bytes = 0, native = 0, issued = 0, misaligned = 0;
   let planSeconds: number | undefined, plannedReads: number | undefined, plannedBytes: number | undefined;

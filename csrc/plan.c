@@ -101,6 +101,11 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 	/* Order: one pass tells whether the requests are already by (file, offset). */
 	int sorted = 1;
 	for (uint64_t i = 1; i < n && sorted; i++) sorted = !before(b, (uint32_t)i, (uint32_t)(i - 1));
+	if (!sorted && (b->flags & LSIO_BATCH_PLAN_IF_ORDERED)) {
+		b->plan_reads = 0;
+		b->plan_ns = now_ns() - t0;
+		return 1; /* not in order: read the requests as they are */
+	}
 	if (!sorted) {
 		p->order = malloc((size_t)n * sizeof *p->order);
 		if (!p->order) return -ENOMEM;

@@ -60,6 +60,7 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 		if (ops & LSIO_OP_PLAN) {
 			rc = plan_build(b, &pl, direct);
 			if (rc == 0) p = &pl;
+			if (rc == 1) rc = 0; /* not in order: unplanned */
 		}
 		if (rc == 0) {
 #if defined(__linux__)

@@ -100,6 +100,8 @@ static inline int next_unit(const lsio_batch *b, const plan *p, uint64_t k, unit
  * batch ran to its end) only the zero-length requests a plan leaves out. */
 void finish_rest(lsio_batch *b, plan *p, tally *t, uint64_t k, int32_t status, int shared);
 
+/* 0 with *p set; 1: no plan (LSIO_BATCH_PLAN_IF_ORDERED and the requests are
+ * not in order); -errno. */
 int plan_build(lsio_batch *b, plan *p, int direct);
 void plan_free(plan *p);
 

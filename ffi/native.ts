@@ -75,7 +75,7 @@ export const Backend = { auto: 0, io_uring: 1, threads: 2 } as const;
 /** `LSIO_READER_*` flags. */
 export const ReaderFlag = { direct: 1 } as const;
 /** `LSIO_BATCH_*` flags. */
-export const BatchFlag = { truncateEof: 1, planCopy: 2 } as const;
+export const BatchFlag = { truncateEof: 1, planCopy: 2, planIfOrdered: 4 } as const;
 /** `LSIO_STATE_DONE`. */
 export const STATE_DONE = 2n;
 /** `LSIO_OPEN_END`: a range end meaning "to the end of the file". */

@@ -131,6 +131,9 @@ export class NativeBatch {
   word(w: number): number {
     return Number(this.struct[w]);
   }
+  get flags(): number {
+    return Number(this.struct[BatchWord.flags]);
+  }
   set flags(f: number) {
     this.struct[BatchWord.flags] = BigInt(f);
   }

@@ -36,8 +36,14 @@ export interface ReaderOptions {
   maxOpenFiles?: number;
   /** Pool size of the `"threads"` backend (default 16). */
   threads?: number;
-  /** Plan batches (merge, split, dedupe) unless a call says otherwise; default off. See {@linkcode PlanOptions}. */
-  plan?: PlanOptions | false;
+  /**
+   * Planning for every call that does not say otherwise (see
+   * {@linkcode PlanOptions}). Default `"ordered"`: batches whose requests
+   * already come in (file, offset) order have back-to-back and overlapping
+   * requests read together (never a byte nobody asked for; no sort); `false`:
+   * every request is read as asked.
+   */
+  plan?: PlanOptions | "ordered" | false;
 }
 
 /**
@@ -121,7 +127,7 @@ export interface ReadOptions {
   /** Overrides the reader's `pastEof` for this batch. */
   pastEof?: "error" | "truncate";
   /** Overrides the reader's `plan` for this batch. */
-  plan?: PlanOptions | false;
+  plan?: PlanOptions | "ordered" | false;
 }
 
 /** One request of {@linkcode Reader.read}. */
@@ -341,7 +347,7 @@ export class Reader implements Disposable, AsyncDisposable {
   readonly #lib: Native;
   #handle: bigint;
   readonly #pastEof: "error" | "truncate";
-  readonly #plan: PlanOptions | false;
+  readonly #plan: PlanOptions | "ordered" | false;
   readonly #info: ReaderInfo;
   #queue: Promise<void> = Promise.resolve();
   #running = 0;
@@ -353,7 +359,7 @@ export class Reader implements Disposable, AsyncDisposable {
     this.#lib = lib;
     this.#handle = handle;
     this.#pastEof = options.pastEof ?? "error";
-    this.#plan = options.plan ?? false;
+    this.#plan = options.plan ?? "ordered";
     const info = new Uint32Array(new ArrayBuffer(OPTS_WORDS * 4));
     lib.readerInfo(handle, info);
     this.#info = {
@@ -384,7 +390,7 @@ export class Reader implements Disposable, AsyncDisposable {
     if (options.pastEof !== undefined && options.pastEof !== "error" && options.pastEof !== "truncate") {
       throw new TypeError(`pastEof is "error" or "truncate", got ${JSON.stringify(options.pastEof)}`);
     }
-    if (options.plan) checkPlan(options.plan);
+    if (options.plan && options.plan !== "ordered") checkPlan(options.plan);
     const out = new BigUint64Array(new ArrayBuffer(8));
     const rc = lib.readerOpen(opts, out);
     if (rc < 0) throw new LsioError(rc, { op: `open reader (backend ${backend})` });
@@ -599,8 +605,10 @@ export class Reader implements Disposable, AsyncDisposable {
     const { signal, onProgress } = options;
     const pastEof = options.pastEof ?? this.#pastEof;
     batch.flags = pastEof === "truncate" ? BatchFlag.truncateEof : 0;
-    const plan = options.plan ?? this.#plan;
-    if (plan) checkPlan(plan);
+    const asked = options.plan ?? this.#plan;
+    if (asked && asked !== "ordered") checkPlan(asked);
+    // "ordered": adjacent and overlapping requests only, and only when no sort is needed.
+    const plan = asked === "ordered" ? ORDERED_PLAN : asked;
     if (plan && (ops & Op.read)) {
       ops |= Op.plan;
       const auto = (plan.profile ?? "auto") === "auto";
@@ -610,7 +618,8 @@ export class Reader implements Disposable, AsyncDisposable {
       const t = resolvePlanOptions(plan, detected);
       batch.setPlan(t);
       batch.profile = t.profile;
-      if (plan.gaps === "copy") batch.flags = (pastEof === "truncate" ? BatchFlag.truncateEof : 0) | BatchFlag.planCopy;
+      if (plan.gaps === "copy") batch.flags = batch.flags | BatchFlag.planCopy;
+      if (asked === "ordered") batch.flags = batch.flags | BatchFlag.planIfOrdered;
     }
     signal?.throwIfAborted();
     const previous = this.#queue;
@@ -645,7 +654,7 @@ export class Reader implements Disposable, AsyncDisposable {
         readsIssued: batch.word(BatchWord.readsIssued),
         misaligned: batch.word(BatchWord.misaligned),
         seconds,
-        ...(ops & Op.plan
+        ...(ops & Op.plan && batch.word(BatchWord.planReads) > 0
           ? {
             profile: batch.profile,
             plannedReads: batch.word(BatchWord.planReads),
@@ -663,6 +672,9 @@ export class Reader implements Disposable, AsyncDisposable {
     }
   }
 }
+
+/** The default plan: merge only what touches or overlaps, up to 256 KiB reads. */
+const ORDERED_PLAN: PlanOptions = { profile: "ram", mergeGap: 0, mergeMax: 256 * 1024, splitSize: 0 };
 
 /** Checks plan options before any I/O (the profile may be resolved later). */
 function checkPlan(p: PlanOptions): void {

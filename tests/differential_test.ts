@@ -230,4 +230,39 @@ test("differential: planned columnar reads into arbitrary destinations (readv) e
   }
 });
 
+test('differential: the default plan ("ordered") merges ordered batches only, and changes no byte', async () => {
+  await using reader = await Reader.open();
+  const r = rng(SEED + 21);
+  const reqs = Array.from({ length: 6000 }, () => randomRequest(r, corpus));
+  // In (file, offset) order, with duplicates: what a zarr shard reader produces.
+  const sorted = reqs.map((q) => ({ ...q, key: expectRange(corpus.contents[q.f].length, q.start ?? 0, q.end, true) }))
+    .sort((a, b) => a.f - b.f || (a.key.ok ? a.key.offset : 0) - (b.key.ok ? b.key.offset : 0));
+  const ordered = await reader.read(sorted);
+  const asIs = await reader.read(sorted, { plan: false });
+  for (let i = 0; i < sorted.length; i++) {
+    const a = ordered[i], b = asIs[i];
+    if (a instanceof LsioError || b instanceof LsioError) {
+      assertEquals((a as LsioError).code, (b as LsioError).code);
+    } else if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) {
+      throw new Error(`bytes differ for ${JSON.stringify(sorted[i])}`);
+    }
+  }
+  // Stats: planned when ordered, not when shuffled.
+  const n = 4096;
+  const f = corpus.contents.findIndex((c) => c.length >= 4 << 20);
+  const start = Float64Array.from({ length: n }, (_, i) => i * 1024);
+  const end = start.map((x) => x + 1024);
+  const inOrder = await reader.readColumnar({ paths: corpus.paths, file: new Uint32Array(n).fill(f), start, end });
+  assert(inOrder.stats.plannedReads! < n / 100, `ordered batch merged: ${inOrder.stats.plannedReads} reads`);
+  const shuffled = start.slice().reverse();
+  const notInOrder = await reader.readColumnar({
+    paths: corpus.paths,
+    file: new Uint32Array(n).fill(f),
+    start: shuffled,
+    end: shuffled.map((x) => x + 1024),
+  });
+  assertEquals(notInOrder.stats.plannedReads, undefined, "an unordered batch is read as asked");
+  assertEquals(notInOrder.stats.readsIssued, n);
+});
+
 test("differential: cleanup", () => removeDir(corpus.dir));

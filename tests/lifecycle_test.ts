@@ -162,7 +162,6 @@ test("lifecycle: a long batch does not block the event loop", async () => {
   assertLess(maxGap, 60, `longest event-loop stall ${maxGap.toFixed(1)} ms during a ${elapsed.toFixed(0)} ms batch`);
 });
 
-
 test("lifecycle: with io_uring disabled (kernel.io_uring_disabled=2) auto falls back to threads", () => {
   const sysctl = "/proc/sys/kernel/io_uring_disabled";
   let before: string;

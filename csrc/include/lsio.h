@@ -44,6 +44,7 @@ enum {
 /* Batch flags (lsio_batch.flags). */
 #define LSIO_BATCH_TRUNCATE_EOF (1u << 0) /* clamp ranges past EOF instead of failing them */
 #define LSIO_BATCH_PLAN_COPY (1u << 1)    /* planned reads with gaps: one read into a bounce buffer, then copy out (not readv) */
+#define LSIO_BATCH_PLAN_IF_ORDERED (1u << 2) /* plan only when requests already come in (file, offset) order */
 
 /* Operations for lsio_run()/lsio_submit(); OR them together. */
 #define LSIO_OP_STAT (1u << 0)    /* file_size[f] = size or -errno, for every file */
