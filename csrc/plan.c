@@ -207,6 +207,17 @@ static inline uint8_t *contiguous_dest(const lsio_batch *b, const plan *p, const
 	return dest_of(b, r) + (u->off - b->offset[r]) + done;
 }
 
+/* A read of [pos, pos+left) widened to `align` (at most a bounce buffer's
+ * worth) into the bounce buffer; `skip` bytes precede the wanted ones. */
+static inline unit_io bounce_window(uint64_t pos, uint64_t left, uint32_t align, const unit_space *sp)
+{
+	uint64_t apos = round_down(pos, align);
+	uint64_t aend = round_up(pos + left, align);
+	if (aend - apos > LSIO_BOUNCE_BYTES) aend = apos + LSIO_BOUNCE_BYTES;
+	unit_io io = {apos, sp->bounce, (uint32_t)(aend - apos), 0, (uint32_t)(pos - apos), 1};
+	return io;
+}
+
 unit_io unit_piece(const lsio_batch *b, const plan *p, const unit *u, uint64_t done, uint32_t dio_align,
 		   const unit_space *sp)
 {
@@ -239,19 +250,8 @@ unit_io unit_piece(const lsio_batch *b, const plan *p, const unit *u, uint64_t d
 		io.len = (uint32_t)(total < LSIO_MAX_IO_BYTES ? total : LSIO_MAX_IO_BYTES);
 		return io;
 	}
-	if (u->kind == UNIT_COPY) {
-		/* One read into the bounce buffer (aligned for O_DIRECT), copied out after. */
-		uint32_t a = dio_align ? dio_align : 1;
-		uint64_t apos = round_down(pos, a);
-		uint64_t aend = round_up(pos + left, a);
-		if (aend - apos > LSIO_BOUNCE_BYTES) aend = apos + LSIO_BOUNCE_BYTES;
-		io.buf = sp->bounce;
-		io.file_off = apos;
-		io.len = (uint32_t)(aend - apos);
-		io.skip = (uint32_t)(pos - apos);
-		io.bounce = 1;
-		return io;
-	}
+	/* COPY: one read into the bounce buffer (aligned for O_DIRECT), copied out after. */
+	if (u->kind == UNIT_COPY) return bounce_window(pos, left, dio_align ? dio_align : 1, sp);
 	/* SINGLE, CONTIG, PIECE: one contiguous destination. */
 	uint8_t *dst = contiguous_dest(b, p, u, done);
 	if (!dio_align || (((uintptr_t)dst | pos) % dio_align == 0 && left >= dio_align)) {
@@ -261,14 +261,7 @@ unit_io unit_piece(const lsio_batch *b, const plan *p, const unit *u, uint64_t d
 		io.len = (uint32_t)len;
 	} else {
 		/* O_DIRECT with an unaligned edge: an aligned window through the bounce buffer. */
-		uint64_t apos = round_down(pos, dio_align);
-		uint64_t aend = round_up(pos + left, dio_align);
-		if (aend - apos > LSIO_BOUNCE_BYTES) aend = apos + LSIO_BOUNCE_BYTES;
-		io.buf = sp->bounce;
-		io.file_off = apos;
-		io.len = (uint32_t)(aend - apos);
-		io.skip = (uint32_t)(pos - apos);
-		io.bounce = 1;
+		io = bounce_window(pos, left, dio_align, sp);
 	}
 	return io;
 }
