@@ -73,68 +73,7 @@ static void vg_make_mem_defined(const void *p, uint64_t n)
 #endif
 }
 
-/* ------------------------------------------------------------------------- */
-/* A tiny test framework                                                      */
-/* ------------------------------------------------------------------------- */
-
-static int g_passed, g_failed;
-static int g_case_fails;   /* failed checks in the running case */
-static long g_checks;      /* checks evaluated, all cases */
-static char g_case[160];
-
-static void check_failed(int line, const char *what)
-{
-	if (g_case_fails < 12) fprintf(stderr, "    FAIL %s (test_core.c:%d): %s\n", g_case, line, what);
-	else if (g_case_fails == 12) fprintf(stderr, "    ... more failures in %s not shown\n", g_case);
-	g_case_fails++;
-}
-
-#define CHECK(cond)                                                                                        \
-	do {                                                                                               \
-		g_checks++;                                                                                \
-		if (!(cond)) check_failed(__LINE__, #cond);                                                \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                                     \
-	do {                                                                                               \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-		g_checks++;                                                                                \
-		if (a_ != b_) {                                                                            \
-			char m_[256];                                                                      \
-			snprintf(m_, sizeof m_, "%s == %s (%lld != %lld)", #a, #b, a_, b_);                \
-			check_failed(__LINE__, m_);                                                        \
-		}                                                                                          \
-	} while (0)
-
-/* Like CHECK_EQ, with the request index in the message. */
-#define CHECK_EQ_I(a, b, i)                                                                                \
-	do {                                                                                               \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-		g_checks++;                                                                                \
-		if (a_ != b_) {                                                                            \
-			char m_[256];                                                                      \
-			snprintf(m_, sizeof m_, "[req %zu] %s == %s (%lld != %lld)", (size_t)(i), #a, #b,  \
-				 a_, b_);                                                                  \
-			check_failed(__LINE__, m_);                                                        \
-		}                                                                                          \
-	} while (0)
-
-/* Stops the case: for setup failures after which nothing else makes sense. */
-#define REQUIRE(cond)                                                                                      \
-	do {                                                                                               \
-		g_checks++;                                                                                \
-		if (!(cond)) {                                                                             \
-			check_failed(__LINE__, #cond);                                                     \
-			return;                                                                            \
-		}                                                                                          \
-	} while (0)
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "check.h"
 
 /* ------------------------------------------------------------------------- */
 /* Configurations and helpers                                                 */
@@ -238,7 +177,7 @@ static lsio_reader *open_reader(const cfg *c, uint32_t max_open_files, uint32_t 
 	if (rc != 0) {
 		char m[128];
 		snprintf(m, sizeof m, "lsio_reader_open(%s) = %d", c->name, rc);
-		check_failed(__LINE__, m);
+		check_failed(__FILE__, __LINE__, m);
 		return NULL;
 	}
 	return r;
@@ -522,7 +461,7 @@ static void tb_check(tb *t, int allow)
 			char m[PATH_MAX + 96];
 			snprintf(m, sizeof m, "[req %zu] bytes differ from pread(%s, off %llu, len %llu)", i, path,
 				 (unsigned long long)t->want_off[i], (unsigned long long)n);
-			check_failed(__LINE__, m);
+			check_failed(__FILE__, __LINE__, m);
 		}
 		if (!t->b.dest_base && t->raw[i]) {
 			/* nothing before or after the destination's resolved range was written

@@ -21,53 +21,7 @@
 #define KiB (1024ull)
 #define MiB (1024ull * 1024ull)
 
-/* ------------------------------------------------------------------------- */
-/* A tiny test framework (as in test_core.c)                                  */
-/* ------------------------------------------------------------------------- */
-
-static int g_passed, g_failed, g_case_fails;
-static long g_checks;
-static char g_case[160];
-
-static void check_failed(int line, const char *what)
-{
-	if (g_case_fails < 12) fprintf(stderr, "    FAIL %s (test_plan.c:%d): %s\n", g_case, line, what);
-	else if (g_case_fails == 12) fprintf(stderr, "    ... more failures in %s not shown\n", g_case);
-	g_case_fails++;
-}
-
-#define CHECK(cond)                                                                                        \
-	do {                                                                                               \
-		g_checks++;                                                                                \
-		if (!(cond)) check_failed(__LINE__, #cond);                                                \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                                     \
-	do {                                                                                               \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-		g_checks++;                                                                                \
-		if (a_ != b_) {                                                                            \
-			char m_[256];                                                                      \
-			snprintf(m_, sizeof m_, "%s == %s (%lld != %lld)", #a, #b, a_, b_);                \
-			check_failed(__LINE__, m_);                                                        \
-		}                                                                                          \
-	} while (0)
-
-#define REQUIRE(cond)                                                                                      \
-	do {                                                                                               \
-		g_checks++;                                                                                \
-		if (!(cond)) {                                                                             \
-			check_failed(__LINE__, #cond);                                                     \
-			return;                                                                            \
-		}                                                                                          \
-	} while (0)
-
-static double now_s(void)
-{
-	struct timespec ts;
-	timespec_get(&ts, TIME_UTC);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "check.h"
 
 /* ------------------------------------------------------------------------- */
 /* Profiles and synthetic batches                                             */
