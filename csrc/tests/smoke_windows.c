@@ -11,22 +11,12 @@
  * some deleted after RESOLVE, cancellation, lsio_submit/lsio_wait, the
  * io_uring backend refused (-ENOSYS), lsio_pin_thread. Prints "N passed, M failed". */
 #include "lsio.h"
+#include "os.h" /* windows.h and the errno names Windows lacks, as the library sees them */
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <windows.h>
-
-#ifndef ECANCELED
-#define ECANCELED 105
-#endif
-#ifndef ENODATA
-#define ENODATA 120
-#endif
-#ifndef ENOBUFS
-#define ENOBUFS 119
-#endif
 
 static int g_passed, g_failed, g_fails;
 static const char *g_case;
