@@ -6,8 +6,8 @@
  * @module
  */
 
-/** Writes a fio v2 iolog of the first `count` reads of `index`. */
-export function writeIolog(path: string, data: string, index: Uint32Array, count: number, block: number): void {
+/** Opens `path` for writing text in full (for iologs). */
+function textWriter(path: string): { f: Deno.FsFile; write: (s: string) => void } {
   const f = Deno.openSync(path, { write: true, create: true, truncate: true });
   const enc = new TextEncoder();
   const write = (s: string) => {
@@ -15,6 +15,12 @@ export function writeIolog(path: string, data: string, index: Uint32Array, count
     let done = 0;
     while (done < b.length) done += f.writeSync(b.subarray(done));
   };
+  return { f, write };
+}
+
+/** Writes a fio v2 iolog of the first `count` reads of `index`. */
+export function writeIolog(path: string, data: string, index: Uint32Array, count: number, block: number): void {
+  const { f, write } = textWriter(path);
   try {
     write(`fio version 2 iolog\n${data} add\n${data} open\n`);
     const step = 1 << 15;
@@ -77,19 +83,13 @@ export function writeIologFiles(
   length: number,
   passes: number,
 ): void {
-  const f = Deno.openSync(path, { write: true, create: true, truncate: true });
-  const enc = new TextEncoder();
-  const write = (s: string) => {
-    const b = enc.encode(s);
-    let done = 0;
-    while (done < b.length) done += f.writeSync(b.subarray(done));
-  };
+  const { f, write } = textWriter(path);
   try {
     write(`fio version 2 iolog\n${files.map((p) => `${p} add\n`).join("")}${files.map((p) => `${p} open\n`).join("")}`);
     // One pass as text once, then written `passes` times.
     const lines: string[] = [];
     for (let i = 0; i < file.length; i++) lines.push(`${files[file[i]]} read ${offset[i]} ${length}\n`);
-    const pass = enc.encode(lines.join(""));
+    const pass = new TextEncoder().encode(lines.join(""));
     for (let p = 0; p < passes; p++) {
       let done = 0;
       while (done < pass.length) done += f.writeSync(pass.subarray(done));

@@ -4,6 +4,8 @@
 #define LSIO_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 /* ------------------------------------------------------------------------- */
 /* A tiny test framework                                                      */
@@ -68,5 +70,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+
+/* Case bookkeeping shared by the test programs: case_begin() after g_case is
+ * named (0: LSIO_TEST_ONLY filters the case out), case_end() after it ran. */
+static int case_begin(double *t0)
+{
+	const char *only = getenv("LSIO_TEST_ONLY"); /* run only the cases whose name has this */
+	if (only && *only && !strstr(g_case, only)) return 0;
+	g_case_fails = 0;
+	*t0 = now_s();
+	return 1;
+}
+
+static void case_end(double t0)
+{
+	double dt = now_s() - t0;
+	if (g_case_fails) g_failed++;
+	else g_passed++;
+	printf("%s %-40s %7.3fs\n", g_case_fails ? "FAIL" : "ok  ", g_case, dt);
+	fflush(stdout);
+}
 
 #endif

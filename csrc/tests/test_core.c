@@ -1188,18 +1188,12 @@ typedef void (*case_fn)(const cfg *);
 static void run_case(const char *name, const cfg *c, case_fn fn, void (*plain)(void))
 {
 	snprintf(g_case, sizeof g_case, "%s%s%s", name, c ? " " : "", c ? c->name : "");
-	const char *only = getenv("LSIO_TEST_ONLY"); /* run only the cases whose name has this */
-	if (only && *only && !strstr(g_case, only)) return;
-	g_case_fails = 0;
+	double t0;
+	if (!case_begin(&t0)) return;
 	g_cfg = c;
-	double t0 = now_s();
 	if (fn) fn(c);
 	else plain();
-	double dt = now_s() - t0;
-	if (g_case_fails) g_failed++;
-	else g_passed++;
-	printf("%s %-40s %7.3fs\n", g_case_fails ? "FAIL" : "ok  ", g_case, dt);
-	fflush(stdout);
+	case_end(t0);
 }
 
 int main(void)

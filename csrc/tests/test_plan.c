@@ -591,16 +591,10 @@ static void t_timing(void)
 static void run_case(const char *name, void (*fn)(void))
 {
 	snprintf(g_case, sizeof g_case, "plan_%s", name);
-	const char *only = getenv("LSIO_TEST_ONLY");
-	if (only && *only && !strstr(g_case, only)) return;
-	g_case_fails = 0;
-	double t0 = now_s();
+	double t0;
+	if (!case_begin(&t0)) return;
 	fn();
-	double dt = now_s() - t0;
-	if (g_case_fails) g_failed++;
-	else g_passed++;
-	printf("%s %-40s %7.3fs\n", g_case_fails ? "FAIL" : "ok  ", g_case, dt);
-	fflush(stdout);
+	case_end(t0);
 }
 
 int main(void)
