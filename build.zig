@@ -2,7 +2,7 @@
 //!
 //!   zig build                 liblsio shared library (io_uring + threads backends,
 //!                             liburing linked statically: it depends on libc only)
-//!   zig build test            C unit tests (csrc/tests: test_core.c, then test_plan.c), run
+//!   zig build test            C unit tests (csrc/tests: test_core.c, test_plan.c, test_reduce.c), run
 //!   zig build fuzz-smoke      the planner fuzz target (csrc/tests/fuzz_plan.c) on 200000
 //!                             seeded random inputs, UBSan (args: -- N [SEED] | -- FILE...)
 //!   zig build cross           compile-only check of the portable backend for
@@ -19,6 +19,7 @@ const common_sources = [_][]const u8{
     "csrc/resolve.c",
     "csrc/pool.c",
     "csrc/plan.c",
+    "csrc/reduce.c",
 };
 const c_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
 
@@ -94,6 +95,22 @@ pub fn build(b: *std.Build) void {
     const run_plan = b.addRunArtifact(plan_exe);
     run_plan.step.dependOn(&run_tests.step);
     test_step.dependOn(&run_plan.step);
+
+    // Reduction tests (csrc/tests/test_reduce.c): lsio_reduce alone, no I/O.
+    const reduce_mod = b.createModule(.{
+        .target = target,
+        .optimize = .Debug,
+        .link_libc = true,
+        .sanitize_c = if (sanitize) .full else .off,
+    });
+    reduce_mod.addIncludePath(b.path("csrc/include"));
+    reduce_mod.addIncludePath(b.path("csrc"));
+    reduce_mod.addCSourceFiles(.{ .files = &.{ "csrc/reduce.c", "csrc/tests/test_reduce.c" }, .flags = &c_flags });
+    const reduce_exe = b.addExecutable(.{ .name = "lsio_test_reduce", .root_module = reduce_mod });
+    b.installArtifact(reduce_exe);
+    const run_reduce = b.addRunArtifact(reduce_exe);
+    run_reduce.step.dependOn(&run_plan.step);
+    test_step.dependOn(&run_reduce.step);
 
     // Fuzz smoke test: the libFuzzer target csrc/tests/fuzz_plan.c driven by
     // csrc/tests/fuzz_main.c (seeded random inputs), with UBSan.

@@ -22,7 +22,11 @@ struct lsio_reader {
 	int ready;    /* service thread finished its setup */
 	int init_rc;  /* its result */
 	int stop;
+	const void *owner; /* LSIO_READER_INLINE: the opener thread's marker, else NULL */
 };
+
+/* One address per thread: tells an inline reader's owner thread from others. */
+static _Thread_local char thread_marker;
 
 LSIO_API uint32_t lsio_abi_version(void) { return LSIO_ABI_VERSION; }
 
@@ -46,6 +50,14 @@ static int backend_init(lsio_reader *r)
 #endif
 	r->info.backend = LSIO_BACKEND_THREADS;
 	return pool_create(&r->pool, r->info.threads);
+}
+
+static void backend_destroy(lsio_reader *r)
+{
+#if defined(__linux__)
+	uring_destroy(r->uring);
+#endif
+	pool_destroy(r->pool);
 }
 
 static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
@@ -95,10 +107,7 @@ static void *service_main(void *arg)
 		os_cond_broadcast(&r->cv); /* wakes lsio_wait() and queued submitters */
 	}
 	os_mutex_unlock(&r->mu);
-#if defined(__linux__)
-	uring_destroy(r->uring);
-#endif
-	pool_destroy(r->pool);
+	backend_destroy(r);
 	return NULL;
 }
 
@@ -110,7 +119,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	if (!r) return -ENOMEM;
 	if (opts) r->opts = *opts;
 	if (r->opts.backend > LSIO_BACKEND_THREADS || r->opts.queue_depth > LSIO_MAX_QUEUE_DEPTH ||
-	    (r->opts.flags & ~LSIO_READER_DIRECT)) {
+	    (r->opts.flags & ~(LSIO_READER_DIRECT | LSIO_READER_INLINE))) {
 		free(r);
 		return -EINVAL;
 	}
@@ -126,6 +135,17 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	r->info.threads = r->opts.threads ? r->opts.threads : LSIO_DEFAULT_THREADS;
 	if (r->info.threads >= max_open) r->info.threads = max_open - 1;
 	r->info.abi_version = LSIO_ABI_VERSION;
+	if (r->opts.flags & LSIO_READER_INLINE) {
+		/* The ring is created here, on the thread that will submit to it. */
+		int rc = backend_init(r);
+		if (rc < 0) {
+			free(r);
+			return rc;
+		}
+		r->owner = &thread_marker;
+		*out = r;
+		return 0;
+	}
 	os_mutex_init(&r->mu);
 	os_cond_init(&r->cv);
 	int rc = os_thread_start(&r->thread, service_main, r);
@@ -153,6 +173,11 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 LSIO_API void lsio_reader_close(lsio_reader *r)
 {
 	if (!r) return;
+	if (r->owner) {
+		backend_destroy(r);
+		free(r);
+		return;
+	}
 	os_mutex_lock(&r->mu);
 	r->stop = 1;
 	os_cond_broadcast(&r->cv);
@@ -179,6 +204,12 @@ LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if ((ops & (LSIO_OP_RESOLVE | LSIO_OP_LAYOUT | LSIO_OP_READ)) && b->count &&
 	    (!b->file || !b->start || !b->end || !b->dest || !b->offset || !b->length || !b->status))
 		return -EINVAL;
+	if (r->owner) { /* inline: run it here and now, on the owner thread only */
+		if (r->owner != &thread_marker) return -EPERM;
+		b->result = 0;
+		run_batch(r, b, ops);
+		return 0;
+	}
 	b->result = 0;
 	__atomic_store_n(&b->state, LSIO_STATE_QUEUED, __ATOMIC_RELEASE);
 	os_mutex_lock(&r->mu);
@@ -197,6 +228,7 @@ LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)
 LSIO_API int lsio_wait(lsio_reader *r, lsio_batch *b)
 {
 	if (!r || !b) return -EINVAL;
+	if (r->owner) return (int)b->result; /* inline batches are done when submit returns */
 	os_mutex_lock(&r->mu);
 	while (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == LSIO_STATE_QUEUED) os_cond_wait(&r->cv, &r->mu);
 	os_mutex_unlock(&r->mu);

@@ -35,6 +35,8 @@ const symbols = {
   lsio_run: { args: ["ptr", "buffer", "u32"], returns: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { args: ["i32"], returns: "i32" },
+  /** int lsio_reduce(lsio_reduction *r) */
+  lsio_reduce: { args: ["buffer"], returns: "i32" },
 } as const;
 
 const nextTick = () => new Promise((r) => setImmediate(r));
@@ -68,6 +70,7 @@ export function openNative(): Native {
     },
     runSync: (h, batch, ops) => s.lsio_run(Number(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),
+    reduce: (r) => s.lsio_reduce(r),
     addressOf: (view) => BigInt(ptr(view)),
   };
 }

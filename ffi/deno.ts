@@ -27,6 +27,8 @@ const symbols = {
   lsio_run: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { parameters: ["i32"], result: "i32" },
+  /** int lsio_reduce(lsio_reduction *r) */
+  lsio_reduce: { parameters: ["buffer"], result: "i32" },
 } as const;
 
 function exists(path: string): boolean {
@@ -53,6 +55,7 @@ export function openNative(): Native {
     run: (h, batch, ops) => s.lsio_run_async(ptr(h), batch, ops),
     runSync: (h, batch, ops) => s.lsio_run(ptr(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),
+    reduce: (r) => s.lsio_reduce(r),
     addressOf: (view) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))),
   };
 }

@@ -28,6 +28,8 @@ export interface Native {
   runSync(handle: bigint, batch: BigUint64Array, ops: number): number;
   /** `lsio_pin_thread(cpu)`. */
   pinThread(cpu: number): number;
+  /** `lsio_reduce(reduction)` on the calling thread (see {@linkcode ReductionWord}). */
+  reduce(reduction: BigUint64Array): number;
   /** Address of the first byte of `view` (its byteOffset included). */
   addressOf(view: ArrayBufferView): bigint;
 }
@@ -73,7 +75,7 @@ export const Op = { stat: 1, resolve: 2, layout: 4, read: 8, plan: 16 } as const
 /** `LSIO_BACKEND_*`. */
 export const Backend = { auto: 0, io_uring: 1, threads: 2 } as const;
 /** `LSIO_READER_*` flags. */
-export const ReaderFlag = { direct: 1 } as const;
+export const ReaderFlag = { direct: 1, inline: 2 } as const;
 /** `LSIO_BATCH_*` flags. */
 export const BatchFlag = { truncateEof: 1, planCopy: 2, planIfOrdered: 4 } as const;
 /** `LSIO_STATE_DONE`. */
@@ -83,4 +85,49 @@ export const OPEN_END = 0x7fffffffffffffffn;
 /** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
 export const OPTS_WORDS = 6;
 /** The ABI version this TypeScript code speaks. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
+
+/**
+ * Word indices of `lsio_reduction` (csrc/include/lsio.h), one 64-bit word
+ * each: integers and addresses as uint64, the `double` fields as float64
+ * (read them through a `Float64Array` over the same memory).
+ */
+export const ReductionWord = {
+  count: 0,
+  base: 1,
+  offset: 2,
+  length: 3,
+  status: 4,
+  dtype: 5,
+  ops: 6,
+  chunkSum: 7,
+  histLo: 8, // double
+  histHi: 9, // double
+  bins: 10,
+  hist: 11,
+  sum: 12, // double
+  min: 13, // double
+  max: 14, // double
+  elements: 15,
+  nans: 16,
+  below: 17,
+  above: 18,
+  chunks: 19,
+} as const;
+/** Number of words in `lsio_reduction`. */
+export const REDUCTION_WORDS = 20;
+/** `LSIO_DTYPE_*`. */
+export const Dtype = {
+  int8: 1,
+  uint8: 2,
+  int16: 3,
+  uint16: 4,
+  int32: 5,
+  uint32: 6,
+  int64: 7,
+  uint64: 8,
+  float32: 9,
+  float64: 10,
+} as const;
+/** `LSIO_REDUCE_*`. */
+export const ReduceOp = { sum: 1, minmax: 2, hist: 4 } as const;

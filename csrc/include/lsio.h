@@ -12,7 +12,8 @@
  * Threading: every I/O of a reader runs on the reader's own service thread,
  * which owns the io_uring ring (so IORING_SETUP_SINGLE_ISSUER holds). Callers
  * on any thread hand a batch over with lsio_run() (blocks until done) or
- * lsio_submit() + polling batch->state / lsio_wait().
+ * lsio_submit() + polling batch->state / lsio_wait(). An LSIO_READER_INLINE
+ * reader has no service thread: its opener thread runs every batch itself.
  */
 #ifndef LSIO_H
 #define LSIO_H
@@ -29,7 +30,7 @@ extern "C" {
 #define LSIO_API __attribute__((visibility("default")))
 #endif
 
-#define LSIO_ABI_VERSION 2
+#define LSIO_ABI_VERSION 3
 
 /* Backends (lsio_reader_opts.backend, lsio_reader_info.backend). */
 enum {
@@ -40,6 +41,10 @@ enum {
 
 /* Reader flags (lsio_reader_opts.flags). */
 #define LSIO_READER_DIRECT (1u << 0) /* open files with O_DIRECT (F_NOCACHE on macOS) */
+/* No service thread: batches run on the calling thread, which must be the
+ * thread that opened the reader (it owns the ring; other threads get -EPERM).
+ * For worker threads that read and then process each chunk on their own core. */
+#define LSIO_READER_INLINE (1u << 1)
 
 /* Batch flags (lsio_batch.flags). */
 #define LSIO_BATCH_TRUNCATE_EOF (1u << 0) /* clamp ranges past EOF instead of failing them */
@@ -142,6 +147,67 @@ LSIO_API int lsio_wait(lsio_reader *reader, lsio_batch *batch);
 
 /* Pins the calling thread to one CPU (sched_setaffinity); -ENOSYS elsewhere. */
 LSIO_API int lsio_pin_thread(int32_t cpu);
+
+/* ---- Reductions over chunks already in memory (lsio_reduce) ----
+ * Run right after a batch read them, while they are still in cache: one call
+ * per batch, vectorised loops per dtype, no callback per chunk. */
+
+/* Element types (lsio_reduction.dtype), little-endian. */
+enum {
+	LSIO_DTYPE_INT8 = 1,
+	LSIO_DTYPE_UINT8 = 2,
+	LSIO_DTYPE_INT16 = 3,
+	LSIO_DTYPE_UINT16 = 4,
+	LSIO_DTYPE_INT32 = 5,
+	LSIO_DTYPE_UINT32 = 6,
+	LSIO_DTYPE_INT64 = 7,
+	LSIO_DTYPE_UINT64 = 8,
+	LSIO_DTYPE_FLOAT32 = 9,
+	LSIO_DTYPE_FLOAT64 = 10,
+};
+
+/* What lsio_reduce() computes (lsio_reduction.ops); OR them together. */
+#define LSIO_REDUCE_SUM (1u << 0)    /* sum, elements (and chunk_sum[] when given) */
+#define LSIO_REDUCE_MINMAX (1u << 1) /* min, max of the non-NaN elements */
+#define LSIO_REDUCE_HIST (1u << 2)   /* hist[] over [hist_lo, hist_hi), below/above outside it */
+
+/*
+ * One reduction over `count` chunks: chunk i is length[i] bytes at
+ * base + offset[i] (a trailing partial element is ignored). Every field is 64
+ * bits wide. The results accumulate across calls: zero the struct once and set
+ * min = +inf, max = -inf; call lsio_reduce() for each batch; combine the
+ * structs of several threads by adding sums and counts and taking min/max.
+ * NaNs count in `nans` (and make `sum` NaN), never in min/max/hist.
+ * 8-32 bit integers are summed exactly per chunk (int64), then added as
+ * doubles; 64-bit integers are summed as doubles (no wrap; rounds past 2^53).
+ */
+typedef struct lsio_reduction {
+	/* inputs */
+	uint64_t count;          /* chunks */
+	const uint8_t *base;     /* chunk i starts at base + offset[i] */
+	const uint64_t *offset;  /* [count] */
+	const uint64_t *length;  /* [count] bytes */
+	const int32_t *status;   /* [count] or NULL: chunks whose status is not 0 are skipped */
+	uint64_t dtype;          /* LSIO_DTYPE_* */
+	uint64_t ops;            /* LSIO_REDUCE_* */
+	double *chunk_sum;       /* [count] or NULL: with SUM, each chunk's own sum */
+	double hist_lo;          /* HIST: range and bins */
+	double hist_hi;
+	uint64_t bins;
+	uint64_t *hist;          /* [bins] counts, accumulated */
+	/* results, accumulated */
+	double sum;
+	double min;
+	double max;
+	uint64_t elements;       /* elements seen (NaNs included) */
+	uint64_t nans;
+	uint64_t below;          /* HIST: elements < hist_lo */
+	uint64_t above;          /* HIST: elements >= hist_hi */
+	uint64_t chunks;         /* chunks reduced */
+} lsio_reduction;
+
+/* Returns 0, or -EINVAL for a bad dtype/ops/NULL array. */
+LSIO_API int lsio_reduce(lsio_reduction *r);
 
 #ifdef __cplusplus
 }

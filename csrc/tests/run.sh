@@ -2,8 +2,8 @@
 # Checks of LSIO's native core, one line per stage; stops at the first failure
 # and shows the end of that stage's log.
 #
-#   1. unit tests        zig build test (lsio_test, then the plan tests lsio_test_plan)
-#   2. valgrind          memcheck on zig-out/bin/lsio_test and lsio_test_plan (leaks are errors)
+#   1. unit tests        zig build test (lsio_test, then lsio_test_plan, lsio_test_reduce)
+#   2. valgrind          memcheck on zig-out/bin/lsio_test, lsio_test_plan, lsio_test_reduce (leaks are errors)
 #   3. UBSan             zig build test -Dsanitize=true
 #   4. cross             zig build cross (macOS x86_64/aarch64, Windows x86_64/aarch64)
 #   5. wine (optional)   the Windows smoke test (zig build smoke-windows) under
@@ -89,7 +89,8 @@ cross_summary() {
 valgrind_run() {
   "$ZIG" build -Doptimize=ReleaseFast &&
     valgrind --error-exitcode=1 --leak-check=full zig-out/bin/lsio_test &&
-    LSIO_PLAN_TIMING_N=100000 valgrind --error-exitcode=1 --leak-check=full zig-out/bin/lsio_test_plan
+    LSIO_PLAN_TIMING_N=100000 valgrind --error-exitcode=1 --leak-check=full zig-out/bin/lsio_test_plan &&
+    valgrind --error-exitcode=1 --leak-check=full zig-out/bin/lsio_test_reduce
 }
 
 stage tests    tests_summary    "$ZIG" build test

@@ -81,7 +81,7 @@ static void vg_make_mem_defined(const void *p, uint64_t n)
 
 typedef struct cfg {
 	uint32_t backend; /* LSIO_BACKEND_IO_URING or LSIO_BACKEND_THREADS */
-	uint32_t flags;   /* 0 or LSIO_READER_DIRECT */
+	uint32_t flags;   /* LSIO_READER_DIRECT, LSIO_READER_INLINE */
 	const char *name;
 } cfg;
 
@@ -1169,6 +1169,54 @@ static void t_pin_thread(void)
 	CHECK_EQ(out[2], -EINVAL);
 }
 
+/* An inline reader runs batches on its opener thread only: submit completes
+ * the batch before it returns; any other thread gets -EPERM. */
+struct inline_arg {
+	lsio_reader *r;
+	tb *t;
+	int rc;
+};
+
+static void *inline_other(void *p)
+{
+	struct inline_arg *a = p;
+	a->rc = lsio_run(a->r, &a->t->b, LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_READ);
+	return NULL;
+}
+
+static void t_inline_owner(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	case_dir(dir, sizeof dir);
+	make_file(dir, "inl", 100000, path, sizeof path);
+	for (int backend = LSIO_BACKEND_IO_URING; backend <= LSIO_BACKEND_THREADS; backend++) {
+		if (backend == LSIO_BACKEND_IO_URING && !g_uring_available) continue;
+		cfg c = {(uint32_t)backend, LSIO_READER_INLINE, "inline"};
+		lsio_reader *r = open_reader(&c, 0, 0, 0);
+		REQUIRE(r);
+		tb *t = tb_new(1, 16);
+		tb_file(t, path, 100000);
+		for (int k = 0; k < 16; k++) tb_req(t, 0, k * 6000, k * 6000 + 4096, UINT64_MAX, 0);
+		tb_prepare(t, 0, 0);
+		CHECK_EQ(lsio_submit(r, &t->b, LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_READ), 0);
+		CHECK_EQ(t->b.state, LSIO_STATE_DONE); /* ran during submit */
+		CHECK_EQ(lsio_wait(r, &t->b), 0);
+		tb_check(t, 0);
+		struct inline_arg a = {r, t, 1};
+		pthread_t th;
+		tb_prepare(t, 0, 0);
+		REQUIRE(pthread_create(&th, NULL, inline_other, &a) == 0);
+		pthread_join(th, NULL);
+		CHECK_EQ(a.rc, -EPERM);
+		CHECK_EQ(t->b.chunks_done, 0); /* nothing ran */
+		lsio_reader_info info;
+		CHECK_EQ(lsio_reader_get_info(r, &info), 0);
+		CHECK_EQ(info.backend, (uint32_t)backend);
+		lsio_reader_close(r);
+		tb_free(t);
+	}
+}
+
 /* ------------------------------------------------------------------------- */
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1240,37 +1288,49 @@ int main(void)
 		{LSIO_BACKEND_IO_URING, LSIO_READER_DIRECT, "[io_uring,direct]"},
 		{LSIO_BACKEND_THREADS, 0, "[threads]"},
 		{LSIO_BACKEND_THREADS, LSIO_READER_DIRECT, "[threads,direct]"},
+		{LSIO_BACKEND_IO_URING, LSIO_READER_INLINE, "[io_uring,inline]"},
+		{LSIO_BACKEND_THREADS, LSIO_READER_INLINE | LSIO_READER_DIRECT, "[threads,inline,direct]"},
 	};
 	static const struct {
 		const char *name;
 		case_fn fn;
+		int threaded; /* needs the service thread: other threads submit or cancel; not for inline readers */
 	} cases[] = {
-		{"open_info", t_open_info},
-		{"random_ranges", t_random_ranges},
-		{"range_rules", t_range_rules},
-		{"errors_isolated", t_errors_isolated},
-		{"layout", t_layout},
-		{"direct_vs_bounce", t_direct_vs_bounce},
-		{"truncated_between", t_truncated_between},
-		{"many_files", t_many_files},
-		{"cancel", t_cancel},
-		{"cancel_midway", t_cancel_midway},
-		{"submit_wait", t_submit_wait},
+		{"open_info", t_open_info, 0},
+		{"random_ranges", t_random_ranges, 0},
+		{"range_rules", t_range_rules, 0},
+		{"errors_isolated", t_errors_isolated, 0},
+		{"layout", t_layout, 0},
+		{"direct_vs_bounce", t_direct_vs_bounce, 0},
+		{"truncated_between", t_truncated_between, 0},
+		{"many_files", t_many_files, 0},
+		{"cancel", t_cancel, 0},
+		{"cancel_midway", t_cancel_midway, 1},
+		{"submit_wait", t_submit_wait, 1},
 	};
 
 	run_case("open_invalid", NULL, NULL, t_open_invalid);
 	run_case("pin_thread", NULL, NULL, t_pin_thread);
-	int skipped = 0;
+	run_case("inline_owner", NULL, NULL, t_inline_owner);
+	int skipped = 0, not_inline = 0;
 	for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
 		if (cfgs[k].backend == LSIO_BACKEND_IO_URING && !g_uring_available) {
 			skipped += (int)(sizeof cases / sizeof *cases);
 			continue;
 		}
-		for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) run_case(cases[j].name, &cfgs[k], cases[j].fn, NULL);
+		for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) {
+			if ((cfgs[k].flags & LSIO_READER_INLINE) && cases[j].threaded) {
+				not_inline++;
+				continue;
+			}
+			run_case(cases[j].name, &cfgs[k], cases[j].fn, NULL);
+		}
 	}
 
 	nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	if (skipped) printf("%d io_uring cases skipped\n", skipped);
+	printf("%d cases need a service thread and do not apply to inline readers (inline_owner covers them)\n",
+	       not_inline);
 	printf("%ld checks\n", g_checks);
 	printf("%d passed, %d failed\n", g_passed, g_failed);
 	return g_failed ? 1 : 0;

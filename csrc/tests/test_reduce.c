@@ -1,0 +1,212 @@
+/* test_reduce.c — lsio_reduce() against a plain scalar model, every dtype:
+ * sums, min/max, histograms, NaNs, skipped chunks, misaligned chunks, chunk
+ * lengths that are not a multiple of the element size, bad arguments. */
+#define _GNU_SOURCE
+#include "lsio.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	g_rng ^= g_rng << 13, g_rng ^= g_rng >> 7, g_rng ^= g_rng << 17;
+	return g_rng;
+}
+
+static const uint32_t k_size[] = {0, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
+static const char *k_name[] = {"", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+			       "int64", "uint64", "float32", "float64"};
+
+static double elem(const uint8_t *p, int dt)
+{
+	switch (dt) {
+	case LSIO_DTYPE_INT8: return (int8_t)*p;
+	case LSIO_DTYPE_UINT8: return *p;
+	case LSIO_DTYPE_INT16: { int16_t v; memcpy(&v, p, 2); return v; }
+	case LSIO_DTYPE_UINT16: { uint16_t v; memcpy(&v, p, 2); return v; }
+	case LSIO_DTYPE_INT32: { int32_t v; memcpy(&v, p, 4); return v; }
+	case LSIO_DTYPE_UINT32: { uint32_t v; memcpy(&v, p, 4); return v; }
+	case LSIO_DTYPE_INT64: { int64_t v; memcpy(&v, p, 8); return (double)v; }
+	case LSIO_DTYPE_UINT64: { uint64_t v; memcpy(&v, p, 8); return (double)v; }
+	case LSIO_DTYPE_FLOAT32: { float v; memcpy(&v, p, 4); return v; }
+	default: { double v; memcpy(&v, p, 8); return v; }
+	}
+}
+
+/* Fills with values whose sums are exact in double (small integers, or
+ * multiples of 1/4 for floats), so the model and the vector code agree. */
+static void fill(uint8_t *p, size_t n, int dt)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t x = (int64_t)(rnd() % 2001) - 1000;
+		uint8_t *q = p + i * k_size[dt];
+		switch (dt) {
+		case LSIO_DTYPE_INT8: { int8_t v = (int8_t)(x % 128); memcpy(q, &v, 1); break; }
+		case LSIO_DTYPE_UINT8: { uint8_t v = (uint8_t)(rnd() & 255); memcpy(q, &v, 1); break; }
+		case LSIO_DTYPE_INT16: { int16_t v = (int16_t)(x * 30); memcpy(q, &v, 2); break; }
+		case LSIO_DTYPE_UINT16: { uint16_t v = (uint16_t)rnd(); memcpy(q, &v, 2); break; }
+		case LSIO_DTYPE_INT32: { int32_t v = (int32_t)(x * 1000003); memcpy(q, &v, 4); break; }
+		case LSIO_DTYPE_UINT32: { uint32_t v = (uint32_t)rnd(); memcpy(q, &v, 4); break; }
+		case LSIO_DTYPE_INT64: { int64_t v = x * 1000000007ll; memcpy(q, &v, 8); break; }
+		case LSIO_DTYPE_UINT64: { uint64_t v = rnd() >> 30; memcpy(q, &v, 8); break; }
+		case LSIO_DTYPE_FLOAT32: { float v = (float)x / 4; memcpy(q, &v, 4); break; }
+		default: { double v = (double)x / 4; memcpy(q, &v, 8); break; }
+		}
+	}
+}
+
+enum { NCHUNK = 64, CHUNK = 4096 };
+
+/* Exact, except 64-bit integers read misaligned (huge values): summed as
+ * doubles in another order than the model's, so equal to 1e-12. */
+static int near(double a, double b, int dt)
+{
+	if (dt != LSIO_DTYPE_INT64 && dt != LSIO_DTYPE_UINT64) return a == b;
+	return fabs(a - b) <= 1e-12 * (fabs(a) + fabs(b)) + 1e-9;
+}
+
+static void t_every_dtype(void)
+{
+	uint8_t *buf = aligned_alloc(64, NCHUNK * CHUNK + 64);
+	uint64_t off[NCHUNK], len[NCHUNK];
+	int32_t status[NCHUNK];
+	double chunk_sum[NCHUNK];
+	uint64_t hist[10];
+	for (int dt = LSIO_DTYPE_INT8; dt <= LSIO_DTYPE_FLOAT64; dt++) {
+		snprintf(g_case, sizeof g_case, "reduce_%s", k_name[dt]);
+		fill(buf, (NCHUNK * CHUNK) / k_size[dt], dt);
+		double m_sum = 0, m_min = INFINITY, m_max = -INFINITY, m_chunk[NCHUNK];
+		uint64_t m_hist[10] = {0}, m_elems = 0, m_below = 0, m_above = 0, m_chunks = 0;
+		double lo = -500, hi = 500;
+		if (dt == LSIO_DTYPE_UINT8 || dt == LSIO_DTYPE_UINT16 || dt == LSIO_DTYPE_UINT32 || dt == LSIO_DTYPE_UINT64)
+			lo = 0, hi = dt == LSIO_DTYPE_UINT8 ? 200 : 1e9;
+		for (int i = 0; i < NCHUNK; i++) {
+			/* odd lengths (trailing partial element), odd starts (misaligned), empty chunks, skipped ones */
+			off[i] = (uint64_t)i * CHUNK + (i % 7 == 3 ? 1 : 0);
+			len[i] = i % 11 == 5 ? 0 : CHUNK - (uint64_t)(i % 5) * 3 - (i % 7 == 3 ? 1 : 0);
+			status[i] = i % 13 == 4 ? -EIO : 0;
+			m_chunk[i] = 0;
+			if (status[i]) continue;
+			m_chunks++;
+			size_t n = len[i] / k_size[dt];
+			for (size_t k = 0; k < n; k++) {
+				double v = elem(buf + off[i] + k * k_size[dt], dt);
+				m_chunk[i] += v;
+				m_elems++;
+				if (v < m_min) m_min = v;
+				if (v > m_max) m_max = v;
+				if (v < lo) m_below++;
+				else if (v >= hi) m_above++;
+				else m_hist[(int)((v - lo) * (10 / (hi - lo)))]++; /* the formula C uses */
+			}
+			m_sum += m_chunk[i];
+		}
+		lsio_reduction r;
+		memset(&r, 0, sizeof r);
+		memset(hist, 0, sizeof hist);
+		r.count = NCHUNK, r.base = buf, r.offset = off, r.length = len, r.status = status;
+		r.dtype = (uint64_t)dt;
+		r.ops = LSIO_REDUCE_SUM | LSIO_REDUCE_MINMAX | LSIO_REDUCE_HIST;
+		r.chunk_sum = chunk_sum, r.hist = hist, r.bins = 10, r.hist_lo = lo, r.hist_hi = hi;
+		r.min = INFINITY, r.max = -INFINITY;
+		double t0;
+		if (!case_begin(&t0)) continue;
+		CHECK_EQ(lsio_reduce(&r), 0);
+		/* Integer sums are exact per chunk; the totals are far below 2^53. */
+		CHECK(near(r.sum, m_sum, dt));
+		CHECK(r.min == m_min);
+		CHECK(r.max == m_max);
+		CHECK_EQ(r.elements, m_elems);
+		CHECK_EQ(r.chunks, m_chunks);
+		CHECK_EQ(r.nans, 0);
+		CHECK_EQ(r.below, m_below);
+		CHECK_EQ(r.above, m_above);
+		for (int b = 0; b < 10; b++) CHECK_EQ_I(hist[b], m_hist[b], b);
+		for (int i = 0; i < NCHUNK; i++) {
+			if (status[i]) CHECK(isnan(chunk_sum[i]));
+			else CHECK(near(chunk_sum[i], m_chunk[i], dt));
+		}
+		/* accumulates: a second call over the same chunks doubles the sums */
+		CHECK_EQ(lsio_reduce(&r), 0);
+		CHECK(near(r.sum, 2 * m_sum, dt));
+		CHECK_EQ(r.elements, 2 * m_elems);
+		CHECK(r.min == m_min);
+		case_end(t0);
+	}
+	free(buf);
+}
+
+static void t_nan(void)
+{
+	float f[16] __attribute__((aligned(64)));
+	for (int i = 0; i < 16; i++) f[i] = (float)i;
+	f[3] = NAN, f[12] = NAN;
+	uint64_t off = 0, len = sizeof f, hist[4] = {0};
+	lsio_reduction r;
+	memset(&r, 0, sizeof r);
+	r.count = 1, r.base = (const uint8_t *)f, r.offset = &off, r.length = &len;
+	r.dtype = LSIO_DTYPE_FLOAT32, r.ops = LSIO_REDUCE_SUM | LSIO_REDUCE_MINMAX | LSIO_REDUCE_HIST;
+	r.hist = hist, r.bins = 4, r.hist_lo = 0, r.hist_hi = 16;
+	r.min = INFINITY, r.max = -INFINITY;
+	CHECK_EQ(lsio_reduce(&r), 0);
+	CHECK(isnan(r.sum));
+	CHECK_EQ(r.nans, 2);
+	CHECK_EQ(r.elements, 16);
+	CHECK(r.min == 0);
+	CHECK(r.max == 15);
+	CHECK_EQ(hist[0] + hist[1] + hist[2] + hist[3], 14);
+	CHECK_EQ(hist[0], 3); /* 0 1 2 (3 is NaN) */
+}
+
+static void t_bad_args(void)
+{
+	uint8_t b[64] __attribute__((aligned(64))) = {0};
+	uint64_t off = 0, len = 64;
+	lsio_reduction r;
+	memset(&r, 0, sizeof r);
+	r.count = 1, r.base = b, r.offset = &off, r.length = &len, r.ops = LSIO_REDUCE_SUM;
+	CHECK_EQ(lsio_reduce(NULL), -EINVAL);
+	r.dtype = 0;
+	CHECK_EQ(lsio_reduce(&r), -EINVAL);
+	r.dtype = 11;
+	CHECK_EQ(lsio_reduce(&r), -EINVAL);
+	r.dtype = LSIO_DTYPE_UINT8;
+	r.ops = 1u << 7;
+	CHECK_EQ(lsio_reduce(&r), -EINVAL);
+	r.ops = LSIO_REDUCE_HIST; /* no bins */
+	CHECK_EQ(lsio_reduce(&r), -EINVAL);
+	r.ops = LSIO_REDUCE_SUM;
+	r.offset = NULL;
+	CHECK_EQ(lsio_reduce(&r), -EINVAL);
+	r.count = 0; /* nothing to read: NULL arrays are fine */
+	CHECK_EQ(lsio_reduce(&r), 0);
+	CHECK_EQ(r.chunks, 0);
+}
+
+static void run_case(const char *name, void (*fn)(void))
+{
+	snprintf(g_case, sizeof g_case, "reduce_%s", name);
+	double t0;
+	if (!case_begin(&t0)) return;
+	fn();
+	case_end(t0);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("lsio reduce tests\n");
+	t_every_dtype();
+	run_case("nan", t_nan);
+	run_case("bad_args", t_bad_args);
+	printf("%ld checks\n", g_checks);
+	printf("%d passed, %d failed\n", g_passed, g_failed);
+	return g_failed ? 1 : 0;
+}
