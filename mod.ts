@@ -28,6 +28,25 @@ export {
   type ReadRequest,
 } from "./src/reader.ts";
 export { type ByteRange, errnoName, LsioError, type LsioErrorOptions } from "./src/errors.ts";
+export {
+  type ChunkContext,
+  type ChunkView,
+  type PoolCallOptions,
+  type PoolReadIntoOptions,
+  type PoolRequests,
+  type PoolResult,
+  type PoolStats,
+  type Reduction,
+  type ReduceOptions,
+  type StreamChunk,
+  type StreamOptions,
+  type Transform,
+  TransformError,
+  type TransformIntoOptions,
+  type TransformOptions,
+  WorkerPool,
+  type WorkerPoolOptions,
+} from "./src/pool.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
 export {
   type DetectedProfile,

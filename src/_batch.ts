@@ -42,11 +42,12 @@ export class NativeBatch {
   /** Keeps memory C points into alive (slab, caller buffers). */
   #pinned: unknown[] = [];
 
-  constructor(lib: Native, paths: readonly string[], count: number) {
+  /** `shared`: the per-request arrays live in a SharedArrayBuffer (worker pool). */
+  constructor(lib: Native, paths: readonly string[], count: number, shared = false) {
     this.count = count;
     this.paths = paths;
     const L = sliceLayout(count);
-    const mem = new ArrayBuffer(Math.max(L.bytes, 8));
+    const mem = shared ? new SharedArrayBuffer(Math.max(L.bytes, 8)) : new ArrayBuffer(Math.max(L.bytes, 8));
     this.start32 = new Uint32Array(mem, L.start, 2 * count);
     this.end32 = new Uint32Array(mem, L.end, 2 * count);
     this.dest32 = new Uint32Array(mem, L.dest, 2 * count);

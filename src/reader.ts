@@ -485,16 +485,9 @@ export class Reader implements Disposable, AsyncDisposable {
    * `requests.dest`.
    */
   async readColumnar(requests: ColumnarRequests, options: ReadOptions = {}): Promise<ColumnarResult> {
-    const { paths, file, start, end, dest } = requests;
-    const n = file.length;
-    if (!(file instanceof Uint32Array)) throw new TypeError("file is a Uint32Array");
-    if (start.length !== n || (end && end.length !== n)) {
-      throw new RangeError(`file, start and end differ in length (${n}, ${start.length}, ${end?.length})`);
-    }
-    paths.forEach(checkPath);
-    const batch = new NativeBatch(this.#lib, paths, n);
-    batch.file.set(file);
-    fillRanges(batch, start, end);
+    const { dest } = requests;
+    const batch = this.#fromColumnar(requests, false);
+    const n = batch.count;
     if (!dest) {
       const slab = await this.#readIntoSlab(batch, options);
       return new ColumnarResult(batch, slab.data, 0, slab.stats);
@@ -560,7 +553,40 @@ export class Reader implements Disposable, AsyncDisposable {
     return this.close();
   }
 
-  #fromRequests(requests: readonly ReadRequest[]): NativeBatch {
+  /**
+   * @internal For the worker pool: the requests (a list or columns) resolved
+   * against their files' sizes (RESOLVE, no read) in a batch whose arrays are
+   * shared with the workers.
+   */
+  async _resolveShared(
+    requests: ColumnarRequests | readonly ReadRequest[],
+    options: ReadOptions = {},
+  ): Promise<NativeBatch> {
+    const batch = Array.isArray(requests)
+      ? this.#fromRequests(requests as readonly ReadRequest[], true)
+      : this.#fromColumnar(requests as ColumnarRequests, true);
+    batch.unlimitedCapacity();
+    await this.#run(batch, Op.resolve, { ...options, onProgress: undefined, plan: false });
+    return batch;
+  }
+
+  #fromColumnar(requests: ColumnarRequests, shared: boolean): NativeBatch {
+    if (requests === null || typeof requests !== "object") throw new TypeError("requests is an object of columns");
+    const { paths, file, start, end } = requests;
+    if (!(file instanceof Uint32Array)) throw new TypeError("file is a Uint32Array");
+    const n = file.length;
+    if (!start || start.length !== n || (end && end.length !== n)) {
+      throw new RangeError(`file, start and end differ in length (${n}, ${start?.length}, ${end?.length})`);
+    }
+    if (!Array.isArray(paths)) throw new TypeError("paths is an array of strings");
+    paths.forEach(checkPath);
+    const batch = new NativeBatch(this.#lib, paths, n, shared);
+    batch.file.set(file);
+    fillRanges(batch, start, end);
+    return batch;
+  }
+
+  #fromRequests(requests: readonly ReadRequest[], shared = false): NativeBatch {
     if (!Array.isArray(requests)) throw new TypeError("requests is an array");
     const index = new Map<string, number>();
     const paths: string[] = [];
@@ -578,7 +604,7 @@ export class Reader implements Disposable, AsyncDisposable {
       }
       files[i] = f;
     }
-    const batch = new NativeBatch(this.#lib, paths, requests.length);
+    const batch = new NativeBatch(this.#lib, paths, requests.length, shared);
     batch.file.set(files);
     for (let i = 0; i < requests.length; i++) batch.setRange(i, requests[i].start ?? 0, requests[i].end);
     return batch;

@@ -1,0 +1,358 @@
+// One worker of the pool (src/pool.ts): pinned to its core, owning an inline
+// reader (its own io_uring ring, run on this thread), a reusable aligned
+// buffer and one native batch struct. Per task it makes one FFI call that
+// lays out, plans and reads the task's chunks into the buffer, then runs the
+// transform (or one native reduction call) over them while they are in this
+// core's cache. No allocation per chunk: chunk views are cached per buffer
+// slot, the context object is reused.
+import { native } from "../ffi/mod.ts";
+import {
+  BATCH_WORDS,
+  BatchFlag,
+  BatchWord,
+  type Native,
+  Op,
+  OPTS_WORDS,
+  ReaderFlag,
+  REDUCTION_WORDS,
+  ReductionWord,
+} from "../ffi/native.ts";
+import { allocAlignedWith } from "./aligned.ts";
+import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts";
+import { stealTask, takeTask } from "./_pool_shared.ts";
+
+/** main → worker: set up. */
+export interface InitMessage {
+  type: "init";
+  worker: number;
+  /** CPU to pin to, or -1 for no pinning. */
+  cpu: number;
+  backend: number;
+  queueDepth: number;
+  direct: boolean;
+  bufferBytes: number;
+  scratchBytes: number;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyFn = (...args: any[]) => unknown;
+// deno-lint-ignore no-explicit-any
+type TypedArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => any;
+
+const VIEWS: Record<string, TypedArrayCtor & { BYTES_PER_ELEMENT: number }> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  bigint64: BigInt64Array,
+  biguint64: BigUint64Array,
+};
+
+const encoder = new TextEncoder();
+// deno-lint-ignore no-explicit-any
+const scope = globalThis as any;
+
+let lib: Native;
+let handle = 0n;
+let me = -1;
+let pinned = -1;
+let buffer: Uint8Array;
+let scratch: Uint8Array;
+let maxTask = 0;
+/** The lsio_batch struct and the per-task dest array (offsets from dest_base). */
+const struct = new BigUint64Array(BATCH_WORDS);
+let dest = new BigUint64Array(1);
+let dest32 = new Uint32Array(dest.buffer);
+const transforms = new Map<string, AnyFn>();
+
+function post(msg: unknown): void {
+  scope.postMessage(msg);
+}
+
+async function init(m: InitMessage): Promise<void> {
+  lib = await native();
+  me = m.worker;
+  if (m.cpu >= 0) {
+    const rc = lib.pinThread(m.cpu);
+    pinned = rc === 0 ? m.cpu : rc;
+  }
+  const opts = new Uint32Array(OPTS_WORDS);
+  opts[0] = m.backend;
+  opts[1] = m.queueDepth;
+  opts[2] = ReaderFlag.inline | (m.direct ? ReaderFlag.direct : 0);
+  const out = new BigUint64Array(1);
+  const rc = lib.readerOpen(opts, out);
+  if (rc < 0) {
+    post({ type: "ready", worker: me, error: rc });
+    return;
+  }
+  handle = out[0];
+  const info = new Uint32Array(OPTS_WORDS);
+  lib.readerInfo(handle, info);
+  buffer = allocAlignedWith(lib, m.bufferBytes, { align: 4096 });
+  scratch = allocAlignedWith(lib, m.scratchBytes, { align: 64 });
+  post({ type: "ready", worker: me, pinned, backend: info[0], queueDepth: info[1] });
+}
+
+function closeReader(): void {
+  if (handle !== 0n) lib.readerClose(handle);
+  handle = 0n;
+}
+
+async function loadTransform(spec: TransformSpec): Promise<AnyFn> {
+  const key = spec.source !== undefined ? `src:${spec.source}` : `mod:${spec.module}#${spec.name}`;
+  let fn = transforms.get(key);
+  if (fn) return fn;
+  if (spec.source !== undefined) {
+    fn = new Function(`"use strict"; return (${spec.source});`)() as AnyFn;
+  } else {
+    const mod = await import(spec.module!);
+    fn = mod[spec.name ?? "default"];
+  }
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      spec.source !== undefined
+        ? "The inline transform does not evaluate to a function"
+        : `${spec.module} has no function export ${JSON.stringify(spec.name ?? "default")}`,
+    );
+  }
+  transforms.set(key, fn);
+  return fn;
+}
+
+/** Points the batch struct at this batch's paths (NUL-terminated blob). */
+function setPaths(paths: readonly string[]): unknown[] {
+  const encoded = paths.map((p) => encoder.encode(p));
+  let bytes = 0;
+  for (const e of encoded) bytes += e.length + 1;
+  const blob = new Uint8Array(Math.max(bytes, 1));
+  const offsets = new BigUint64Array(Math.max(paths.length, 1));
+  const sizes = new BigInt64Array(Math.max(paths.length, 1));
+  let at = 0;
+  encoded.forEach((e, i) => {
+    offsets[i] = BigInt(at);
+    blob.set(e, at);
+    at += e.length + 1;
+  });
+  struct[BatchWord.fileCount] = BigInt(paths.length);
+  struct[BatchWord.paths] = lib.addressOf(blob);
+  struct[BatchWord.pathOffsets] = lib.addressOf(offsets);
+  struct[BatchWord.fileSize] = lib.addressOf(sizes);
+  return [blob, offsets, sizes]; // kept alive by the caller while C may read them
+}
+
+function ensureTaskCapacity(m: number): void {
+  if (m <= maxTask) return;
+  maxTask = m;
+  dest = new BigUint64Array(m);
+  dest32 = new Uint32Array(dest.buffer);
+}
+
+/** The reused per-chunk context handed to transforms. */
+class ChunkContext {
+  index = 0;
+  worker = 0;
+  fileIndex = 0;
+  fileOffset = 0;
+  outStart = 0;
+  outEnd = 0;
+  output: unknown = undefined;
+  scratch: Uint8Array = new Uint8Array(0);
+}
+
+async function runBatch(msg: BatchMessage): Promise<void> {
+  const { columns, tasks, taskBytes, queues, progress, control, mode } = msg;
+  const { file, offset, length, status, index } = columns;
+  const len32 = new Uint32Array(length.buffer, length.byteOffset, length.length * 2);
+  const off32 = new Uint32Array(offset.buffer, offset.byteOffset, offset.length * 2);
+  const done: DoneMessage = {
+    type: "done",
+    id: msg.id,
+    worker: me,
+    tasks: 0,
+    stolen: 0,
+    chunks: 0,
+    bytes: 0,
+    readsIssued: 0,
+    errors: [],
+  };
+  const keep = setPaths(msg.paths);
+  const fileAddr = lib.addressOf(file);
+  const offsetAddr = lib.addressOf(offset);
+  const lengthAddr = lib.addressOf(length);
+  const statusAddr = lib.addressOf(status);
+  const direct = mode === "read";
+  let outBase = 0n, destAddr = 0n;
+  if (direct) {
+    outBase = lib.addressOf(msg.output!);
+    destAddr = lib.addressOf(msg.destOffsets!);
+  }
+  const fn = msg.transform ? await loadTransform(msg.transform) : undefined;
+  const View = msg.view ? VIEWS[msg.view] : undefined;
+  const ctx = new ChunkContext();
+  ctx.worker = me;
+  ctx.output = msg.output;
+  ctx.scratch = scratch;
+  const stride = msg.stride ?? 0;
+  const values: unknown[] = [];
+  const valueIndex: number[] = [];
+  // Chunk views cached per task slot: same buffer offset and length → same view.
+  let viewOff = new Float64Array(0), viewLen = new Float64Array(0);
+  let views: unknown[] = [];
+  let viewBuf: Uint8Array | undefined;
+
+  // The reduction struct, accumulated over every task of this batch.
+  let red: BigUint64Array | undefined, redF: Float64Array | undefined, hist: BigUint64Array | undefined;
+  if (msg.reduce) {
+    red = new BigUint64Array(REDUCTION_WORDS);
+    redF = new Float64Array(red.buffer);
+    red[ReductionWord.dtype] = BigInt(msg.reduce.dtype);
+    red[ReductionWord.ops] = BigInt(msg.reduce.ops);
+    redF[ReductionWord.min] = Infinity;
+    redF[ReductionWord.max] = -Infinity;
+    if (msg.reduce.bins > 0) {
+      hist = new BigUint64Array(msg.reduce.bins);
+      red[ReductionWord.bins] = BigInt(msg.reduce.bins);
+      red[ReductionWord.hist] = lib.addressOf(hist);
+      redF[ReductionWord.histLo] = msg.reduce.lo;
+      redF[ReductionWord.histHi] = msg.reduce.hi;
+    }
+  }
+
+  struct[BatchWord.flags] = BigInt(BatchFlag.planIfOrdered);
+  struct[BatchWord.layoutAlign] = 64n;
+  struct[BatchWord.mergeGap] = 0n;
+  struct[BatchWord.mergeMax] = BigInt(msg.mergeMax);
+  struct[BatchWord.splitSize] = 0n;
+  const ops = (direct ? 0 : Op.layout) | Op.read | (msg.mergeMax > 0 ? Op.plan : 0);
+  let cancelled = false;
+
+  for (;;) {
+    let t = takeTask(queues, me);
+    if (t < 0) {
+      t = stealTask(queues, me);
+      if (t < 0) break;
+      done.stolen++;
+    }
+    const lo = tasks[t], hi = tasks[t + 1], m = hi - lo;
+    done.tasks++;
+    if (cancelled || Atomics.load(control, 0) !== 0) {
+      cancelled = true;
+      for (let j = lo; j < hi; j++) if (status[j] === 0) status[j] = -125; // ECANCELED
+      done.chunks += m;
+      progress[2 * me] = done.chunks;
+      continue;
+    }
+    ensureTaskCapacity(m);
+    if (!direct && taskBytes[t] > buffer.byteLength) buffer = allocAlignedWith(lib, taskBytes[t], { align: 4096 });
+    struct[BatchWord.count] = BigInt(m);
+    struct[BatchWord.file] = fileAddr + BigInt(4 * lo);
+    // READ never looks at start/end; the checks want them non-NULL.
+    struct[BatchWord.start] = offsetAddr + BigInt(8 * lo);
+    struct[BatchWord.end] = offsetAddr + BigInt(8 * lo);
+    struct[BatchWord.offset] = offsetAddr + BigInt(8 * lo);
+    struct[BatchWord.length] = lengthAddr + BigInt(8 * lo);
+    struct[BatchWord.status] = statusAddr + BigInt(4 * lo);
+    if (direct) {
+      struct[BatchWord.destBase] = outBase;
+      struct[BatchWord.dest] = destAddr + BigInt(8 * lo);
+    } else {
+      struct[BatchWord.destBase] = lib.addressOf(buffer);
+      struct[BatchWord.dest] = lib.addressOf(dest);
+    }
+    for (let w = BatchWord.chunksDone; w <= BatchWord.readsIssued; w++) struct[w] = 0n;
+    const rc = lib.runSync(handle, struct, ops);
+    if (rc < 0) throw new Error(`lsio_run failed on worker ${me}: ${rc}`);
+    done.readsIssued += Number(struct[BatchWord.readsIssued]);
+    done.bytes += Number(struct[BatchWord.bytesDone]);
+
+    if (red) {
+      red[ReductionWord.count] = BigInt(m);
+      red[ReductionWord.base] = lib.addressOf(buffer);
+      red[ReductionWord.offset] = lib.addressOf(dest);
+      red[ReductionWord.length] = lengthAddr + BigInt(8 * lo);
+      red[ReductionWord.status] = statusAddr + BigInt(4 * lo);
+      const r = lib.reduce(red);
+      if (r < 0) throw new Error(`lsio_reduce failed on worker ${me}: ${r}`);
+    } else if (fn) {
+      if (viewBuf !== buffer || views.length < m) {
+        viewBuf = buffer;
+        viewOff = new Float64Array(Math.max(m, views.length)).fill(-1);
+        viewLen = new Float64Array(viewOff.length);
+        views = new Array(viewOff.length);
+      }
+      for (let k = 0; k < m; k++) {
+        const j = lo + k;
+        if (status[j] !== 0) continue;
+        const off = dest32[2 * k], len = len32[2 * j];
+        let view = views[k];
+        if (viewOff[k] !== off || viewLen[k] !== len) {
+          view = View
+            ? new View(buffer.buffer, buffer.byteOffset + off, Math.floor(len / View.BYTES_PER_ELEMENT))
+            : buffer.subarray(off, off + len);
+          views[k] = view;
+          viewOff[k] = off;
+          viewLen[k] = len;
+        }
+        const i = index ? index[j] : j;
+        ctx.index = i;
+        ctx.fileIndex = file[j];
+        ctx.fileOffset = off32[2 * j] + off32[2 * j + 1] * 4294967296;
+        ctx.outStart = i * stride;
+        ctx.outEnd = ctx.outStart + stride;
+        try {
+          const v = fn(view, ctx);
+          if (mode === "map") {
+            values.push(v);
+            valueIndex.push(i);
+          }
+        } catch (e) {
+          const err = e as Error;
+          done.errors.push({ index: i, name: err?.name ?? "Error", message: String(err?.message ?? err) });
+        }
+      }
+    }
+    done.chunks += m;
+    progress[2 * me] = done.chunks;
+    progress[2 * me + 1] = done.bytes;
+  }
+  if (mode === "map") {
+    done.values = values;
+    done.valueIndex = Uint32Array.from(valueIndex);
+  }
+  if (red) {
+    done.reduction = new Float64Array(red.buffer.slice(0));
+    done.hist = hist;
+  }
+  keep.length = 0;
+  post(done);
+}
+
+scope.onmessage = async (e: MessageEvent) => {
+  const m = e.data;
+  try {
+    if (m.type === "init") await init(m);
+    else if (m.type === "batch") await runBatch(m);
+    else if (m.type === "close") {
+      closeReader();
+      post({ type: "closed", worker: me });
+    }
+  } catch (err) {
+    post({
+      type: "done",
+      id: m.id ?? -1,
+      worker: me,
+      tasks: 0,
+      stolen: 0,
+      chunks: 0,
+      bytes: 0,
+      readsIssued: 0,
+      errors: [],
+      fatal: String((err as Error)?.stack ?? err),
+    } satisfies DoneMessage);
+  }
+};

@@ -1,0 +1,883 @@
+/**
+ * Transforms on every core: a pool of Web Workers, one per core by default,
+ * each pinned to its core (`sched_setaffinity` on the worker's own thread)
+ * and owning its own io_uring ring. A batch is resolved once (sizes, negative
+ * ranges), put in (file, offset) order, cut into tasks of neighbouring chunks
+ * and shared out by locality; idle workers steal (SharedArrayBuffer +
+ * Atomics). Each worker reads a task's chunks into its own reused buffer with
+ * one FFI call and runs the transform on them while they are in its cache.
+ *
+ * Read modes, one method each: {@linkcode WorkerPool.map} (a value per chunk),
+ * {@linkcode WorkerPool.transformInto} (the transform writes into one shared
+ * final array), {@linkcode WorkerPool.readInto} (no transform: chunks land in
+ * the final array straight from the kernel), {@linkcode WorkerPool.reduce}
+ * (sum, mean, min/max, histogram, natively in C per task) and
+ * {@linkcode WorkerPool.stream} (chunks in request order, bounded memory).
+ *
+ * @module
+ */
+import { native } from "../ffi/mod.ts";
+import { Backend, Dtype, type Native, ReduceOp, ReductionWord } from "../ffi/native.ts";
+import type { NativeBatch } from "./_batch.ts";
+import { type ByteRange, LsioError } from "./errors.ts";
+import {
+  type BatchMessage,
+  type DoneMessage,
+  fillShares,
+  type PoolMode,
+  type ReduceSpec,
+  type TransformSpec,
+  type WorkColumns,
+} from "./_pool_shared.ts";
+import type { InitMessage } from "./_pool_worker.ts";
+import {
+  type BatchStats,
+  type ColumnarRequests,
+  type Progress,
+  Reader,
+  type ReadOptions,
+  type ReadRequest,
+} from "./reader.ts";
+
+const ECANCELED = 125;
+
+type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof">> & {
+  backend: "auto" | "io_uring" | "threads";
+  pastEof: "error" | "truncate";
+};
+
+/** Lets a worker's error handler reach the pool that owns it (set once the pool exists). */
+interface PoolRef {
+  pool?: WorkerPool;
+}
+const KiB = 1024;
+
+/** Options of {@linkcode WorkerPool.open}. */
+export interface WorkerPoolOptions {
+  /** Workers (default: one per core, `navigator.hardwareConcurrency`). */
+  workers?: number;
+  /** Pin worker i to core i mod cores (default true). */
+  pin?: boolean;
+  /** Each worker's backend (default `"auto"`). */
+  backend?: "auto" | "io_uring" | "threads";
+  /** Reads in flight per worker ring (default 128). */
+  queueDepth?: number;
+  /** O_DIRECT reads. */
+  direct?: boolean;
+  /** A range past the end of its file: `"error"` (default) or `"truncate"`. */
+  pastEof?: "error" | "truncate";
+  /**
+   * Bytes of each worker's reused read buffer; a task is as many neighbouring
+   * chunks as fit (default 512 KiB: the chunks stay in a 2 MiB L2 while the
+   * transform runs). A chunk larger than this gets a task of its own.
+   */
+  bufferBytes?: number;
+  /** At most this many chunks per task (default 256). */
+  taskChunks?: number;
+  /** Merge adjacent chunks into reads of up to this many bytes (default 256 KiB; 0: never). */
+  mergeMax?: number;
+  /** Bytes of `ctx.scratch` per worker (default 64 KiB). */
+  scratchBytes?: number;
+}
+
+/**
+ * A transform: a module and the name of its export (functions cannot be sent
+ * to a worker), or a plain function that is sent as source text — it must be
+ * self-contained: no closure variables, no imports, not a method shorthand.
+ */
+export type Transform<T = unknown> =
+  | { module: string | URL; name?: string }
+  | ((chunk: never, ctx: ChunkContext) => T);
+
+/**
+ * What a transform gets besides the chunk. One object per worker, reused for
+ * every chunk: read its fields, do not keep it.
+ */
+export interface ChunkContext {
+  /** The request's index in the batch. */
+  index: number;
+  /** The worker running the transform (0-based). */
+  worker: number;
+  /** The request's file, as an index into the batch's paths. */
+  fileIndex: number;
+  /** The file offset the chunk was read from. */
+  fileOffset: number;
+  /** {@linkcode WorkerPool.transformInto}: the caller's output array. */
+  output: unknown;
+  /** {@linkcode WorkerPool.transformInto}: this request's part of `output` is `outStart..outEnd` (elements). */
+  outStart: number;
+  outEnd: number;
+  /** Per-worker scratch memory, reused (64-byte aligned). */
+  scratch: Uint8Array;
+}
+
+/** Typed-array types a transform can see chunks as. */
+export type ChunkView =
+  | "uint8"
+  | "int8"
+  | "uint16"
+  | "int16"
+  | "uint32"
+  | "int32"
+  | "float32"
+  | "float64"
+  | "bigint64"
+  | "biguint64";
+
+/** Requests: a list of `{ path, start?, end? }` or columns (see {@linkcode ColumnarRequests}). */
+export type PoolRequests = readonly ReadRequest[] | Omit<ColumnarRequests, "dest">;
+
+/** Options of every pool call. */
+export interface PoolCallOptions extends Pick<ReadOptions, "signal" | "onProgress" | "progressIntervalMs" | "pastEof"> {}
+
+/** Options of {@linkcode WorkerPool.map} and {@linkcode WorkerPool.transformInto}. */
+export interface TransformOptions<T = unknown> extends PoolCallOptions {
+  /** The transform, run on every chunk in a worker. */
+  transform: Transform<T>;
+  /** The typed-array type the transform sees each chunk as (default `"uint8"`; 64-byte aligned). */
+  view?: ChunkView;
+}
+
+/** Options of {@linkcode WorkerPool.transformInto}. */
+export interface TransformIntoOptions extends TransformOptions {
+  /** The final array, backed by a SharedArrayBuffer; the transform writes into it. */
+  output: ArrayBufferView;
+  /** Elements of `output` per request: `ctx.outStart = index * stride` (default `output.length / requests`). */
+  stride?: number;
+}
+
+/** Options of {@linkcode WorkerPool.readInto}. */
+export interface PoolReadIntoOptions extends PoolCallOptions {
+  /** Where request i's bytes start in `output` (bytes). */
+  offsets: Float64Array | BigUint64Array;
+}
+
+/** A native reduction: sum, mean, min/max and/or a histogram over all chunks. */
+export interface ReduceOptions extends PoolCallOptions {
+  /** Element type of the chunks (little-endian). */
+  dtype: keyof typeof Dtype;
+  /** Histogram over `[range[0], range[1])` with this many bins (omitted: no histogram). */
+  bins?: number;
+  range?: [number, number];
+  /** Compute min/max (default true). */
+  minmax?: boolean;
+}
+
+/** The result of {@linkcode WorkerPool.reduce}. */
+export interface Reduction {
+  /** Sum of every element (NaN if any element is NaN). */
+  sum: number;
+  /** sum / elements (NaN when there are none). */
+  mean: number;
+  /** Smallest and largest non-NaN element (±Infinity when there are none). */
+  min: number;
+  max: number;
+  /** Elements seen (NaNs included). */
+  elements: number;
+  /** NaN elements. */
+  nans: number;
+  /** Histogram counts, with the elements below and at/above the range. */
+  histogram?: { counts: number[]; below: number; above: number; range: [number, number] };
+  /** Chunks reduced (failed chunks are not). */
+  chunks: number;
+  /** Chunks that failed to read, by request index. */
+  errors: Map<number, LsioError>;
+  /** Batch statistics. */
+  stats: PoolStats;
+}
+
+/** Statistics of a pool batch. */
+export interface PoolStats extends BatchStats {
+  /** Per worker: tasks run, steals, chunks. */
+  workers: { tasks: number; stolen: number; chunks: number }[];
+  /** Tasks the batch was cut into. */
+  tasks: number;
+  /** Time spent resolving and ordering the batch on the main thread, in seconds. */
+  prepareSeconds: number;
+}
+
+/** What every pool call but map returns. */
+export interface PoolResult {
+  /** Per-chunk failures (read errors and transforms that threw), by request index. */
+  errors: Map<number, LsioError | TransformError>;
+  /** Batch statistics. */
+  stats: PoolStats;
+}
+
+/**
+ * A transform threw for one chunk: only that chunk fails.
+ *
+ * @example
+ * ```ts
+ * import { TransformError } from "./pool.ts";
+ * const e = new TransformError("boom", { path: "/data/a.bin", range: { start: 0, end: 4096 }, index: 3 });
+ * console.log(e.message); // Transform failed on /data/a.bin, bytes 0..4096 (request 3): boom
+ * ```
+ */
+export class TransformError extends Error {
+  /** The file of the chunk. */
+  readonly path: string;
+  /** The range as requested. */
+  readonly range: ByteRange;
+  /** The request's index. */
+  readonly index: number;
+  /** The name of what the transform threw (e.g. "TypeError"). */
+  readonly causeName: string;
+
+  constructor(message: string, where: { path: string; range: ByteRange; index: number; causeName?: string }) {
+    super(
+      `Transform failed on ${where.path}, bytes ${where.range.start}..${
+        where.range.end ?? "EOF"
+      } (request ${where.index}): ${message}`,
+    );
+    this.name = "TransformError";
+    this.path = where.path;
+    this.range = where.range;
+    this.index = where.index;
+    this.causeName = where.causeName ?? "Error";
+  }
+}
+
+/** One chunk from {@linkcode WorkerPool.stream}. */
+export interface StreamChunk {
+  /** The request's index. */
+  index: number;
+  /** The bytes (valid until the stream has moved two windows on: copy to keep), or undefined on error. */
+  bytes?: Uint8Array;
+  /** The chunk's error, if it failed. */
+  error?: LsioError;
+}
+
+/** Options of {@linkcode WorkerPool.stream}. */
+export interface StreamOptions extends PoolCallOptions {
+  /** Requests read per window (default 4096); at most two windows are in memory. */
+  window?: number;
+}
+
+interface Slot {
+  worker: Worker;
+  pinned: number;
+  backend: number;
+}
+
+interface Prepared {
+  batch: NativeBatch;
+  columns: WorkColumns;
+  tasks: Uint32Array;
+  taskBytes: Float64Array;
+  seconds: number;
+}
+
+/** Typed arrays whose elements a transformInto output can be. */
+function isShared(view: ArrayBufferView): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && view.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * A pool of pinned workers, each with its own ring.
+ *
+ * @example
+ * ```ts
+ * import { WorkerPool } from "../mod.ts";
+ * const path = "/tmp/lsio_pool_example.bin";
+ * await Deno.writeFile(path, new Uint8Array(4 * 4096).map((_, i) => i >> 12));
+ * await using pool = await WorkerPool.open({ workers: 2 });
+ * const requests = [0, 1, 2, 3].map((k) => ({ path, start: k * 4096, end: (k + 1) * 4096 }));
+ * const firsts = await pool.map(requests, { transform: (chunk: Uint8Array) => chunk[0] });
+ * console.log(firsts); // [ 0, 1, 2, 3 ]
+ * const { sum } = await pool.reduce(requests, { dtype: "uint8" });
+ * console.log(sum); // 24576
+ * ```
+ */
+export class WorkerPool implements AsyncDisposable {
+  readonly #lib: Native;
+  readonly #options: PoolConfig;
+  readonly #reader: Reader;
+  readonly #slots: (Slot | undefined)[];
+  #queue: Promise<void> = Promise.resolve();
+  #batchId = 0;
+  #closed: Promise<void> | undefined;
+  #control: Int32Array | undefined;
+  #current: { fail(e: Error): void } | undefined;
+
+  private constructor(lib: Native, reader: Reader, options: PoolConfig, slots: Slot[]) {
+    this.#lib = lib;
+    this.#reader = reader;
+    this.#options = options;
+    this.#slots = slots;
+  }
+
+  /** Starts the workers (each pins itself and opens its ring) and waits until all are ready. */
+  static async open(options: WorkerPoolOptions = {}): Promise<WorkerPool> {
+    const lib = await native();
+    const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+    const o = {
+      workers: intOption(options.workers, "workers", 1, 1024) ?? cores,
+      pin: options.pin ?? true,
+      backend: options.backend ?? "auto",
+      queueDepth: intOption(options.queueDepth, "queueDepth", 1, 4096) ?? 0,
+      direct: options.direct ?? false,
+      pastEof: options.pastEof ?? "error",
+      bufferBytes: intOption(options.bufferBytes, "bufferBytes", 4096, 2 ** 31) ?? 512 * KiB,
+      taskChunks: intOption(options.taskChunks, "taskChunks", 1, 2 ** 20) ?? 256,
+      mergeMax: intOption(options.mergeMax, "mergeMax", 0, 2 ** 30) ?? 256 * KiB,
+      scratchBytes: intOption(options.scratchBytes, "scratchBytes", 0, 2 ** 30) ?? 64 * KiB,
+    };
+    if (!(o.backend in Backend)) throw new TypeError(`Unknown backend ${JSON.stringify(o.backend)}`);
+    const reader = await Reader.open({ backend: o.backend, pastEof: o.pastEof, plan: false });
+    const ref: PoolRef = {};
+    let slots: Slot[] = [];
+    try {
+      slots = await Promise.all(Array.from({ length: o.workers }, (_, w) => spawn(w, o, cores, ref)));
+    } catch (e) {
+      for (const s of slots) s.worker.terminate();
+      await reader.close();
+      throw e;
+    }
+    const pool = new WorkerPool(lib, reader, o, slots);
+    ref.pool = pool;
+    return pool;
+  }
+
+  /** Number of workers. */
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Per worker: the CPU it is pinned to (or -errno / -1 when not pinned) and its backend. */
+  get workers(): { pinnedCpu: number; backend: "io_uring" | "threads" }[] {
+    return this.#slots.map((s) => ({
+      pinnedCpu: s?.pinned ?? -1,
+      backend: s?.backend === Backend.io_uring ? "io_uring" : "threads",
+    }));
+  }
+
+  /** True once {@linkcode WorkerPool.close} was called. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /**
+   * Read and map: `transform(chunk, ctx)` runs on every chunk in a worker;
+   * its return values come back in request order (structured-cloned). A
+   * chunk that failed to read, or whose transform threw, gets its error
+   * ({@linkcode LsioError} or {@linkcode TransformError}) in its place.
+   */
+  async map<T = unknown>(requests: PoolRequests, options: TransformOptions<T>): Promise<(T | Error)[]> {
+    const r = await this.#call("map", requests, options, { transform: transformSpec(options.transform), view: view(options.view) });
+    const out: (T | Error)[] = new Array(r.batch.count);
+    for (const d of r.done) {
+      const vals = d.values ?? [], idx = d.valueIndex ?? new Uint32Array(0);
+      for (let k = 0; k < idx.length; k++) out[idx[k]] = vals[k] as T;
+    }
+    for (const [i, e] of r.errors) out[i] = e;
+    return out;
+  }
+
+  /**
+   * Read and transform into the final array: `transform(chunk, ctx)` writes
+   * its results into `options.output` (a SharedArrayBuffer-backed typed
+   * array), request i's part being `ctx.outStart..ctx.outEnd`. Nothing is
+   * returned per chunk.
+   */
+  async transformInto(requests: PoolRequests, options: TransformIntoOptions): Promise<PoolResult> {
+    const { output } = options;
+    if (!ArrayBuffer.isView(output) || !isShared(output)) {
+      throw new TypeError("output is a typed array backed by a SharedArrayBuffer (workers write into it)");
+    }
+    const n = requestCount(requests);
+    const length = (output as unknown as { length?: number }).length ?? output.byteLength;
+    const stride = options.stride ?? (n ? Math.floor(length / n) : 0);
+    if (!Number.isInteger(stride) || stride < 0 || stride * n > length) {
+      throw new RangeError(`stride ${stride} × ${n} requests does not fit output of ${length} elements`);
+    }
+    const r = await this.#call("into", requests, options, {
+      transform: transformSpec(options.transform),
+      view: view(options.view),
+      output,
+      stride,
+    });
+    return { errors: r.errors, stats: r.stats };
+  }
+
+  /**
+   * Reads every chunk straight into `output` (SharedArrayBuffer-backed) at
+   * `options.offsets[i]`, on every worker's ring: no transform, no copy.
+   */
+  async readInto(requests: PoolRequests, output: Uint8Array, options: PoolReadIntoOptions): Promise<PoolResult> {
+    if (!(output instanceof Uint8Array) || !isShared(output)) {
+      throw new TypeError("output is a Uint8Array backed by a SharedArrayBuffer");
+    }
+    const n = requestCount(requests);
+    if (options.offsets.length !== n) throw new RangeError(`offsets has ${options.offsets.length} entries, not ${n}`);
+    const r = await this.#call("read", requests, options, { output }, (p) => {
+      // Destinations in work order; a chunk that does not fit fails alone (ENOBUFS).
+      const { columns } = p;
+      const dest = new BigUint64Array(new SharedArrayBuffer(Math.max(n, 1) * 8));
+      const lens = new Uint32Array(columns.length.buffer, columns.length.byteOffset, n * 2);
+      for (let j = 0; j < n; j++) {
+        const i = columns.index ? columns.index[j] : j;
+        const o = Number(options.offsets[i]);
+        if (!(Number.isInteger(o) && o >= 0)) throw new RangeError(`offsets[${i}] = ${o} is not a byte offset`);
+        const len = lens[2 * j] + lens[2 * j + 1] * 4294967296;
+        if (columns.status[j] === 0 && o + len > output.byteLength) columns.status[j] = -105; // ENOBUFS
+        dest[j] = BigInt(o);
+      }
+      return { destOffsets: dest };
+    });
+    return { errors: r.errors, stats: r.stats };
+  }
+
+  /**
+   * A reduction over every element of every chunk, run natively (vectorised
+   * C, one call per task while the task's chunks are in cache), partial
+   * results combined across workers.
+   */
+  async reduce(requests: PoolRequests, options: ReduceOptions): Promise<Reduction> {
+    const dtype = Dtype[options.dtype];
+    if (!dtype) throw new TypeError(`Unknown dtype ${JSON.stringify(options.dtype)}`);
+    let ops: number = ReduceOp.sum;
+    if (options.minmax ?? true) ops |= ReduceOp.minmax;
+    let bins = 0, lo = 0, hi = 0;
+    if (options.bins !== undefined) {
+      bins = intOption(options.bins, "bins", 1, 2 ** 24)!;
+      const range = options.range;
+      if (!range || !(range[1] > range[0])) throw new RangeError("A histogram needs range: [lo, hi] with lo < hi");
+      [lo, hi] = range;
+      ops |= ReduceOp.hist;
+    }
+    const spec: ReduceSpec = { dtype, ops, bins, lo, hi };
+    const r = await this.#call("reduce", requests, options, { reduce: spec });
+    let sum = 0, min = Infinity, max = -Infinity, elements = 0, nans = 0, below = 0, above = 0, chunks = 0;
+    const counts = new Array<number>(bins).fill(0);
+    for (const d of r.done) {
+      const f = d.reduction!;
+      const u = new BigUint64Array(f.buffer, f.byteOffset, f.length);
+      sum += f[ReductionWord.sum];
+      min = Math.min(min, f[ReductionWord.min]);
+      max = Math.max(max, f[ReductionWord.max]);
+      elements += Number(u[ReductionWord.elements]);
+      nans += Number(u[ReductionWord.nans]);
+      below += Number(u[ReductionWord.below]);
+      above += Number(u[ReductionWord.above]);
+      chunks += Number(u[ReductionWord.chunks]);
+      if (d.hist) for (let b = 0; b < bins; b++) counts[b] += Number(d.hist[b]);
+    }
+    const errors = new Map<number, LsioError>();
+    for (const [i, e] of r.errors) errors.set(i, e as LsioError);
+    return {
+      sum,
+      mean: elements ? sum / elements : NaN,
+      min,
+      max,
+      elements,
+      nans,
+      chunks,
+      ...(bins ? { histogram: { counts, below, above, range: [lo, hi] as [number, number] } } : {}),
+      errors,
+      stats: r.stats,
+    };
+  }
+
+  /**
+   * Chunks in request order, one window of requests at a time (read by one
+   * batch while the previous window is consumed): memory stays at two
+   * windows whatever the batch size.
+   */
+  async *stream(requests: PoolRequests, options: StreamOptions = {}): AsyncGenerator<StreamChunk> {
+    const n = requestCount(requests);
+    const win = intOption(options.window, "window", 1, 2 ** 24) ?? 4096;
+    const slice = (s: number, e: number) => sliceRequests(requests, s, e);
+    const read = (s: number) =>
+      s < n
+        ? this.#reader.readColumnar(slice(s, Math.min(n, s + win)), { signal: options.signal, pastEof: options.pastEof, plan: "ordered" })
+        : undefined;
+    let next = read(0);
+    for (let s = 0; s < n; s += win) {
+      const res = await next!;
+      next = read(s + win); // the next window reads while this one is consumed
+      for (let k = 0; k < res.length; k++) {
+        const st = res.status[k];
+        if (st === 0) yield { index: s + k, bytes: res.chunk(k) as Uint8Array };
+        else yield { index: s + k, error: res.error(k) };
+      }
+      options.onProgress?.({ chunksDone: s + res.length, chunks: n, bytesDone: 0 });
+    }
+  }
+
+  /**
+   * Stops every worker (after a running batch is cancelled) and closes their
+   * rings. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    if (this.#control) Atomics.store(this.#control, 0, 1);
+    this.#closed = this.#queue.catch(() => {}).then(async () => {
+      await Promise.all(this.#slots.map((s) => s && closeWorker(s.worker)));
+      await this.#reader.close();
+    });
+    return this.#closed;
+  }
+
+  /** Same as {@linkcode WorkerPool.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Prepares, dispatches to every worker, gathers; one batch at a time. */
+  async #call(
+    mode: PoolMode,
+    requests: PoolRequests,
+    options: PoolCallOptions,
+    extra: Partial<BatchMessage>,
+    more?: (p: Prepared) => Partial<BatchMessage>,
+  ): Promise<{ batch: NativeBatch; done: DoneMessage[]; errors: Map<number, LsioError | TransformError>; stats: PoolStats }> {
+    if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
+    options.signal?.throwIfAborted();
+    const previous = this.#queue;
+    let release!: () => void;
+    this.#queue = new Promise((r) => (release = r));
+    try {
+      await previous;
+      if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
+      const t0 = performance.now();
+      const p = await this.#prepare(requests, options);
+      const extraMore = more ? more(p) : {};
+      const done = await this.#dispatch(mode, p, { ...extra, ...extraMore }, options);
+      const seconds = (performance.now() - t0) / 1000;
+      const errors = new Map<number, LsioError | TransformError>();
+      const { batch, columns } = p;
+      const range = (i: number) => requestRange(batch, i);
+      let failed = 0, cancelled = false;
+      for (let j = 0; j < batch.count; j++) {
+        const st = columns.status[j];
+        if (st !== 0) {
+          const i = columns.index ? columns.index[j] : j;
+          if (st === -ECANCELED) cancelled = true;
+          errors.set(i, new LsioError(st, { path: batch.paths[batch.file[i]], range: range(i) }));
+          failed++;
+        }
+      }
+      for (const d of done) {
+        for (const e of d.errors) {
+          errors.set(
+            e.index,
+            new TransformError(e.message, {
+              path: batch.paths[batch.file[e.index]],
+              range: range(e.index),
+              index: e.index,
+              causeName: e.name,
+            }),
+          );
+          failed++;
+        }
+      }
+      if (cancelled) options.signal?.throwIfAborted();
+      const sum = (k: "bytes" | "readsIssued") => done.reduce((a, d) => a + d[k], 0);
+      const stats: PoolStats = {
+        chunks: batch.count,
+        bytes: sum("bytes"),
+        failed,
+        readsIssued: sum("readsIssued"),
+        misaligned: 0,
+        seconds,
+        tasks: p.tasks.length - 1,
+        prepareSeconds: p.seconds,
+        workers: done.map((d) => ({ tasks: d.tasks, stolen: d.stolen, chunks: d.chunks })),
+      };
+      return { batch, done, errors, stats };
+    } finally {
+      release();
+    }
+  }
+
+  /** Resolves ranges, puts requests in (file, offset) order, cuts tasks. */
+  async #prepare(requests: PoolRequests, options: PoolCallOptions): Promise<Prepared> {
+    const t0 = performance.now();
+    const batch = await this.#reader._resolveShared(
+      Array.isArray(requests) ? requests as readonly ReadRequest[] : { ...(requests as ColumnarRequests) },
+      { signal: options.signal, pastEof: options.pastEof ?? this.#options.pastEof },
+    );
+    const n = batch.count;
+    const off = batch.offset32, len = batch.length32, file = batch.file;
+    let ordered = true;
+    for (let i = 1; i < n && ordered; i++) {
+      const f0 = file[i - 1], f1 = file[i];
+      if (f1 < f0) ordered = false;
+      else if (f1 === f0) {
+        const a = off[2 * i - 1] * 4294967296 + off[2 * i - 2], b = off[2 * i + 1] * 4294967296 + off[2 * i];
+        if (b < a) ordered = false;
+      }
+    }
+    let columns: WorkColumns;
+    if (ordered) {
+      columns = { file: batch.file, offset: batch.offset, length: batch.length, status: batch.status };
+    } else {
+      const at = (i: number) => off[2 * i + 1] * 4294967296 + off[2 * i];
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => file[a] - file[b] || at(a) - at(b));
+      const sab = (bytes: number) => new SharedArrayBuffer(Math.max(bytes, 8));
+      columns = {
+        file: new Uint32Array(sab(4 * n), 0, n),
+        offset: new BigUint64Array(sab(8 * n), 0, n),
+        length: new BigUint64Array(sab(8 * n), 0, n),
+        status: new Int32Array(sab(4 * n), 0, n),
+        index: order,
+      };
+      const o32 = new Uint32Array(columns.offset.buffer, 0, 2 * n), l32 = new Uint32Array(columns.length.buffer, 0, 2 * n);
+      for (let j = 0; j < n; j++) {
+        const i = order[j];
+        columns.file[j] = file[i];
+        o32[2 * j] = off[2 * i], o32[2 * j + 1] = off[2 * i + 1];
+        l32[2 * j] = len[2 * i], l32[2 * j + 1] = len[2 * i + 1];
+        columns.status[j] = batch.status[i];
+      }
+      const shared = new Uint32Array(sab(4 * n), 0, n);
+      shared.set(order);
+      columns.index = shared;
+    }
+    // Tasks: neighbouring requests whose 64-byte aligned chunks fit one buffer.
+    const cap = this.#options.bufferBytes, most = this.#options.taskChunks;
+    const l32 = new Uint32Array(columns.length.buffer, columns.length.byteOffset, 2 * n);
+    const starts: number[] = [0], bytes: number[] = [];
+    let m = 0, used = 64; // LAYOUT pads the end by one alignment unit
+    for (let j = 0; j < n; j++) {
+      const b = columns.status[j] === 0 ? Math.ceil((l32[2 * j] + l32[2 * j + 1] * 4294967296) / 64) * 64 : 0;
+      if (m > 0 && (m === most || used + b > cap)) {
+        starts.push(j);
+        bytes.push(used);
+        m = 0, used = 64;
+      }
+      m++, used += b;
+    }
+    if (m > 0) starts.push(n), bytes.push(used);
+    const tasks = new Uint32Array(new SharedArrayBuffer(4 * starts.length));
+    tasks.set(starts);
+    const taskBytes = new Float64Array(new SharedArrayBuffer(8 * Math.max(bytes.length, 1)));
+    taskBytes.set(bytes);
+    return { batch, columns, tasks, taskBytes, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  /** Posts the batch to every worker and waits for every "done". */
+  #dispatch(
+    mode: PoolMode,
+    p: Prepared,
+    extra: Partial<BatchMessage>,
+    options: PoolCallOptions,
+  ): Promise<DoneMessage[]> {
+    const w = this.#slots.length;
+    const id = ++this.#batchId;
+    const queues = new BigInt64Array(new SharedArrayBuffer(8 * w));
+    fillShares(queues, p.tasks.length - 1);
+    const progress = new Float64Array(new SharedArrayBuffer(16 * w));
+    const control = new Int32Array(new SharedArrayBuffer(4));
+    this.#control = control;
+    const msg: BatchMessage = {
+      type: "batch",
+      id,
+      mode,
+      paths: p.batch.paths,
+      columns: p.columns,
+      tasks: p.tasks,
+      taskBytes: p.taskBytes,
+      queues,
+      progress,
+      control,
+      mergeMax: this.#options.mergeMax,
+      ...extra,
+    };
+    const { signal, onProgress } = options;
+    const report = () => {
+      let chunks = 0, bytes = 0;
+      for (let k = 0; k < w; k++) chunks += progress[2 * k], bytes += progress[2 * k + 1];
+      onProgress?.({ chunksDone: Math.min(chunks, p.batch.count), chunks: p.batch.count, bytesDone: bytes });
+    };
+    return new Promise<DoneMessage[]>((resolve, reject) => {
+      const slotHandlers = new Map<number, () => void>();
+      const done: DoneMessage[] = [];
+      let failure: Error | undefined;
+      let waiting = w;
+      const timer = onProgress ? setInterval(report, options.progressIntervalMs ?? 100) : undefined;
+      const onAbort = () => Atomics.store(control, 0, 1);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const finish = () => {
+        if (--waiting > 0) return;
+        this.#dying = undefined;
+        if (timer !== undefined) clearInterval(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#current = undefined;
+        this.#control = undefined;
+        if (failure) return reject(failure);
+        report();
+        resolve(done);
+      };
+      this.#current = {
+        fail: (e) => {
+          failure ??= e;
+          Atomics.store(control, 0, 1); // the others stop early
+        },
+      };
+      this.#slots.forEach((slot, k) => {
+        if (!slot) {
+          failure ??= new Error(`LSIO worker ${k} is not running`);
+          finish();
+          return;
+        }
+        const handler = (e: MessageEvent) => {
+          const d = e.data as DoneMessage;
+          if (d.type !== "done" || (d.id !== id && d.id !== -1)) return;
+          slot.worker.removeEventListener("message", handler);
+          slotHandlers.delete(k);
+          if (d.fatal) {
+            failure ??= new Error(`LSIO worker ${k} failed the batch: ${d.fatal}`);
+            Atomics.store(control, 0, 1);
+          } else done.push(d);
+          finish();
+        };
+        slotHandlers.set(k, () => {
+          slot.worker.removeEventListener("message", handler);
+          finish();
+        });
+        slot.worker.addEventListener("message", handler);
+        slot.worker.postMessage(msg);
+      });
+      this.#dying = (k, e) => {
+        failure ??= e;
+        Atomics.store(control, 0, 1);
+        const h = slotHandlers.get(k);
+        slotHandlers.delete(k);
+        h?.();
+      };
+    });
+  }
+
+  /** Called when worker k dies mid-batch. */
+  #dying: ((k: number, e: Error) => void) | undefined;
+
+  /** @internal Worker k died: fail the running batch, start a replacement. */
+  async _replace(k: number, why: string): Promise<void> {
+    const e = new Error(`LSIO worker ${k} died: ${why}`);
+    const old = this.#slots[k];
+    this.#slots[k] = undefined;
+    old?.worker.terminate();
+    this.#dying?.(k, e);
+    if (this.#closed) return;
+    const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+    this.#slots[k] = await spawn(k, this.#options, cores, { pool: this });
+  }
+}
+
+/** Where the worker script is. */
+const WORKER_URL = new URL("./_pool_worker.ts", import.meta.url);
+
+async function spawn(
+  w: number,
+  o: { pin: boolean; backend: string; queueDepth: number; direct: boolean; bufferBytes: number; scratchBytes: number },
+  cores: number,
+  ref: PoolRef,
+): Promise<Slot> {
+  const worker = new Worker(WORKER_URL, { type: "module" });
+  const init: InitMessage = {
+    type: "init",
+    worker: w,
+    cpu: o.pin ? w % cores : -1,
+    backend: Backend[o.backend as keyof typeof Backend],
+    queueDepth: o.queueDepth,
+    direct: o.direct,
+    bufferBytes: o.bufferBytes,
+    scratchBytes: o.scratchBytes,
+  };
+  const ready = await new Promise<{ pinned: number; backend: number; error?: number }>((resolve, reject) => {
+    worker.onmessage = (e) => {
+      if (e.data?.type === "ready") resolve(e.data);
+      else if (e.data?.type === "done" && e.data.fatal) reject(new Error(`LSIO worker ${w} failed to start: ${e.data.fatal}`));
+    };
+    worker.onerror = (e) => {
+      e.preventDefault?.();
+      reject(new Error(`LSIO worker ${w} failed to start: ${e.message}`));
+    };
+    worker.postMessage(init);
+  });
+  if (ready.error !== undefined) {
+    worker.terminate();
+    throw new LsioError(ready.error, { op: `open reader in worker ${w}` });
+  }
+  worker.onmessage = null;
+  worker.onerror = (e) => {
+    e.preventDefault?.();
+    void ref.pool?._replace(w, e.message ?? String(e));
+  };
+  return { worker, pinned: ready.pinned, backend: ready.backend };
+}
+
+function closeWorker(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, 5000); // a worker that does not answer is terminated anyway
+    function done() {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve();
+    }
+    worker.addEventListener("message", (e: MessageEvent) => {
+      if (e.data?.type === "closed") done();
+    });
+    worker.postMessage({ type: "close" });
+  });
+}
+
+function transformSpec(t: Transform): TransformSpec {
+  if (typeof t === "function") {
+    const source = Function.prototype.toString.call(t);
+    if (source.includes("[native code]")) throw new TypeError("A native function cannot be sent to a worker");
+    return { source };
+  }
+  if (t && typeof t === "object" && "module" in t) {
+    return { module: String(t.module), name: t.name ?? "default" };
+  }
+  throw new TypeError("transform is a function or { module, name }");
+}
+
+const VIEWS = new Set(["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64", "bigint64", "biguint64"]);
+function view(v: ChunkView | undefined): string | undefined {
+  if (v === undefined || v === "uint8") return undefined;
+  if (!VIEWS.has(v)) throw new TypeError(`Unknown view ${JSON.stringify(v)}`);
+  return v;
+}
+
+function intOption(v: number | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} is an integer in ${min}..${max}, got ${v}`);
+  return v;
+}
+
+function requestCount(r: PoolRequests): number {
+  return Array.isArray(r) ? r.length : (r as ColumnarRequests).file.length;
+}
+
+function sliceRequests(r: PoolRequests, s: number, e: number): ColumnarRequests {
+  if (Array.isArray(r)) {
+    const list = (r as readonly ReadRequest[]).slice(s, e);
+    const paths: string[] = [], index = new Map<string, number>();
+    const file = new Uint32Array(list.length), start = new Float64Array(list.length), end = new Float64Array(list.length);
+    list.forEach((q, k) => {
+      let f = index.get(q.path);
+      if (f === undefined) index.set(q.path, f = paths.push(q.path) - 1);
+      file[k] = f;
+      start[k] = q.start ?? 0;
+      end[k] = q.end ?? Infinity;
+    });
+    return { paths, file, start, end };
+  }
+  const c = r as ColumnarRequests;
+  return { paths: c.paths, file: c.file.subarray(s, e), start: c.start.subarray(s, e), end: c.end?.subarray(s, e) };
+}
+
+function requestRange(batch: NativeBatch, i: number): ByteRange {
+  const s = batch.start32, e = batch.end32;
+  const start = s[2 * i] + (s[2 * i + 1] | 0) * 4294967296;
+  const open = e[2 * i] === 0xffffffff && e[2 * i + 1] === 0x7fffffff;
+  return open ? { start } : { start, end: e[2 * i] + (e[2 * i + 1] | 0) * 4294967296 };
+}
+
+export type { Progress };
