@@ -232,6 +232,9 @@ async function runBatch(msg: BatchMessage): Promise<void> {
   let cancelled = false;
 
   for (;;) {
+    // Lets microtasks a transform queued run between tasks (an error thrown
+    // there is a worker death the pool sees now, not after the batch).
+    await undefined;
     let t = takeTask(queues, me);
     if (t < 0) {
       t = stealTask(queues, me);

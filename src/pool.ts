@@ -543,7 +543,8 @@ export class WorkerPool implements AsyncDisposable {
       const t0 = performance.now();
       const p = await this.#prepare(requests, options);
       const extraMore = more ? more(p) : {};
-      const done = await this.#dispatch(mode, p, { ...extra, ...extraMore }, options);
+      // An empty batch has nothing to hand out (and no memory to point C at).
+      const done = p.batch.count === 0 ? [] : await this.#dispatch(mode, p, { ...extra, ...extraMore }, options);
       const seconds = (performance.now() - t0) / 1000;
       const errors = new Map<number, LsioError | TransformError>();
       const { batch, columns } = p;
@@ -572,7 +573,8 @@ export class WorkerPool implements AsyncDisposable {
           failed++;
         }
       }
-      if (cancelled) options.signal?.throwIfAborted();
+      if (cancelled || options.signal?.aborted) options.signal?.throwIfAborted();
+      done.sort((a, b) => a.worker - b.worker);
       const sum = (k: "bytes" | "readsIssued") => done.reduce((a, d) => a + d[k], 0);
       const stats: PoolStats = {
         chunks: batch.count,

@@ -1,0 +1,276 @@
+// The worker pool: every read mode against node:fs, errors per chunk, a dying
+// worker, cancellation, progress, pinning, work stealing, close without leaks.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LsioError, TransformError, WorkerPool } from "../mod.ts";
+import { assert, assertEquals, assertGreater, assertInstanceOf, assertLess, assertRejects } from "./_assert.ts";
+import { openFdCount, randInt, removeDir, rng, tempDir, writeRandomFile } from "./_helpers.ts";
+import { expectRange } from "./_reference.ts";
+import { test } from "./_shim.ts";
+
+const dir = tempDir("lsio-pool-");
+const FIX = new URL("./fixtures/transforms.ts", import.meta.url).href;
+const sizes = [0, 100, 4096, 65536 + 17, 1 << 20, (3 << 20) + 5];
+const paths = sizes.map((s, i) => writeRandomFile(dir, `p${i}.bin`, s, 4000 + i));
+const contents = paths.map((p) => fs.readFileSync(p));
+
+/** Random requests of every range kind over the files, in random (unsorted) order. */
+function randomRequests(seed: number, n: number) {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => {
+    const f = randInt(r, 0, paths.length - 1), size = sizes[f];
+    const s = randInt(r, 0, size), e = Math.min(size, s + randInt(r, 0, 9000));
+    switch (randInt(r, 0, 4)) {
+      case 0:
+        return { path: paths[f], start: -(size - s) || 0 }; // from the end, to EOF
+      case 1:
+        return { path: paths[f], start: s, end: e + randInt(r, 0, 3) }; // sometimes past EOF
+      default:
+        return { path: paths[f], start: s, end: e };
+    }
+  });
+}
+
+function expected(q: { path: string; start?: number; end?: number }) {
+  const f = paths.indexOf(q.path);
+  const x = expectRange(sizes[f], q.start ?? 0, q.end, false);
+  return x.ok ? { ok: true as const, bytes: contents[f].subarray(x.offset, x.offset + x.length) } : x;
+}
+
+const pool = await WorkerPool.open({ workers: 2, bufferBytes: 64 * 1024, taskChunks: 32 });
+
+test("pool: map returns each transform's value in request order, errors in place", async () => {
+  const reqs = randomRequests(1, 5000);
+  const out = await pool.map(reqs, { transform: (c: Uint8Array) => Array.from(c.subarray(0, 8)).concat(c.length) });
+  let errs = 0;
+  reqs.forEach((q, i) => {
+    const x = expected(q);
+    if (!x.ok) {
+      assertInstanceOf(out[i], LsioError);
+      assertEquals((out[i] as LsioError).code, x.code);
+      assertEquals((out[i] as LsioError).path, q.path);
+      errs++;
+    } else assertEquals(out[i], Array.from(x.bytes.subarray(0, 8)).concat(x.bytes.length), `request ${i}`);
+  });
+  assertGreater(errs, 0, "some ranges past EOF");
+});
+
+test("pool: transformInto with a module transform fills the final array; float32 views", async () => {
+  const reqs = Array.from({ length: 256 }, (_, k) => ({ path: paths[4], start: k * 4096, end: k * 4096 + 4096 }));
+  const out = new Float64Array(new SharedArrayBuffer(reqs.length * 8));
+  const res = await pool.transformInto(reqs, { transform: { module: FIX, name: "sumInto" }, view: "float32", output: out });
+  assertEquals(res.errors.size, 0);
+  assertEquals(res.stats.chunks, 256);
+  const f = new Float32Array(contents[4].buffer.slice(contents[4].byteOffset, contents[4].byteOffset + (1 << 20)));
+  for (let k = 0; k < 256; k++) {
+    let s = 0;
+    for (let i = 0; i < 1024; i++) s += f[k * 1024 + i];
+    assertEquals(out[k], s, `chunk ${k}`);
+  }
+  // stride: each request owns outStart..outEnd of a byte output
+  const bytes = new Uint8Array(new SharedArrayBuffer(reqs.length * 16));
+  await pool.transformInto(reqs, { transform: { module: FIX, name: "plusOne" }, output: bytes, stride: 16 });
+  for (let k = 0; k < 256; k += 17) {
+    for (let i = 0; i < 16; i++) assertEquals(bytes[k * 16 + i], (contents[4][k * 4096 + i] + 1) & 255);
+  }
+  await assertRejects(
+    () => pool.transformInto(reqs, { transform: { module: FIX, name: "plusOne" }, output: new Uint8Array(10) }),
+    TypeError,
+    "SharedArrayBuffer",
+  );
+});
+
+test("pool: readInto puts every chunk at its offset of a shared final array", async () => {
+  const reqs = randomRequests(2, 3000).filter((q) => expected(q).ok);
+  const offsets = new Float64Array(reqs.length);
+  let at = 0;
+  reqs.forEach((q, i) => {
+    offsets[i] = at;
+    at += Math.ceil(((expected(q) as { bytes: Uint8Array }).bytes.length + 1) / 64) * 64;
+  });
+  const out = new Uint8Array(new SharedArrayBuffer(at));
+  const res = await pool.readInto(reqs, out, { offsets });
+  assertEquals(res.errors.size, 0);
+  reqs.forEach((q, i) => {
+    const b = (expected(q) as { bytes: Uint8Array }).bytes;
+    assert(Buffer.from(out.subarray(offsets[i], offsets[i] + b.length)).equals(b), `request ${i}`);
+  });
+  // A chunk that does not fit fails alone with ENOBUFS.
+  const small = new Uint8Array(new SharedArrayBuffer(8192));
+  const r2 = await pool.readInto(
+    [{ path: paths[4], start: 0, end: 4096 }, { path: paths[4], start: 0, end: 4096 }],
+    small,
+    { offsets: new Float64Array([0, 6000]) },
+  );
+  assertEquals(r2.errors.size, 1);
+  assertEquals((r2.errors.get(1) as LsioError).code, "ENOBUFS");
+});
+
+test("pool: native reduce equals a JS reduction for every dtype, with histogram", async () => {
+  const reqs = Array.from({ length: 200 }, (_, k) => ({ path: paths[4], start: k * 4096, end: k * 4096 + 4096 }));
+  reqs.push({ path: path.join(dir, "missing"), start: 0, end: 8 });
+  const raw = contents[4].subarray(0, 200 * 4096);
+  const ab = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+  const types = {
+    int8: Int8Array,
+    uint8: Uint8Array,
+    int16: Int16Array,
+    uint16: Uint16Array,
+    int32: Int32Array,
+    uint32: Uint32Array,
+    float64: Float64Array,
+  } as const;
+  for (const [dtype, T] of Object.entries(types)) {
+    const a = new T(ab);
+    let sum = 0, min = Infinity, max = -Infinity;
+    for (let i = 0; i < a.length; i++) sum += a[i], min = Math.min(min, a[i]), max = Math.max(max, a[i]);
+    const r = await pool.reduce(reqs, { dtype: dtype as keyof typeof types });
+    assertEquals(r.elements, a.length, dtype);
+    assertEquals(r.chunks, 200);
+    assertEquals(r.errors.size, 1);
+    assertEquals(r.errors.get(200)!.code, "ENOENT");
+    if (dtype === "float64") {
+      // random bits: NaNs propagate into the sum
+      const nans = a.filter((x) => Number.isNaN(x)).length;
+      assertEquals(r.nans, nans);
+      const clean = a.filter((x) => !Number.isNaN(x));
+      assertEquals(r.min, Math.min(...clean));
+    } else {
+      assertEquals(r.sum, sum, dtype);
+      assertEquals(r.min, min, dtype);
+      assertEquals(r.max, max, dtype);
+      assertEquals(r.mean, sum / a.length);
+    }
+  }
+  const u8 = new Uint8Array(ab);
+  const want = [0, 0, 0, 0];
+  let above = 0;
+  for (const v of u8) v >= 200 ? above++ : want[Math.floor(v / 50)]++;
+  const h = await pool.reduce(reqs, { dtype: "uint8", bins: 4, range: [0, 200] });
+  assertEquals(h.histogram!.counts, want);
+  assertEquals(h.histogram!.above, above);
+  assertEquals(h.histogram!.below, 0);
+});
+
+test("pool: stream yields every chunk in request order with a bounded window", async () => {
+  const reqs = randomRequests(3, 2000);
+  let i = 0;
+  for await (const c of pool.stream(reqs, { window: 97 })) {
+    assertEquals(c.index, i);
+    const x = expected(reqs[i]);
+    if (x.ok) assert(Buffer.from(c.bytes!).equals(x.bytes), `chunk ${i}`);
+    else assertEquals(c.error?.code, x.code);
+    i++;
+  }
+  assertEquals(i, reqs.length);
+});
+
+test("pool: a transform that throws fails only its chunk, naming path, range and message", async () => {
+  const reqs = Array.from({ length: 100 }, (_, k) => ({ path: paths[4], start: k * 100, end: k * 100 + 50 }));
+  const out = await pool.map(reqs, {
+    transform: (c: Uint8Array, ctx: { index: number }) => {
+      if (ctx.index % 10 === 3) throw new RangeError(`bad chunk ${ctx.index}`);
+      return c.length;
+    },
+  });
+  for (let i = 0; i < 100; i++) {
+    if (i % 10 === 3) {
+      const e = out[i] as TransformError;
+      assertInstanceOf(e, TransformError);
+      assertEquals(e.path, paths[4]);
+      assertEquals(e.range, { start: i * 100, end: i * 100 + 50 });
+      assertEquals(e.causeName, "RangeError");
+      assert(e.message.includes(`bad chunk ${i}`), e.message);
+    } else assertEquals(out[i], 50);
+  }
+  // A module without the export fails the batch, clearly.
+  await assertRejects(() => pool.map(reqs, { transform: { module: FIX, name: "nope" } }), Error, "no function export");
+});
+
+test("pool: workers are pinned to their own core (sched_setaffinity on the worker thread)", async () => {
+  const cores = navigator.hardwareConcurrency;
+  const seen = new Set(
+    await pool.map(Array.from({ length: 400 }, () => ({ path: paths[2], start: 0, end: 8 })), {
+      transform: { module: FIX, name: "affinity" },
+    }) as string[],
+  );
+  for (const s of seen) {
+    const [w, cpus] = s.split(":");
+    assertEquals(cpus, String(Number(w) % cores), `worker ${w} runs on ${cpus}`);
+  }
+  assertEquals(pool.workers.map((w) => w.pinnedCpu), [0, 1 % cores]);
+  await using free = await WorkerPool.open({ workers: 1, pin: false });
+  assertEquals(free.workers[0].pinnedCpu, -1);
+  const [s] = await free.map([{ path: paths[2], start: 0, end: 8 }], { transform: { module: FIX, name: "affinity" } });
+  assertEquals((s as string).split(":")[1], cores > 1 ? `0-${cores - 1}` : "0");
+});
+
+test("pool: a slow worker's tasks are stolen by the other", async () => {
+  const reqs = Array.from({ length: 1024 }, (_, k) => ({ path: paths[4], start: k * 1024, end: k * 1024 + 1024 }));
+  const before = performance.now();
+  const out = await pool.map(reqs, { transform: { module: FIX, name: "slowOnWorker0" } });
+  const ms = performance.now() - before;
+  assertEquals(out.filter((x) => x === 1024).length, 1024);
+  // Pool-level stats come from transformInto/reduce; map reports through a second call:
+  const res = await pool.transformInto(reqs, {
+    transform: { module: FIX, name: "slowOnWorker0" },
+    output: new Uint8Array(new SharedArrayBuffer(1024)),
+  });
+  const [w0, w1] = res.stats.workers;
+  assertGreater(w1.stolen, 0, "worker 1 stole");
+  assertGreater(w1.chunks, w0.chunks, "the fast worker did more");
+  assertLess(ms, 1024 * 2 * 0.9, "faster than worker 0 alone");
+});
+
+test("pool: AbortSignal cancels a running batch; progress reports; the pool stays usable", async () => {
+  const reqs = Array.from({ length: 4000 }, (_, k) => ({ path: paths[4], start: (k % 256) * 4096, end: (k % 256) * 4096 + 4096 }));
+  const ac = new AbortController();
+  const slow = { module: FIX, name: "slowOnWorker0" };
+  setTimeout(() => ac.abort(new Error("stop now")), 30);
+  await assertRejects(() => pool.map(reqs, { transform: slow, signal: ac.signal }), Error, "stop now");
+  const seen: number[] = [];
+  const out = await pool.reduce(reqs, {
+    dtype: "uint8",
+    onProgress: (p) => seen.push(p.chunksDone),
+    progressIntervalMs: 1,
+  });
+  assertEquals(out.chunks, 4000);
+  assertEquals(seen.at(-1), 4000);
+});
+
+test("pool: a worker that dies fails the batch clearly and is replaced", async () => {
+  const reqs = Array.from({ length: 3000 }, (_, k) => ({ path: paths[4], start: k * 300, end: k * 300 + 300 }));
+  await assertRejects(() => pool.map(reqs, { transform: { module: FIX, name: "killWorker" } }), Error, "died");
+  // The replacement takes over: the next batches run on every worker.
+  for (let k = 0; k < 20 && pool.workers.some((w) => w.pinnedCpu < 0); k++) await new Promise((r) => setTimeout(r, 50));
+  const out = await pool.map(reqs, { transform: (c: Uint8Array) => c.length });
+  assertEquals(out.filter((x) => x === 300).length, 3000);
+  const res = await pool.reduce(reqs, { dtype: "uint8" });
+  assertEquals(res.stats.workers.length, 2);
+});
+
+test("pool: bad options and requests are refused before any work", async () => {
+  await assertRejects(() => WorkerPool.open({ workers: 0 }), RangeError);
+  await assertRejects(() => pool.reduce([], { dtype: "complex" as "uint8" }), TypeError);
+  await assertRejects(() => pool.reduce([], { dtype: "uint8", bins: 3 }), RangeError, "range");
+  await assertRejects(() => pool.map([], { transform: 42 as never }), TypeError);
+  await assertRejects(() => pool.map([], { transform: (c: Uint8Array) => c, view: "float16" as "uint8" }), TypeError);
+  assertEquals(await pool.map([], { transform: (c: Uint8Array) => c.length }), []);
+});
+
+// Cleanup tests stay last.
+test("pool: open/close leaks no fds or threads; close is idempotent", async () => {
+  await (await WorkerPool.open({ workers: 2 })).close(); // the runtime's own first-worker fds
+  const fds = openFdCount();
+  for (let k = 0; k < 5; k++) {
+    const p = await WorkerPool.open({ workers: 2 });
+    await p.reduce([{ path: paths[2] }], { dtype: "uint8" });
+    await p.close();
+    await p.close();
+    assert(p.closed);
+    await assertRejects(() => p.reduce([{ path: paths[2] }], { dtype: "uint8" }), LsioError, "closed");
+  }
+  assertLess(openFdCount() - fds, 4, "fds back where they were");
+  await pool.close();
+  removeDir(dir);
+});
