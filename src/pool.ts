@@ -2,7 +2,7 @@
  * Transforms on every core: a pool of Web Workers, one per core by default,
  * each pinned to its core (`sched_setaffinity` on the worker's own thread)
  * and owning its own io_uring ring. A batch is resolved once (sizes, negative
- * ranges), put in (file, offset) order, cut into tasks of neighbouring chunks
+ * ranges), grouped by file, cut into tasks of neighbouring chunks
  * and shared out by locality; idle workers steal (SharedArrayBuffer +
  * Atomics). Each worker reads a task's chunks into its own reused buffer with
  * one FFI call and runs the transform on them while they are in its cache.
@@ -414,14 +414,17 @@ export class WorkerPool implements AsyncDisposable {
       // Destinations in work order; a chunk that does not fit fails alone (ENOBUFS).
       const { columns } = p;
       const dest = new BigUint64Array(new SharedArrayBuffer(Math.max(n, 1) * 8));
+      const dest32 = new Uint32Array(dest.buffer); // no BigInt per request
       const lens = new Uint32Array(columns.length.buffer, columns.length.byteOffset, n * 2);
+      const offs = options.offsets;
       for (let j = 0; j < n; j++) {
         const i = columns.index ? columns.index[j] : j;
-        const o = Number(options.offsets[i]);
-        if (!(Number.isInteger(o) && o >= 0)) throw new RangeError(`offsets[${i}] = ${o} is not a byte offset`);
+        const o = Number(offs[i]);
+        if (!(Number.isSafeInteger(o) && o >= 0)) throw new RangeError(`offsets[${i}] = ${o} is not a byte offset`);
         const len = lens[2 * j] + lens[2 * j + 1] * 4294967296;
         if (columns.status[j] === 0 && o + len > output.byteLength) columns.status[j] = -105; // ENOBUFS
-        dest[j] = BigInt(o);
+        dest32[2 * j] = o % 4294967296;
+        dest32[2 * j + 1] = Math.floor(o / 4294967296);
       }
       return { destOffsets: dest };
     });
@@ -593,7 +596,7 @@ export class WorkerPool implements AsyncDisposable {
     }
   }
 
-  /** Resolves ranges, puts requests in (file, offset) order, cuts tasks. */
+  /** Resolves ranges, groups requests by file, cuts tasks. */
   async #prepare(requests: PoolRequests, options: PoolCallOptions): Promise<Prepared> {
     const t0 = performance.now();
     const batch = await this.#reader._resolveShared(
@@ -602,24 +605,24 @@ export class WorkerPool implements AsyncDisposable {
     );
     const n = batch.count;
     const off = batch.offset32, len = batch.length32, file = batch.file;
-    let ordered = true;
-    for (let i = 1; i < n && ordered; i++) {
-      const f0 = file[i - 1], f1 = file[i];
-      if (f1 < f0) ordered = false;
-      else if (f1 === f0) {
-        const a = off[2 * i - 1] * 4294967296 + off[2 * i - 2], b = off[2 * i + 1] * 4294967296 + off[2 * i];
-        if (b < a) ordered = false;
-      }
-    }
+    // Locality: requests grouped by file (a stable counting sort, O(n)), so
+    // neighbouring tasks read the same files; within a file, request order
+    // (zarr shard reads come sorted; a task out of offset order is read
+    // unmerged). Already grouped (the common case): no copy at all.
+    // (One path or none: every request reads that file or failed already.)
+    let grouped = true;
+    if (batch.paths.length > 1) for (let i = 1; i < n && grouped; i++) if (file[i] < file[i - 1]) grouped = false;
     let columns: WorkColumns;
-    if (ordered) {
+    if (grouped) {
       columns = { file: batch.file, offset: batch.offset, length: batch.length, status: batch.status };
     } else {
-      const at = (i: number) => off[2 * i + 1] * 4294967296 + off[2 * i];
-      const order = new Uint32Array(n);
-      for (let i = 0; i < n; i++) order[i] = i;
-      order.sort((a, b) => file[a] - file[b] || at(a) - at(b));
+      const files = batch.paths.length;
+      const start = new Uint32Array(files + 1);
+      for (let i = 0; i < n; i++) start[Math.min(file[i], files - 1) + 1]++; // out-of-range files failed already
+      for (let f = 0; f < files; f++) start[f + 1] += start[f];
       const sab = (bytes: number) => new SharedArrayBuffer(Math.max(bytes, 8));
+      const order = new Uint32Array(sab(4 * n), 0, n);
+      for (let i = 0; i < n; i++) order[start[Math.min(file[i], files - 1)]++] = i;
       columns = {
         file: new Uint32Array(sab(4 * n), 0, n),
         offset: new BigUint64Array(sab(8 * n), 0, n),
@@ -635,9 +638,6 @@ export class WorkerPool implements AsyncDisposable {
         l32[2 * j] = len[2 * i], l32[2 * j + 1] = len[2 * i + 1];
         columns.status[j] = batch.status[i];
       }
-      const shared = new Uint32Array(sab(4 * n), 0, n);
-      shared.set(order);
-      columns.index = shared;
     }
     // Tasks: neighbouring requests whose 64-byte aligned chunks fit one buffer.
     const cap = this.#options.bufferBytes, most = this.#options.taskChunks;
