@@ -318,7 +318,7 @@ export class WorkerPool implements AsyncDisposable {
       queueDepth: intOption(options.queueDepth, "queueDepth", 1, 4096) ?? 0,
       direct: options.direct ?? false,
       pastEof: options.pastEof ?? "error",
-      bufferBytes: intOption(options.bufferBytes, "bufferBytes", 4096, 2 ** 31) ?? 512 * KiB,
+      bufferBytes: intOption(options.bufferBytes, "bufferBytes", 4096, 2 ** 31) ?? 2048 * KiB,
       taskChunks: intOption(options.taskChunks, "taskChunks", 1, 2 ** 20) ?? 256,
       mergeMax: intOption(options.mergeMax, "mergeMax", 0, 2 ** 30) ?? 256 * KiB,
       scratchBytes: intOption(options.scratchBytes, "scratchBytes", 0, 2 ** 30) ?? 64 * KiB,
