@@ -59,7 +59,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
-const STEPS = { random: 6, shard: 12, mean: 5 } as Record<string, number>;
+const STEPS = { random: 6, shard: 12, mean: 7 } as Record<string, number>;
 const progress = new ProgressBar(chosen.reduce((n, w) => n + (STEPS[w] ?? 0), 0));
 const fmt = (n: number) => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
@@ -244,20 +244,23 @@ if (chosen.includes("mean")) {
   const fileBytes = (quick ? 64 : 256) * MiB, passes = quick ? 4 : 8;
   const files = ensureFloatFiles(`${DATA_DIR}mean-4x${fileBytes / MiB}M`, 4, fileBytes, (i) => `part-${i}.f32`);
   warmAll(files);
-  const spec = (impl: string, workers: number, pin: boolean): PoolSpec => ({
-    impl, kind: "mean", workers, pin, qd: QD / workers, files, passes, piece: 256 * 1024,
+  // 1 MiB pieces, 4 MiB worker buffers: fewer, larger tasks (bench/README.md: buffer sizes).
+  const spec = (impl: string, workers: number, pin: boolean, bufferBytes = 4 * MiB): PoolSpec => ({
+    impl, kind: "mean", workers, pin, qd: QD / workers, files, passes, piece: MiB, bufferBytes,
   });
-  const seq = (jobs: number) => [
-    "--name=pool-mean-seq", `--filename=${files.join(":")}`, "--rw=read", "--bs=256k", "--file_service_type=sequential",
+  const seq = (jobs: number, bs: string) => [
+    "--name=pool-mean-seq", `--filename=${files.join(":")}`, "--rw=read", `--bs=${bs}`, "--file_service_type=sequential",
     `--numjobs=${jobs}`, `--iodepth=${Math.max(1, 32 / jobs)}`, `--loops=${passes}`,
     ...disjoint(jobs),
   ];
-  await fio("mean", "fio-seq-2jobs", "fio sequential 256 KiB reads, 2 jobs", seq(2), 256 * 1024);
-  await fio("mean", "fio-seq-1job", "fio sequential 256 KiB reads, 1 job", seq(1), 256 * 1024);
+  await fio("mean", "fio-seq-2jobs", "fio sequential 256 KiB reads, 2 jobs", seq(2, "256k"), MiB);
+  await fio("mean", "fio-seq-2jobs-1m", "fio sequential 1 MiB reads, 2 jobs", seq(2, "1m"), MiB);
+  await fio("mean", "fio-seq-1job", "fio sequential 256 KiB reads, 1 job", seq(1, "256k"), MiB);
   await child("mean", "LSIO pool.reduce mean, 2 workers pinned", "deno", spec("lsio-2w-pinned", 2, true), 0);
   await child("mean", "LSIO pool.reduce mean, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", 2, false), 0);
   await child("mean", "LSIO pool.reduce mean, 1 worker pinned", "deno", spec("lsio-1w-pinned", 1, true), 0);
-  console.log(`\nmean: float32 mean of ${(4 * fileBytes) / MiB} MiB (4 files, 256 KiB pieces) × ${passes} passes, hot\n`);
+  await child("mean", "LSIO pool.reduce mean, 2 workers pinned, 512 KiB buffers", "deno", spec("lsio-2w-512k", 2, true, MiB / 2), 0);
+  console.log(`\nmean: float32 mean of ${(4 * fileBytes) / MiB} MiB (4 files, 1 MiB pieces) × ${passes} passes, hot\n`);
   console.log(table("mean", "fio-seq-2jobs", "gb_per_s"));
   bar("mean vs fio sequential, 2 jobs", get("mean", "lsio-2w-pinned")?.ratio ?? undefined, 0.9);
 }

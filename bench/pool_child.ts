@@ -9,7 +9,7 @@
 //                 summed as float32 by a JS transform into output[i]
 //   shard-native  pool.reduce: the same chunks, native float32 sum
 //   shard-read    pool.readInto: the same chunks into one final array, no transform
-//   mean          pool.reduce over whole files in 256 KiB pieces: mean as float32
+//   mean          pool.reduce over whole files in `piece`-byte pieces: mean as float32
 //   peer-sum      what a user writes without LSIO: node:fs readSync of each
 //                 chunk into a reused buffer and the same JS sum, one thread
 import * as fs from "node:fs";
@@ -32,6 +32,8 @@ export interface PoolSpec {
   files?: string[];
   passes?: number;
   piece?: number;
+  /** Worker buffer bytes (default: the pool's). */
+  bufferBytes?: number;
 }
 
 const BLOCK = 4096;
@@ -66,7 +68,12 @@ function sumF32(b: Uint8Array): number {
 async function main(): Promise<void> {
   if (spec.kind === "peer-sum") return peerSum();
   const { WorkerPool } = await import("../mod.ts");
-  const pool = await WorkerPool.open({ workers: spec.workers, pin: spec.pin, queueDepth: spec.qd });
+  const pool = await WorkerPool.open({
+    workers: spec.workers,
+    pin: spec.pin,
+    queueDepth: spec.qd,
+    ...(spec.bufferBytes ? { bufferBytes: spec.bufferBytes } : {}),
+  });
   const pinned = pool.workers.map((w) => w.pinnedCpu).join(",");
   let chunks = 0, bytes = 0, prepare = 0, stolen = 0, verified = 0;
   const perWorker = new Array(spec.workers).fill(0);
@@ -185,7 +192,8 @@ async function main(): Promise<void> {
       gb_per_s: bytes / seconds / 1e9,
       verified,
       note: [
-        `${spec.workers} worker(s), ${spec.pin ? `pinned to CPU ${pinned}` : "not pinned"}, QD ${spec.qd} each`,
+        `${spec.workers} worker(s), ${spec.pin ? `pinned to CPU ${pinned}` : "not pinned"}, QD ${spec.qd} each` +
+        (spec.bufferBytes ? `, ${spec.bufferBytes / 2 ** 20} MiB buffers` : ""),
         `chunks per worker ${perWorker.join("/")}, ${stolen} steals`,
         `prepare (resolve, group, tasks) ${(prepare * 1e3).toFixed(0)} ms in all`,
         ...note,
