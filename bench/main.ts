@@ -121,6 +121,20 @@ const IMPLS: Impl[] = [
     backend: "threads",
     argv: (s) => [DENO, "run", "-A", `${HERE}lsio_deno.ts`, s],
   },
+  {
+    id: "lsio-pool-deno",
+    label: "LSIO WorkerPool.readInto, pinned worker per core",
+    runtime: "deno",
+    full: true,
+    argv: (s) => [DENO, "run", "-A", `${HERE}lsio_pool_run.ts`, s],
+  },
+  {
+    id: "lsio-pool-bun",
+    label: "LSIO WorkerPool.readInto, pinned worker per core",
+    runtime: "bun",
+    full: true,
+    argv: (s) => [BUN, `${HERE}lsio_pool_run.ts`, s],
+  },
   { id: "fio", label: "fio io_uring (iolog replay)", runtime: "fio", full: true, argv: () => [] },
   {
     id: "deno-fsfile-sync",
