@@ -47,6 +47,7 @@ export {
   WorkerPool,
   type WorkerPoolOptions,
 } from "./src/pool.ts";
+export { LsioStore, type LsioStoreOptions, type LsioStoreStats, type RangeQuery, type StoreKey } from "./src/zarr/store.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
 export {
   type DetectedProfile,

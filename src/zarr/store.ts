@@ -1,0 +1,173 @@
+/**
+ * `LsioStore`: a zarrita store over a local directory whose reads go through
+ * LSIO. Every `get`/`getRange` made in the same event-loop turn — zarrita
+ * asks for all the chunks of a selection at once — is gathered into one LSIO
+ * batch: one native call reads them all.
+ *
+ * @module
+ */
+import * as path from "node:path";
+import { type ByteRange, LsioError } from "../errors.ts";
+import { Reader, type ReaderOptions, type ReadRequest } from "../reader.ts";
+
+/** A zarrita store key: an absolute path in the store, e.g. `"/c/0/0"`. */
+export type StoreKey = `/${string}`;
+
+/** zarrita's range query: `{ offset, length }` or the last `suffixLength` bytes. */
+export type RangeQuery = { offset: number; length: number } | { suffixLength: number };
+
+/** Options of {@linkcode LsioStore.open}. */
+export interface LsioStoreOptions {
+  /** A reader to share (not closed by the store); default: the store opens its own. */
+  reader?: Reader;
+  /** Options for the store's own reader. */
+  readerOptions?: ReaderOptions;
+}
+
+/** What a store did so far. */
+export interface LsioStoreStats {
+  /** LSIO batches run. */
+  batches: number;
+  /** Keys and ranges read through them. */
+  requests: number;
+}
+
+interface Pending {
+  request: ReadRequest;
+  resolve(v: Uint8Array | undefined): void;
+  reject(e: unknown): void;
+}
+
+const schedule: (fn: () => void) => void = (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ??
+  ((fn) => setTimeout(fn, 0));
+
+/**
+ * A read-only zarrita store over a directory, reading through LSIO. Use it
+ * wherever zarrita takes a store (`zarr.open`, `zarr.get`). Missing keys give
+ * `undefined`; keys that would leave the root (`..`, NUL bytes) are refused
+ * with a `TypeError` and never read.
+ *
+ * @example
+ * ```ts
+ * import * as zarr from "zarrita";
+ * import { LsioStore } from "./store.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/zarr.json`, JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
+ * await using store = await LsioStore.open(root);
+ * const group = await zarr.open(store, { kind: "group" });
+ * console.log(group.attrs, await store.get("/missing")); // {} undefined
+ * ```
+ */
+export class LsioStore implements AsyncDisposable {
+  /** The directory the keys are relative to (absolute). */
+  readonly root: string;
+  readonly #reader: Reader;
+  readonly #ownsReader: boolean;
+  #pending: Pending[] = [];
+  #scheduled = false;
+  readonly #stats: LsioStoreStats = { batches: 0, requests: 0 };
+
+  private constructor(root: string, reader: Reader, ownsReader: boolean) {
+    this.root = root;
+    this.#reader = reader;
+    this.#ownsReader = ownsReader;
+  }
+
+  /** A store over `root` (a directory). */
+  static async open(root: string, options: LsioStoreOptions = {}): Promise<LsioStore> {
+    if (typeof root !== "string" || root.length === 0 || root.includes("\0")) {
+      throw new TypeError("root is a non-empty path without NUL bytes");
+    }
+    const reader = options.reader ?? await Reader.open({ plan: "ordered", ...options.readerOptions });
+    return new LsioStore(path.resolve(root), reader, options.reader === undefined);
+  }
+
+  /** Batches and requests so far. */
+  get stats(): LsioStoreStats {
+    return { ...this.#stats };
+  }
+
+  /** The whole value of `key`, or undefined when there is none. */
+  get(key: StoreKey, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
+    return this.#enqueue({ path: this.#resolve(key) }, options.signal);
+  }
+
+  /** A byte range of `key`'s value, or undefined when there is no such key. */
+  getRange(key: StoreKey, range: RangeQuery, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
+    const p = this.#resolve(key);
+    if (range && "suffixLength" in range) {
+      const n = range.suffixLength;
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`suffixLength ${n} is not a byte count`);
+      return this.#enqueue(n === 0 ? { path: p, start: 0, end: 0 } : { path: p, start: -n }, options.signal);
+    }
+    const { offset, length } = range ?? ({} as { offset: number; length: number });
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`range { offset: ${offset}, length: ${length} } is not a byte range`);
+    }
+    return this.#enqueue({ path: p, start: offset, end: offset + length }, options.signal);
+  }
+
+  /** Closes the store's own reader (a shared one stays open). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#ownsReader) await this.#reader.close();
+  }
+
+  /** Same as {@linkcode LsioStore.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The file of `key`: refused when it would leave the root. */
+  #resolve(key: string): string {
+    if (typeof key !== "string" || !key.startsWith("/")) {
+      throw new TypeError(`A store key is an absolute path in the store ("/..."), got ${JSON.stringify(key)}`);
+    }
+    if (key.includes("\0")) throw new TypeError(`Store key ${JSON.stringify(key)} contains a NUL byte`);
+    const parts = key.split("/");
+    if (parts.some((s) => s === "..")) {
+      throw new TypeError(`Store key ${JSON.stringify(key)} leaves the store root (..)`);
+    }
+    const full = path.join(this.root, ...parts);
+    if (full !== this.root && !full.startsWith(this.root + path.sep)) {
+      throw new TypeError(`Store key ${JSON.stringify(key)} resolves outside ${this.root}`);
+    }
+    return full;
+  }
+
+  #enqueue(request: ReadRequest, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ request, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        schedule(() => this.#flush());
+      }
+    });
+  }
+
+  /** Reads everything asked for in this turn as one batch. */
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#scheduled = false;
+    this.#stats.batches++;
+    this.#stats.requests += batch.length;
+    try {
+      const results = await this.#reader.read(batch.map((p) => p.request));
+      results.forEach((r, i) => {
+        const p = batch[i];
+        if (r instanceof LsioError) {
+          if (r.code === "ENOENT" || r.code === "ENOTDIR") p.resolve(undefined);
+          else p.reject(r);
+        } else {
+          // A view into the batch's slab: copy small values so one kept key does not pin the slab.
+          p.resolve(r.byteLength < 4096 ? r.slice() : r);
+        }
+      });
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    }
+  }
+}
+
+export type { ByteRange };
