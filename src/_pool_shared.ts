@@ -68,6 +68,8 @@ export interface BatchMessage {
   /** "into": elements of `output` per request (ctx.outStart = index * stride). */
   stride?: number;
   transform?: TransformSpec;
+  /** Structured-cloned once per batch and worker; the transform sees it as ctx.args. */
+  args?: unknown;
   /** Typed-array type the transform sees chunks as. */
   view?: string;
   reduce?: ReduceSpec;

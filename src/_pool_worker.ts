@@ -161,6 +161,7 @@ class ChunkContext {
   outStart = 0;
   outEnd = 0;
   output: unknown = undefined;
+  args: unknown = undefined;
   scratch: Uint8Array = new Uint8Array(0);
 }
 
@@ -196,10 +197,17 @@ async function runBatch(msg: BatchMessage): Promise<void> {
   const ctx = new ChunkContext();
   ctx.worker = me;
   ctx.output = msg.output;
+  ctx.args = msg.args;
   ctx.scratch = scratch;
   const stride = msg.stride ?? 0;
   const values: unknown[] = [];
   const valueIndex: number[] = [];
+  const pending: Promise<unknown>[] = [];
+  const pendingIndex: number[] = [];
+  const fail = (i: number, e: unknown) => {
+    const err = e as Error;
+    done.errors.push({ index: i, name: err?.name ?? "Error", message: String(err?.message ?? err) });
+  };
   // Chunk views cached per task slot: same buffer offset and length → same view.
   let viewOff = new Float64Array(0), viewLen = new Float64Array(0);
   let views: unknown[] = [];
@@ -309,14 +317,30 @@ async function runBatch(msg: BatchMessage): Promise<void> {
         ctx.outEnd = ctx.outStart + stride;
         try {
           const v = fn(view, ctx);
-          if (mode === "map") {
+          if (v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function") {
+            pending.push(v as Promise<unknown>);
+            pendingIndex.push(i);
+          } else if (mode === "map") {
             values.push(v);
             valueIndex.push(i);
           }
         } catch (e) {
-          const err = e as Error;
-          done.errors.push({ index: i, name: err?.name ?? "Error", message: String(err?.message ?? err) });
+          fail(i, e);
         }
+      }
+      // Async transforms (e.g. codecs that decompress in WASM): settled before
+      // the buffer is reused by the next task.
+      if (pending.length) {
+        const settled = await Promise.allSettled(pending);
+        settled.forEach((r, k) => {
+          if (r.status === "rejected") fail(pendingIndex[k], r.reason);
+          else if (mode === "map") {
+            values.push(r.value);
+            valueIndex.push(pendingIndex[k]);
+          }
+        });
+        pending.length = 0;
+        pendingIndex.length = 0;
       }
     }
     done.chunks += m;

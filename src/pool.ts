@@ -84,16 +84,21 @@ export interface WorkerPoolOptions {
  * A transform: a module and the name of its export (functions cannot be sent
  * to a worker), or a plain function that is sent as source text — it must be
  * self-contained: no closure variables, no imports, not a method shorthand.
+ * It may return a Promise (e.g. a WASM codec): a task's promises are settled
+ * before its buffer is reused; read `ctx` before the first `await` (the
+ * context object is reused for the next chunk).
  */
 export type Transform<T = unknown> =
   | { module: string | URL; name?: string }
-  | ((chunk: never, ctx: ChunkContext) => T);
+  // deno-lint-ignore no-explicit-any
+  | ((chunk: never, ctx: ChunkContext<any>) => T);
 
 /**
  * What a transform gets besides the chunk. One object per worker, reused for
  * every chunk: read its fields, do not keep it.
  */
-export interface ChunkContext {
+// deno-lint-ignore no-explicit-any
+export interface ChunkContext<A = any> {
   /** The request's index in the batch. */
   index: number;
   /** The worker running the transform (0-based). */
@@ -109,6 +114,8 @@ export interface ChunkContext {
   outEnd: number;
   /** Per-worker scratch memory, reused (64-byte aligned). */
   scratch: Uint8Array;
+  /** The call's `args`. */
+  args: A;
 }
 
 /** Typed-array types a transform can see chunks as. */
@@ -136,6 +143,11 @@ export interface TransformOptions<T = unknown> extends PoolCallOptions {
   transform: Transform<T>;
   /** The typed-array type the transform sees each chunk as (default `"uint8"`; 64-byte aligned). */
   view?: ChunkView;
+  /**
+   * Parameters for the transform, sent once per batch to each worker
+   * (structured clone; SharedArrayBuffers are shared) and seen as `ctx.args`.
+   */
+  args?: unknown;
 }
 
 /** Options of {@linkcode WorkerPool.transformInto}. */
@@ -363,12 +375,16 @@ export class WorkerPool implements AsyncDisposable {
    * chunk that failed to read, or whose transform threw, gets its error
    * ({@linkcode LsioError} or {@linkcode TransformError}) in its place.
    */
-  async map<T = unknown>(requests: PoolRequests, options: TransformOptions<T>): Promise<(T | Error)[]> {
-    const r = await this.#call("map", requests, options, { transform: transformSpec(options.transform), view: view(options.view) });
-    const out: (T | Error)[] = new Array(r.batch.count);
+  async map<T = unknown>(requests: PoolRequests, options: TransformOptions<T>): Promise<(Awaited<T> | Error)[]> {
+    const r = await this.#call("map", requests, options, {
+      transform: transformSpec(options.transform),
+      view: view(options.view),
+      args: options.args,
+    });
+    const out: (Awaited<T> | Error)[] = new Array(r.batch.count);
     for (const d of r.done) {
       const vals = d.values ?? [], idx = d.valueIndex ?? new Uint32Array(0);
-      for (let k = 0; k < idx.length; k++) out[idx[k]] = vals[k] as T;
+      for (let k = 0; k < idx.length; k++) out[idx[k]] = vals[k] as Awaited<T>;
     }
     for (const [i, e] of r.errors) out[i] = e;
     return out;
@@ -396,6 +412,7 @@ export class WorkerPool implements AsyncDisposable {
       view: view(options.view),
       output,
       stride,
+      args: options.args,
     });
     return { errors: r.errors, stats: r.stats };
   }

@@ -176,6 +176,23 @@ test("pool: stream yields every chunk in request order with a bounded window", a
   assertEquals(i, reqs.length);
 });
 
+test("pool: args reach every worker; async transforms are awaited, their rejections fail one chunk", async () => {
+  const reqs = Array.from({ length: 300 }, (_, k) => ({ path: paths[4], start: k * 8, end: k * 8 + 8 }));
+  const out = await pool.map(reqs, {
+    args: { add: 1000, bad: 7 },
+    transform: async (c: Uint8Array, ctx: { index: number; args: { add: number; bad: number } }) => {
+      const { index, args } = ctx; // read the reused context before awaiting
+      await new Promise((r) => setTimeout(r, 0));
+      if (index === args.bad) throw new Error("async failure");
+      return c[0] + args.add;
+    },
+  });
+  for (let k = 0; k < 300; k++) {
+    if (k === 7) assertInstanceOf(out[k], TransformError);
+    else assertEquals(out[k], contents[4][k * 8] + 1000);
+  }
+});
+
 test("pool: a transform that throws fails only its chunk, naming path, range and message", async () => {
   const reqs = Array.from({ length: 100 }, (_, k) => ({ path: paths[4], start: k * 100, end: k * 100 + 50 }));
   const out = await pool.map(reqs, {
