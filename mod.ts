@@ -48,6 +48,18 @@ export {
   type WorkerPoolOptions,
 } from "./src/pool.ts";
 export { LsioStore, type LsioStoreOptions, type LsioStoreStats, type RangeQuery, type StoreKey } from "./src/zarr/store.ts";
+export {
+  type DimSelection,
+  type NumericArray,
+  type NumericDataType,
+  ShardedArray,
+  type ShardedArrayOptions,
+  type ShardedReadOptions,
+  type SelectionResult,
+  ZarrFormatError,
+} from "./src/zarr/sharded.ts";
+export { type WriteShardedOptions, writeShardedArray } from "./src/zarr/write.ts";
+export { crc32c } from "./src/zarr/crc32c.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
 export {
   type DetectedProfile,

@@ -1,0 +1,73 @@
+// Codec pipelines for one chunk, built from zarrita's codec registry (the
+// same codecs zarrita uses: bytes, transpose, gzip, zstd, blosc, crc32c, …),
+// so every codec zarrita can read, LSIO can decode in its workers.
+import { registry } from "zarrita";
+import type { CodecMeta, NumericArray, NumericDataType } from "./_meta.ts";
+
+/** A decoded chunk: elements and their strides (C order unless a transpose says otherwise). */
+export interface DecodedChunk {
+  data: NumericArray;
+  shape: number[];
+  stride: number[];
+}
+
+/** Encodes and decodes one chunk shape of one data type. */
+export interface ChunkCodec {
+  decode(bytes: Uint8Array): Promise<DecodedChunk>;
+  encode(chunk: DecodedChunk): Promise<Uint8Array>;
+}
+
+type Codec = {
+  kind?: string;
+  encode(x: unknown): unknown;
+  decode(x: unknown): unknown;
+  getEncodedMeta?: (m: ChunkMeta) => ChunkMeta;
+};
+type ChunkMeta = { dataType: string; shape: number[]; codecs: CodecMeta[]; fillValue: unknown };
+
+/** The pipeline for `codecs` over chunks of `shape` and `dataType`. */
+export async function chunkCodec(
+  dataType: NumericDataType,
+  shape: number[],
+  codecs: CodecMeta[],
+  fillValue: unknown,
+): Promise<ChunkCodec> {
+  let meta: ChunkMeta = { dataType, shape, codecs, fillValue };
+  const a2a: Codec[] = [], b2b: Codec[] = [];
+  let a2b: Codec | undefined;
+  for (const c of codecs) {
+    const entry = await registry.get(c.name)?.();
+    if (!entry) throw new Error(`Unknown codec ${JSON.stringify(c.name)} (not in zarrita's registry)`);
+    const codec = entry.fromConfig(c.configuration ?? {}, meta as never) as unknown as Codec;
+    if (codec.kind === "array_to_array") {
+      a2a.push(codec);
+      if (codec.getEncodedMeta) meta = codec.getEncodedMeta(meta);
+    } else if (codec.kind === "array_to_bytes") a2b = codec;
+    else b2b.push(codec);
+  }
+  if (!a2b) throw new Error("The codecs have no array-to-bytes codec (bytes)");
+  const bytesCodec = a2b;
+  return {
+    async decode(bytes) {
+      let b: unknown = bytes;
+      for (let i = b2b.length - 1; i >= 0; i--) b = await b2b[i].decode(b);
+      let chunk = await bytesCodec.decode(b) as DecodedChunk;
+      for (let i = a2a.length - 1; i >= 0; i--) chunk = await a2a[i].decode(chunk) as DecodedChunk;
+      return { ...chunk, data: plainArray(chunk.data) };
+    },
+    async encode(chunk) {
+      let c: unknown = chunk;
+      for (const x of a2a) c = await x.encode(c);
+      let b = await bytesCodec.encode(c) as Uint8Array;
+      for (const x of b2b) b = await x.encode(b) as Uint8Array;
+      return b;
+    },
+  };
+}
+
+/** zarrita's BoolArray → its bytes; typed arrays as they are. */
+function plainArray(data: unknown): NumericArray {
+  if (ArrayBuffer.isView(data)) return data as NumericArray;
+  const d = data as { buffer: ArrayBufferLike; byteOffset: number; length: number };
+  return new Uint8Array(d.buffer, d.byteOffset, d.length);
+}

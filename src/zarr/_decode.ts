@@ -1,0 +1,119 @@
+// Decoding one inner chunk and copying its part of a selection into the
+// output array: the same code on the main thread and in the pool's workers
+// (`decodeInto` is the workers' transform).
+import type { ChunkContext } from "../pool.ts";
+import { chunkCodec, type ChunkCodec } from "./_codecs.ts";
+import { type CodecMeta, type NumericArray, type NumericDataType, product, TYPED } from "./_meta.ts";
+
+/** What every chunk of one read shares (ctx.args in the workers). */
+export interface DecodeArgs {
+  dataType: NumericDataType;
+  innerShape: number[];
+  codecs: CodecMeta[];
+  fillValue: unknown;
+  /** Bytes are the little-endian array in C order: view them, no decoding. */
+  raw: boolean;
+  /** The selection box [lo, hi) in array coordinates; the output is this box, C order. */
+  lo: number[];
+  hi: number[];
+  /** Per request: the chunk's origin in array coordinates (ndim numbers each). */
+  origins: Int32Array;
+}
+
+const cStrides = (shape: readonly number[]) => {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) s[d] = acc, acc *= shape[d];
+  return s;
+};
+
+/** Copies the part of a chunk (elements `src` laid out by srcStride, at `origin`) inside [lo, hi) into `out`. */
+export function copyBox(
+  src: NumericArray,
+  srcShape: readonly number[],
+  srcStride: readonly number[],
+  origin: ArrayLike<number>,
+  lo: readonly number[],
+  hi: readonly number[],
+  out: NumericArray,
+): void {
+  const nd = srcShape.length;
+  if (nd === 0) {
+    out[0] = src[0];
+    return;
+  }
+  const outShape = hi.map((h, d) => h - lo[d]);
+  const outStride = cStrides(outShape);
+  const a = new Array<number>(nd), b = new Array<number>(nd);
+  for (let d = 0; d < nd; d++) {
+    a[d] = Math.max(lo[d], origin[d]);
+    b[d] = Math.min(hi[d], origin[d] + srcShape[d]);
+    if (a[d] >= b[d]) return;
+  }
+  const last = nd - 1, run = b[last] - a[last], ss = srcStride[last];
+  const i = a.slice();
+  // deno-lint-ignore no-explicit-any
+  const o = out as any, s = src as any;
+  for (;;) {
+    let si = 0, oi = 0;
+    for (let d = 0; d < nd; d++) {
+      si += (i[d] - origin[d]) * srcStride[d];
+      oi += (i[d] - lo[d]) * outStride[d];
+    }
+    if (ss === 1) o.set(s.subarray(si, si + run), oi);
+    else for (let k = 0; k < run; k++) o[oi + k] = s[si + k * ss];
+    let d = last - 1;
+    for (; d >= 0; d--) {
+      if (++i[d] < b[d]) break;
+      i[d] = a[d];
+    }
+    if (d < 0) return;
+  }
+}
+
+const pipelines = new Map<string, Promise<ChunkCodec>>();
+
+function pipelineFor(args: DecodeArgs): Promise<ChunkCodec> {
+  const key = JSON.stringify([args.dataType, args.innerShape, args.codecs, args.fillValue]);
+  let p = pipelines.get(key);
+  if (!p) {
+    p = chunkCodec(args.dataType, args.innerShape, args.codecs, args.fillValue);
+    pipelines.set(key, p);
+  }
+  return p;
+}
+
+/** The raw chunk's elements, checked for size. */
+function rawView(chunk: Uint8Array, args: DecodeArgs): NumericArray {
+  const T = TYPED[args.dataType];
+  const n = product(args.innerShape);
+  if (chunk.byteLength !== n * T.BYTES_PER_ELEMENT) {
+    throw new Error(`chunk holds ${chunk.byteLength} bytes, a ${args.innerShape.join("×")} ${args.dataType} chunk is ${n * T.BYTES_PER_ELEMENT}`);
+  }
+  if (chunk.byteOffset % T.BYTES_PER_ELEMENT === 0) return new T(chunk.buffer, chunk.byteOffset, n);
+  return new T(chunk.slice().buffer, 0, n); // misaligned source: one copy
+}
+
+/** Decodes request `index`'s chunk and copies its part of the selection into `out` (sync when raw). */
+export function decodeChunk(
+  chunk: Uint8Array,
+  index: number,
+  args: DecodeArgs,
+  out: NumericArray,
+): void | Promise<void> {
+  const nd = args.innerShape.length;
+  const origin = args.origins.subarray(index * nd, index * nd + nd);
+  if (args.raw) {
+    copyBox(rawView(chunk, args), args.innerShape, cStrides(args.innerShape), origin, args.lo, args.hi, out);
+    return;
+  }
+  // No copy: the pool settles a task's promises before it reuses the buffer.
+  return pipelineFor(args).then((p) => p.decode(chunk)).then((d) => {
+    copyBox(d.data, d.shape, d.stride, origin, args.lo, args.hi, out);
+  });
+}
+
+/** The pool transform: decode the chunk, write its part of the selection into ctx.output. */
+export function decodeInto(chunk: Uint8Array, ctx: ChunkContext<DecodeArgs>): void | Promise<void> {
+  return decodeChunk(chunk, ctx.index, ctx.args, ctx.output as NumericArray);
+}

@@ -1,0 +1,339 @@
+/**
+ * The batched reader for Zarr v3 arrays, sharded or not: a selection becomes
+ * one LSIO batch for the shard indexes it still needs (read from the end or
+ * the start of each shard, crc32c checked) and one for all its inner chunks;
+ * chunks are decoded — raw little-endian chunks by viewing their bytes, others
+ * through zarrita's codec registry (gzip, zstd, blosc, transpose, …) — and
+ * each chunk's part of the selection is copied into the output array, in the
+ * worker pool's workers when a pool is given. Empty inner chunks and missing
+ * shards read as the fill value.
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LsioError } from "../errors.ts";
+import { type ColumnarRequests, Reader } from "../reader.ts";
+import type { WorkerPool } from "../pool.ts";
+import { crc32c } from "./crc32c.ts";
+import { type DecodeArgs, decodeChunk } from "./_decode.ts";
+import {
+  type ArrayMeta,
+  isRaw,
+  type NumericArray,
+  type NumericDataType,
+  parseArrayMeta,
+  product,
+  TYPED,
+  ZarrFormatError,
+} from "./_meta.ts";
+
+export { ZarrFormatError };
+export type { NumericArray, NumericDataType };
+
+/** One dimension of a selection: an index (the dimension is dropped), `[start, stop)`, or null for all of it. */
+export type DimSelection = number | [number, number] | null;
+
+/** Options of {@linkcode ShardedArray.open}. */
+export interface ShardedArrayOptions {
+  /** A reader to share (not closed by the array); default: its own. */
+  reader?: Reader;
+  /** Shard indexes kept in memory (default 4096 shards). */
+  indexCacheShards?: number;
+}
+
+/** Options of {@linkcode ShardedArray.read}. */
+export interface ShardedReadOptions {
+  /** Decode and copy in these workers (the output is then SharedArrayBuffer-backed). */
+  pool?: WorkerPool;
+  /** Write here instead of a new array: the selection's shape, C order (SharedArrayBuffer-backed with a pool). */
+  output?: NumericArray;
+  signal?: AbortSignal;
+}
+
+/** What {@linkcode ShardedArray.read} returns. */
+export interface SelectionResult {
+  /** The elements, C order (bool: 0/1 bytes). */
+  data: NumericArray;
+  /** The selection's shape (dimensions selected by an index dropped). */
+  shape: number[];
+  /** Inner chunks read, and those that read as the fill value (empty or in a missing shard). */
+  chunksRead: number;
+  chunksFilled: number;
+}
+
+const EMPTY = 0xffffffffffffffffn;
+/** Where the workers find the decoding transform. */
+const DECODE_MODULE = new URL("./_decode.ts", import.meta.url).href;
+
+interface ShardIndex {
+  /** offset, nbytes per inner chunk (C order over the shard's chunk grid); -1 = empty. */
+  offsets: Float64Array;
+  nbytes: Float64Array;
+}
+
+/**
+ * A Zarr v3 array on local disk, read selection by selection in batches.
+ *
+ * @example
+ * ```ts
+ * import { ShardedArray, writeShardedArray } from "../../mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * const data = Uint16Array.from({ length: 6 * 8 }, (_, i) => i);
+ * await writeShardedArray(dir, data, { shape: [6, 8], dataType: "uint16", shardShape: [4, 8], chunkShape: [2, 4] });
+ * await using arr = await ShardedArray.open(dir);
+ * const { data: crop, shape } = await arr.read([[1, 3], [2, 5]]);
+ * console.log(shape, Array.from(crop as Uint16Array)); // [ 2, 3 ] [ 10, 11, 12, 18, 19, 20 ]
+ * ```
+ */
+export class ShardedArray implements AsyncDisposable {
+  /** The array's directory. */
+  readonly path: string;
+  /** zarr.json, parsed. */
+  readonly meta: ArrayMeta;
+  readonly #reader: Reader;
+  readonly #ownsReader: boolean;
+  readonly #indexes = new Map<string, ShardIndex | null>();
+  readonly #cacheShards: number;
+
+  private constructor(dir: string, meta: ArrayMeta, reader: Reader, owns: boolean, cacheShards: number) {
+    this.path = dir;
+    this.meta = meta;
+    this.#reader = reader;
+    this.#ownsReader = owns;
+    this.#cacheShards = cacheShards;
+  }
+
+  /** Opens the array in `dir` (reads its zarr.json). */
+  static async open(dir: string, options: ShardedArrayOptions = {}): Promise<ShardedArray> {
+    const full = path.resolve(dir);
+    const where = path.join(full, "zarr.json");
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(await fs.promises.readFile(where, "utf8"));
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") throw new LsioError(-2, { path: where, op: "open zarr array" });
+      throw e;
+    }
+    const meta = parseArrayMeta(json, where);
+    const reader = options.reader ?? await Reader.open();
+    return new ShardedArray(full, meta, reader, !options.reader, options.indexCacheShards ?? 4096);
+  }
+
+  /** The array's shape. */
+  get shape(): number[] {
+    return this.meta.shape.slice();
+  }
+  /** The array's data type. */
+  get dataType(): NumericDataType {
+    return this.meta.dataType;
+  }
+
+  /** Reads a selection (default: everything). */
+  async read(selection: DimSelection[] | null = null, options: ShardedReadOptions = {}): Promise<SelectionResult> {
+    const m = this.meta, nd = m.shape.length;
+    const sel = selection ?? new Array(nd).fill(null);
+    if (sel.length !== nd) throw new RangeError(`A selection of ${sel.length} dimensions for a ${nd}-d array`);
+    const lo: number[] = [], hi: number[] = [], outShape: number[] = [];
+    sel.forEach((s, d) => {
+      const n = m.shape[d];
+      if (s === null || s === undefined) lo.push(0), hi.push(n), outShape.push(n);
+      else if (typeof s === "number") {
+        if (!Number.isInteger(s) || s < 0 || s >= n) throw new RangeError(`Index ${s} outside dimension ${d} (0..${n - 1})`);
+        lo.push(s), hi.push(s + 1);
+      } else {
+        const [a, b] = s;
+        if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > n || a > b) {
+          throw new RangeError(`Range [${a}, ${b}) outside dimension ${d} (0..${n})`);
+        }
+        lo.push(a), hi.push(b), outShape.push(b - a);
+      }
+    });
+    const T = TYPED[m.dataType];
+    const count = product(hi.map((h, d) => h - lo[d]));
+    const shared = !!options.pool;
+    let out = options.output;
+    if (out) {
+      if (out.length !== count) throw new RangeError(`output holds ${out.length} elements, the selection ${count}`);
+      if (shared && !(out.buffer instanceof SharedArrayBuffer)) {
+        throw new TypeError("With a pool, output is backed by a SharedArrayBuffer");
+      }
+    } else {
+      out = shared ? new T(new SharedArrayBuffer(count * T.BYTES_PER_ELEMENT), 0, count) : new T(count);
+    }
+    if (count === 0) return { data: out, shape: outShape, chunksRead: 0, chunksFilled: 0 };
+
+    // Every inner chunk the box touches, grouped by shard.
+    const inner = m.innerShape, cLo = lo.map((l, d) => Math.floor(l / inner[d]));
+    const cHi = hi.map((h, d) => Math.ceil(h / inner[d]));
+    const perShard = m.chunkShape.map((s, d) => s / inner[d]);
+    const coords: number[][] = [];
+    const c = cLo.slice();
+    for (let more = cHi.every((h, d) => h > cLo[d]); more;) {
+      coords.push(c.slice());
+      let d = nd - 1;
+      for (; d >= 0; d--) {
+        if (++c[d] < cHi[d]) break;
+        c[d] = cLo[d];
+      }
+      more = d >= 0;
+    }
+    if (nd === 0) coords.push([]);
+    const shardOf = (cc: number[]) => cc.map((x, d) => Math.floor(x / perShard[d]));
+    const shardKeys = new Map<string, number[]>();
+    for (const cc of coords) {
+      const s = shardOf(cc);
+      const key = m.chunkKey(s);
+      if (!shardKeys.has(key)) shardKeys.set(key, s);
+    }
+    if (m.sharded) await this.#loadIndexes([...shardKeys.keys()], options.signal);
+
+    // The requests: one per stored inner chunk; the rest is fill.
+    const paths: string[] = [], pathIndex = new Map<string, number>();
+    const file: number[] = [], start: number[] = [], end: number[] = [], origins: number[] = [];
+    let filled = 0;
+    for (const cc of coords) {
+      const key = m.chunkKey(m.sharded ? shardOf(cc) : cc);
+      const full = path.join(this.path, key);
+      let s = 0, e = Infinity;
+      if (m.sharded) {
+        const idx = this.#indexes.get(key);
+        if (!idx) {
+          filled++;
+          continue;
+        }
+        let lin = 0;
+        for (let d = 0; d < nd; d++) lin = lin * perShard[d] + (cc[d] % perShard[d]);
+        if (idx.offsets[lin] < 0) {
+          filled++;
+          continue;
+        }
+        s = idx.offsets[lin];
+        e = s + idx.nbytes[lin];
+      }
+      let f = pathIndex.get(full);
+      if (f === undefined) pathIndex.set(full, f = paths.push(full) - 1);
+      file.push(f), start.push(s), end.push(e);
+      for (let d = 0; d < nd; d++) origins.push(cc[d] * inner[d]);
+    }
+    const args: DecodeArgs = {
+      dataType: m.dataType,
+      innerShape: inner,
+      codecs: m.codecs,
+      fillValue: m.json.fill_value,
+      raw: isRaw(m),
+      lo,
+      hi,
+      origins: Int32Array.from(origins),
+    };
+    const fill = m.fillValue;
+    if (filled > 0 || !m.sharded) (out as { fill(v: unknown): void }).fill(typeof fill === "boolean" ? Number(fill) : fill);
+    const requests: ColumnarRequests = {
+      paths,
+      file: Uint32Array.from(file),
+      start: Float64Array.from(start),
+      end: Float64Array.from(end),
+    };
+    let missing = 0;
+    if (options.pool) {
+      const res = await options.pool.transformInto(requests, {
+        transform: { module: DECODE_MODULE, name: "decodeInto" },
+        output: out,
+        stride: 0,
+        args,
+        signal: options.signal,
+      });
+      for (const [i, e] of res.errors) {
+        if (!m.sharded && e instanceof LsioError && e.code === "ENOENT") missing++; // a chunk never written
+        else throw withChunk(e, paths[file[i]], i);
+      }
+    } else if (file.length) {
+      const res = await this.#reader.readColumnar(requests, { signal: options.signal, plan: "ordered" });
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < file.length; i++) {
+        const chunk = res.chunk(i);
+        if (chunk instanceof LsioError) {
+          if (!m.sharded && chunk.code === "ENOENT") {
+            missing++;
+            continue;
+          }
+          throw chunk;
+        }
+        try {
+          const p = decodeChunk(chunk, i, args, out);
+          if (p) pending.push(p.catch((e) => Promise.reject(withChunk(e, paths[file[i]], i))));
+        } catch (e) {
+          throw withChunk(e, paths[file[i]], i);
+        }
+      }
+      await Promise.all(pending);
+    }
+    return { data: out, shape: outShape, chunksRead: file.length - missing, chunksFilled: filled + missing };
+  }
+
+  /** Reads the indexes of the shards not cached yet: one batch. */
+  async #loadIndexes(keys: string[], signal?: AbortSignal): Promise<void> {
+    const todo = keys.filter((k) => !this.#indexes.has(k));
+    if (!todo.length) return;
+    const m = this.meta;
+    const n = product(m.chunkShape.map((s, d) => s / m.innerShape[d]));
+    const codecs = m.indexCodecs.map((c) => c.name);
+    const crc = codecs.includes("crc32c");
+    if (codecs[0] !== "bytes" || codecs.some((c) => c !== "bytes" && c !== "crc32c")) {
+      throw new ZarrFormatError(`${this.path}: index codecs ${codecs.join(", ")} (bytes + optional crc32c handled)`);
+    }
+    const big = (m.indexCodecs[0].configuration?.endian ?? "little") === "big";
+    const bytes = 16 * n + (crc ? 4 : 0);
+    const requests = todo.map((k) => {
+      const p = path.join(this.path, k);
+      return m.indexLocation === "start" ? { path: p, start: 0, end: bytes } : { path: p, start: -bytes };
+    });
+    const results = await this.#reader.read(requests, { signal, plan: false });
+    results.forEach((r, i) => {
+      const where = requests[i].path;
+      if (r instanceof LsioError) {
+        if (r.code === "ENOENT") return this.#cache(todo[i], null); // a missing shard: all fill
+        throw r;
+      }
+      if (crc) {
+        const want = new DataView(r.buffer, r.byteOffset + 16 * n, 4).getUint32(0, true);
+        const got = crc32c(r.subarray(0, 16 * n));
+        if (want !== got) {
+          throw new ZarrFormatError(
+            `${where}: shard index checksum mismatch (crc32c ${got.toString(16)}, stored ${want.toString(16)}; ${m.indexLocation} of the shard)`,
+          );
+        }
+      }
+      const dv = new DataView(r.buffer, r.byteOffset, 16 * n);
+      const offsets = new Float64Array(n), nbytes = new Float64Array(n);
+      for (let k = 0; k < n; k++) {
+        const o = dv.getBigUint64(16 * k, !big), len = dv.getBigUint64(16 * k + 8, !big);
+        if (o === EMPTY && len === EMPTY) offsets[k] = -1;
+        else offsets[k] = Number(o), nbytes[k] = Number(len);
+      }
+      this.#cache(todo[i], { offsets, nbytes });
+    });
+  }
+
+  #cache(key: string, index: ShardIndex | null): void {
+    if (this.#indexes.size >= this.#cacheShards) this.#indexes.delete(this.#indexes.keys().next().value!);
+    this.#indexes.set(key, index);
+  }
+
+  /** Closes the array's own reader. */
+  async close(): Promise<void> {
+    if (this.#ownsReader) await this.#reader.close();
+  }
+
+  /** Same as {@linkcode ShardedArray.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function withChunk(e: unknown, file: string, i: number): Error {
+  if (e instanceof LsioError) return e;
+  const err = new Error(`Decoding inner chunk ${i} of ${file} failed: ${(e as Error)?.message ?? e}`);
+  (err as { cause?: unknown }).cause = e;
+  return err;
+}
