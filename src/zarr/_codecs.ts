@@ -1,6 +1,7 @@
 // Codec pipelines for one chunk, built from zarrita's codec registry (the
 // same codecs zarrita uses: bytes, transpose, gzip, zstd, blosc, crc32c, …),
 // so every codec zarrita can read, LSIO can decode in its workers.
+import { gzipSync } from "node:zlib";
 import { registry } from "zarrita";
 import type { CodecMeta, NumericArray, NumericDataType } from "./_meta.ts";
 
@@ -33,7 +34,7 @@ export async function chunkCodec(
   fillValue: unknown,
 ): Promise<ChunkCodec> {
   let meta: ChunkMeta = { dataType, shape, codecs, fillValue };
-  const a2a: Codec[] = [], b2b: Codec[] = [];
+  const a2a: Codec[] = [], b2b: Codec[] = [], b2bNames: CodecMeta[] = [];
   let a2b: Codec | undefined;
   for (const c of codecs) {
     const entry = await registry.get(c.name)?.();
@@ -43,7 +44,7 @@ export async function chunkCodec(
       a2a.push(codec);
       if (codec.getEncodedMeta) meta = codec.getEncodedMeta(meta);
     } else if (codec.kind === "array_to_bytes") a2b = codec;
-    else b2b.push(codec);
+    else b2b.push(codec), b2bNames.push(c);
   }
   if (!a2b) throw new Error("The codecs have no array-to-bytes codec (bytes)");
   const bytesCodec = a2b;
@@ -59,7 +60,12 @@ export async function chunkCodec(
       let c: unknown = chunk;
       for (const x of a2a) c = await x.encode(c);
       let b = await bytesCodec.encode(c) as Uint8Array;
-      for (const x of b2b) b = await x.encode(b) as Uint8Array;
+      for (let i = 0; i < b2b.length; i++) {
+        const c = b2bNames[i];
+        // zarrita decodes gzip but cannot encode it: node:zlib does (Deno and Bun have it).
+        if (c.name === "gzip") b = gzipSync(b, { level: (c.configuration?.level as number) ?? 5 });
+        else b = await b2b[i].encode(b) as Uint8Array;
+      }
       return b;
     },
   };
