@@ -197,6 +197,29 @@ test("zarr: a corrupted shard index is caught (crc32c), naming the shard; missin
   assertEquals(r2.chunksFilled, 15);
 });
 
+test("zarr: readBatch reads many crops in one go, normalised to float32 where they are copied", async () => {
+  const r = rng(63);
+  const shape = [5, 100, 130];
+  const data = Uint16Array.from({ length: 5 * 100 * 130 }, () => randInt(r, 0, 65535));
+  const where = path.join(dir, "crops");
+  await writeShardedArray(where, data, { shape, dataType: "uint16", shardShape: [1, 64, 64], chunkShape: [1, 32, 64] });
+  await using arr = await ShardedArray.open(where);
+  const sels: DimSelection[][] = Array.from({ length: 12 }, () => {
+    const y = randInt(r, 0, 100 - 16), x = randInt(r, 0, 130 - 16);
+    return [randInt(r, 0, 4), [y, y + 16], [x, x + 16]];
+  });
+  for (const opts of [{}, { pool }]) {
+    const res = await arr.readBatch(sels, { ...opts, as: "float32", scale: 1 / 65535, offset: 0 });
+    assertEquals(res.shape, [12, 16, 16]);
+    assert(res.data instanceof Float32Array);
+    sels.forEach((sel, k) => {
+      const want = naiveSelect(data, shape, sel).map((v) => Math.fround((v as number) / 65535));
+      assertEquals(Array.from(res.data.subarray(k * 256, k * 256 + 256) as Float32Array), want, `crop ${k}`);
+    });
+  }
+  await assertRejects(() => arr.readBatch([[0, [0, 4], [0, 4]], [0, [0, 5], [0, 4]]]), RangeError, "one shape");
+});
+
 test("zarr: cleanup", async () => {
   await pool.close();
   removeDir(dir);

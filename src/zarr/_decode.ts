@@ -13,11 +13,16 @@ export interface DecodeArgs {
   fillValue: unknown;
   /** Bytes are the little-endian array in C order: view them, no decoding. */
   raw: boolean;
-  /** The selection box [lo, hi) in array coordinates; the output is this box, C order. */
-  lo: number[];
-  hi: number[];
+  /** Every box's extent; box b is written C order at output[bases[b]..]. */
+  extent: number[];
   /** Per request: the chunk's origin in array coordinates (ndim numbers each). */
   origins: Int32Array;
+  /** Per request: the low corner of its box (ndim numbers each). */
+  los: Int32Array;
+  /** Per request: where its box starts in the output (elements). */
+  bases: Float64Array;
+  /** Convert while copying: out = (value - offset) * scale (a float output). */
+  convert?: { scale: number; offset: number };
 }
 
 const cStrides = (shape: readonly number[]) => {
@@ -27,40 +32,48 @@ const cStrides = (shape: readonly number[]) => {
   return s;
 };
 
-/** Copies the part of a chunk (elements `src` laid out by srcStride, at `origin`) inside [lo, hi) into `out`. */
+/**
+ * Copies the part of a chunk (elements `src` laid out by srcStride, at
+ * `origin`) inside the box [lo, lo + extent) into `out`, where the box is
+ * laid out C order from `outBase`; optionally converting each value.
+ */
 export function copyBox(
   src: NumericArray,
   srcShape: readonly number[],
   srcStride: readonly number[],
   origin: ArrayLike<number>,
-  lo: readonly number[],
-  hi: readonly number[],
+  lo: ArrayLike<number>,
+  extent: readonly number[],
   out: NumericArray,
+  outBase: number,
+  convert?: { scale: number; offset: number },
 ): void {
   const nd = srcShape.length;
+  // deno-lint-ignore no-explicit-any
+  const o = out as any, s = src as any;
   if (nd === 0) {
-    out[0] = src[0];
+    o[outBase] = convert ? (Number(s[0]) - convert.offset) * convert.scale : s[0];
     return;
   }
-  const outShape = hi.map((h, d) => h - lo[d]);
-  const outStride = cStrides(outShape);
+  const outStride = cStrides(extent);
   const a = new Array<number>(nd), b = new Array<number>(nd);
   for (let d = 0; d < nd; d++) {
     a[d] = Math.max(lo[d], origin[d]);
-    b[d] = Math.min(hi[d], origin[d] + srcShape[d]);
+    b[d] = Math.min(lo[d] + extent[d], origin[d] + srcShape[d]);
     if (a[d] >= b[d]) return;
   }
   const last = nd - 1, run = b[last] - a[last], ss = srcStride[last];
   const i = a.slice();
-  // deno-lint-ignore no-explicit-any
-  const o = out as any, s = src as any;
   for (;;) {
-    let si = 0, oi = 0;
+    let si = 0, oi = outBase;
     for (let d = 0; d < nd; d++) {
       si += (i[d] - origin[d]) * srcStride[d];
       oi += (i[d] - lo[d]) * outStride[d];
     }
-    if (ss === 1) o.set(s.subarray(si, si + run), oi);
+    if (convert) {
+      const { scale, offset } = convert;
+      for (let k = 0; k < run; k++) o[oi + k] = (Number(s[si + k * ss]) - offset) * scale;
+    } else if (ss === 1) o.set(s.subarray(si, si + run), oi);
     else for (let k = 0; k < run; k++) o[oi + k] = s[si + k * ss];
     let d = last - 1;
     for (; d >= 0; d--) {
@@ -94,7 +107,7 @@ function rawView(chunk: Uint8Array, args: DecodeArgs): NumericArray {
   return new T(chunk.slice().buffer, 0, n); // misaligned source: one copy
 }
 
-/** Decodes request `index`'s chunk and copies its part of the selection into `out` (sync when raw). */
+/** Decodes request `index`'s chunk and copies its part of its box into `out` (sync when raw). */
 export function decodeChunk(
   chunk: Uint8Array,
   index: number,
@@ -103,13 +116,16 @@ export function decodeChunk(
 ): void | Promise<void> {
   const nd = args.innerShape.length;
   const origin = args.origins.subarray(index * nd, index * nd + nd);
+  const lo = args.los.subarray(index * nd, index * nd + nd);
+  const base = args.bases[index];
   if (args.raw) {
-    copyBox(rawView(chunk, args), args.innerShape, cStrides(args.innerShape), origin, args.lo, args.hi, out);
+    const src = rawView(chunk, args);
+    copyBox(src, args.innerShape, cStrides(args.innerShape), origin, lo, args.extent, out, base, args.convert);
     return;
   }
   // No copy: the pool settles a task's promises before it reuses the buffer.
   return pipelineFor(args).then((p) => p.decode(chunk)).then((d) => {
-    copyBox(d.data, d.shape, d.stride, origin, args.lo, args.hi, out);
+    copyBox(d.data, d.shape, d.stride, origin, lo, args.extent, out, base, args.convert);
   });
 }
 

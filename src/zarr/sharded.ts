@@ -42,12 +42,16 @@ export interface ShardedArrayOptions {
   indexCacheShards?: number;
 }
 
-/** Options of {@linkcode ShardedArray.read}. */
+/** Options of {@linkcode ShardedArray.read} and {@linkcode ShardedArray.readBatch}. */
 export interface ShardedReadOptions {
   /** Decode and copy in these workers (the output is then SharedArrayBuffer-backed). */
   pool?: WorkerPool;
   /** Write here instead of a new array: the selection's shape, C order (SharedArrayBuffer-backed with a pool). */
   output?: NumericArray;
+  /** Deliver floats: every value becomes (value - offset) * scale, converted where it is copied (in the workers). */
+  as?: "float32" | "float64";
+  scale?: number;
+  offset?: number;
   signal?: AbortSignal;
 }
 
@@ -131,26 +135,63 @@ export class ShardedArray implements AsyncDisposable {
 
   /** Reads a selection (default: everything). */
   async read(selection: DimSelection[] | null = null, options: ShardedReadOptions = {}): Promise<SelectionResult> {
+    const nd = this.meta.shape.length;
+    const box = this.#box(selection ?? new Array(nd).fill(null));
+    const res = await this.#readBoxes([box.lo], box.extent, options);
+    return { ...res, shape: box.shape };
+  }
+
+  /**
+   * Reads many selections of the same shape in one go — one batch for every
+   * shard index they need, one for every inner chunk — into one output of
+   * shape `[selections.length, ...selection shape]` (an ML batch of crops).
+   */
+  async readBatch(selections: DimSelection[][], options: ShardedReadOptions = {}): Promise<SelectionResult> {
+    if (!Array.isArray(selections) || selections.length === 0) throw new RangeError("readBatch needs at least one selection");
+    const boxes = selections.map((s) => this.#box(s));
+    const first = boxes[0];
+    for (const b of boxes) {
+      if (b.extent.some((e, d) => e !== first.extent[d]) || b.shape.length !== first.shape.length) {
+        throw new RangeError(`Selections of one batch have one shape: ${first.extent} vs ${b.extent}`);
+      }
+    }
+    const res = await this.#readBoxes(boxes.map((b) => b.lo), first.extent, options);
+    return { ...res, shape: [boxes.length, ...first.shape] };
+  }
+
+  /** A selection as a box [lo, lo + extent) and its output shape. */
+  #box(sel: DimSelection[]): { lo: number[]; extent: number[]; shape: number[] } {
     const m = this.meta, nd = m.shape.length;
-    const sel = selection ?? new Array(nd).fill(null);
-    if (sel.length !== nd) throw new RangeError(`A selection of ${sel.length} dimensions for a ${nd}-d array`);
-    const lo: number[] = [], hi: number[] = [], outShape: number[] = [];
+    if (!Array.isArray(sel) || sel.length !== nd) {
+      throw new RangeError(`A selection of ${sel?.length} dimensions for a ${nd}-d array`);
+    }
+    const lo: number[] = [], extent: number[] = [], shape: number[] = [];
     sel.forEach((s, d) => {
       const n = m.shape[d];
-      if (s === null || s === undefined) lo.push(0), hi.push(n), outShape.push(n);
+      if (s === null || s === undefined) lo.push(0), extent.push(n), shape.push(n);
       else if (typeof s === "number") {
         if (!Number.isInteger(s) || s < 0 || s >= n) throw new RangeError(`Index ${s} outside dimension ${d} (0..${n - 1})`);
-        lo.push(s), hi.push(s + 1);
+        lo.push(s), extent.push(1);
       } else {
         const [a, b] = s;
         if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > n || a > b) {
           throw new RangeError(`Range [${a}, ${b}) outside dimension ${d} (0..${n})`);
         }
-        lo.push(a), hi.push(b), outShape.push(b - a);
+        lo.push(a), extent.push(b - a), shape.push(b - a);
       }
     });
-    const T = TYPED[m.dataType];
-    const count = product(hi.map((h, d) => h - lo[d]));
+    return { lo, extent, shape };
+  }
+
+  async #readBoxes(
+    los: number[][],
+    extent: number[],
+    options: ShardedReadOptions,
+  ): Promise<Omit<SelectionResult, "shape">> {
+    const m = this.meta, nd = m.shape.length;
+    const convert = options.as ? { scale: options.scale ?? 1, offset: options.offset ?? 0 } : undefined;
+    const T = options.as ? (options.as === "float32" ? Float32Array : Float64Array) : TYPED[m.dataType];
+    const per = product(extent), count = per * los.length;
     const shared = !!options.pool;
     let out = options.output;
     if (out) {
@@ -161,73 +202,80 @@ export class ShardedArray implements AsyncDisposable {
     } else {
       out = shared ? new T(new SharedArrayBuffer(count * T.BYTES_PER_ELEMENT), 0, count) : new T(count);
     }
-    if (count === 0) return { data: out, shape: outShape, chunksRead: 0, chunksFilled: 0 };
+    if (count === 0) return { data: out, chunksRead: 0, chunksFilled: 0 };
 
-    // Every inner chunk the box touches, grouped by shard.
-    const inner = m.innerShape, cLo = lo.map((l, d) => Math.floor(l / inner[d]));
-    const cHi = hi.map((h, d) => Math.ceil(h / inner[d]));
+    // Every inner chunk each box touches (a chunk shared by boxes is read once per box).
+    const inner = m.innerShape;
     const perShard = m.chunkShape.map((s, d) => s / inner[d]);
-    const coords: number[][] = [];
-    const c = cLo.slice();
-    for (let more = cHi.every((h, d) => h > cLo[d]); more;) {
-      coords.push(c.slice());
-      let d = nd - 1;
-      for (; d >= 0; d--) {
-        if (++c[d] < cHi[d]) break;
-        c[d] = cLo[d];
-      }
-      more = d >= 0;
-    }
-    if (nd === 0) coords.push([]);
     const shardOf = (cc: number[]) => cc.map((x, d) => Math.floor(x / perShard[d]));
-    const shardKeys = new Map<string, number[]>();
-    for (const cc of coords) {
-      const s = shardOf(cc);
-      const key = m.chunkKey(s);
-      if (!shardKeys.has(key)) shardKeys.set(key, s);
+    const coords: number[][] = [], owner: number[] = [];
+    los.forEach((lo, b) => {
+      const cLo = lo.map((l, d) => Math.floor(l / inner[d]));
+      const cHi = lo.map((l, d) => Math.ceil((l + extent[d]) / inner[d]));
+      if (nd === 0) {
+        coords.push([]), owner.push(b);
+        return;
+      }
+      const c = cLo.slice();
+      for (;;) {
+        coords.push(c.slice()), owner.push(b);
+        let d = nd - 1;
+        for (; d >= 0; d--) {
+          if (++c[d] < cHi[d]) break;
+          c[d] = cLo[d];
+        }
+        if (d < 0) break;
+      }
+    });
+    if (m.sharded) {
+      const keys = new Set<string>();
+      for (const cc of coords) keys.add(m.chunkKey(shardOf(cc)));
+      await this.#loadIndexes([...keys], options.signal);
     }
-    if (m.sharded) await this.#loadIndexes([...shardKeys.keys()], options.signal);
 
     // The requests: one per stored inner chunk; the rest is fill.
     const paths: string[] = [], pathIndex = new Map<string, number>();
-    const file: number[] = [], start: number[] = [], end: number[] = [], origins: number[] = [];
+    const file: number[] = [], start: number[] = [], end: number[] = [];
+    const origins: number[] = [], boxLo: number[] = [], bases: number[] = [];
     let filled = 0;
-    for (const cc of coords) {
+    coords.forEach((cc, k) => {
       const key = m.chunkKey(m.sharded ? shardOf(cc) : cc);
-      const full = path.join(this.path, key);
       let s = 0, e = Infinity;
       if (m.sharded) {
         const idx = this.#indexes.get(key);
-        if (!idx) {
-          filled++;
-          continue;
-        }
         let lin = 0;
         for (let d = 0; d < nd; d++) lin = lin * perShard[d] + (cc[d] % perShard[d]);
-        if (idx.offsets[lin] < 0) {
+        if (!idx || idx.offsets[lin] < 0) {
           filled++;
-          continue;
+          return;
         }
         s = idx.offsets[lin];
         e = s + idx.nbytes[lin];
       }
+      const full = path.join(this.path, key);
       let f = pathIndex.get(full);
       if (f === undefined) pathIndex.set(full, f = paths.push(full) - 1);
       file.push(f), start.push(s), end.push(e);
-      for (let d = 0; d < nd; d++) origins.push(cc[d] * inner[d]);
-    }
+      for (let d = 0; d < nd; d++) origins.push(cc[d] * inner[d]), boxLo.push(los[owner[k]][d]);
+      bases.push(owner[k] * per);
+    });
     const args: DecodeArgs = {
       dataType: m.dataType,
       innerShape: inner,
       codecs: m.codecs,
       fillValue: m.json.fill_value,
       raw: isRaw(m),
-      lo,
-      hi,
+      extent,
       origins: Int32Array.from(origins),
+      los: Int32Array.from(boxLo),
+      bases: Float64Array.from(bases),
+      ...(convert ? { convert } : {}),
     };
-    const fill = m.fillValue;
-    if (filled > 0 || !m.sharded) (out as { fill(v: unknown): void }).fill(typeof fill === "boolean" ? Number(fill) : fill);
+    if (filled > 0 || !m.sharded) {
+      const f = m.fillValue;
+      const v = typeof f === "boolean" ? Number(f) : f;
+      (out as { fill(v: unknown): void }).fill(convert ? (Number(v) - convert.offset) * convert.scale : v);
+    }
     const requests: ColumnarRequests = {
       paths,
       file: Uint32Array.from(file),
@@ -235,7 +283,7 @@ export class ShardedArray implements AsyncDisposable {
       end: Float64Array.from(end),
     };
     let missing = 0;
-    if (options.pool) {
+    if (options.pool && file.length) {
       const res = await options.pool.transformInto(requests, {
         transform: { module: DECODE_MODULE, name: "decodeInto" },
         output: out,
@@ -268,7 +316,7 @@ export class ShardedArray implements AsyncDisposable {
       }
       await Promise.all(pending);
     }
-    return { data: out, shape: outShape, chunksRead: file.length - missing, chunksFilled: filled + missing };
+    return { data: out, chunksRead: file.length - missing, chunksFilled: filled + missing };
   }
 
   /** Reads the indexes of the shards not cached yet: one batch. */

@@ -130,12 +130,11 @@ export async function writeShardedArray(dir: string, data: NumericArray, options
     const ic = new Array(nd).fill(0);
     for (let k = 0; k < nPer; k++) {
       const lo = ic.map((x, d) => sc[d] * shardShape[d] + x * chunkShape[d]);
-      const hi = lo.map((l, d) => l + chunkShape[d]);
       let bytes: Uint8Array | undefined;
       if (lo.every((l, d) => l < shape[d])) {
         const chunk = new T(chunkLen);
         (chunk as { fill(v: unknown): void }).fill(fillElem);
-        copyBox(data, shape, stride, zeros, lo, hi, chunk);
+        copyBox(data, shape, stride, zeros, lo, chunkShape, chunk, 0);
         const empty = !options.writeEmptyChunks && (chunk as ArrayLike<unknown>) &&
           Array.prototype.every.call(chunk, (v: unknown) => v === fillElem || (Number.isNaN(v) && Number.isNaN(fillElem)));
         if (!empty) bytes = await codec.encode({ data: chunk, shape: chunkShape, stride: cStrides(chunkShape) });
