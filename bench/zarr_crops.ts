@@ -1,0 +1,210 @@
+/**
+ * zarr-crops: random 64×64 crops of a sharded Zarr v3 array (time × y × x,
+ * uint16; 4 KiB raw inner chunks, and a zstd variant), read in batches of 64
+ * crops by LSIO's batched reader, by zarrita over LsioStore and over its own
+ * FileSystemStore (with and without withRangeCoalescing), and — installed
+ * into .tools/pybench from PyPI, skipped with a message when that fails — by
+ * zarr-python, zarr-python with the zarrs codec pipeline, and tensorstore,
+ * all at the same thread count (the cores). Every row checks the sum of all
+ * values it read against the others.
+ *
+ *   deno run -A bench/zarr_crops.ts [--quick]
+ *
+ * Results: bench/results/zarr-crops.json (quick: bench/results/quick/).
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { writeShardedArray } from "../mod.ts";
+import { DATA_DIR } from "./data.ts";
+import { ProgressBar } from "./progress.ts";
+import { RESULTS_DIR } from "./report.ts";
+import { run } from "./spawn.ts";
+
+const HERE = new URL(".", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const BUN = `${ROOT}node_modules/.bin/bun`;
+const PYDIR = `${ROOT}.tools/pybench`;
+const PY_PACKAGES = ["zarr", "tensorstore", "zarrs"];
+
+const { values: opts } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean", default: false } } });
+const quick = opts.quick;
+const [T, H, W] = quick ? [8, 1024, 1024] : [16, 2048, 2048];
+const COUNT = quick ? 2048 : 16384, BATCH = 64, SIZE = 64;
+const threads = navigator.hardwareConcurrency;
+
+// 1. Python peers, installed into the repo (never globally).
+function ensurePython(): string | undefined {
+  const probe = () =>
+    spawnSync("python3", ["-c", "import zarr, tensorstore, zarrs"], { env: { ...Deno.env.toObject(), PYTHONPATH: PYDIR } });
+  if (probe().status === 0) return undefined;
+  const pip = spawnSync("python3", ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", PYDIR, ...PY_PACKAGES], {
+    encoding: "utf8",
+  });
+  if (pip.status !== 0) return `pip install ${PY_PACKAGES.join(" ")} failed: ${(pip.stderr || "").trim().split("\n").slice(-2).join(" ")}`;
+  return probe().status === 0 ? undefined : "installed, but python cannot import zarr, tensorstore, zarrs";
+}
+const pyProblem = ensurePython();
+
+// 2. The data sets: the same values, raw and zstd inner chunks.
+const variants = ["raw", "zstd"] as const;
+const arrays: Record<string, string> = {};
+for (const v of variants) {
+  const where = `${DATA_DIR}zarr-crops-${T}x${H}x${W}-${v}`;
+  arrays[v] = where;
+  const stamp = `${where}/.complete`;
+  if (fs.existsSync(stamp)) continue;
+  console.log(`writing ${where} (${(T * H * W * 2 / 2 ** 20).toFixed(0)} MiB of uint16, shards 1×512×512, chunks 1×32×64 = 4 KiB, ${v})`);
+  const data = new Uint16Array(T * H * W);
+  let seed = 12345;
+  for (let i = 0; i < data.length; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const x = i % W, y = Math.floor(i / W) % H;
+    data[i] = (x * 7 + y * 13 + (seed >>> 28)) & 0xffff; // smooth plus noise: compressible, not trivial
+  }
+  await writeShardedArray(where, data, {
+    shape: [T, H, W],
+    dataType: "uint16",
+    shardShape: [1, 512, 512],
+    chunkShape: [1, 32, 64],
+    codecs: v,
+  });
+  fs.writeFileSync(stamp, "");
+}
+const crops = `${DATA_DIR}zarr-crops-${T}x${H}x${W}-${COUNT}.crops`;
+{
+  const c = new Int32Array(COUNT * 3);
+  let seed = 777;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n);
+  for (let k = 0; k < COUNT; k++) c[3 * k] = rnd(T), c[3 * k + 1] = rnd(H - SIZE), c[3 * k + 2] = rnd(W - SIZE);
+  fs.writeFileSync(crops, new Uint8Array(c.buffer));
+}
+for (const v of variants) { // warm the page cache: every shard file once
+  for (const f of walk(arrays[v])) fs.readFileSync(f);
+}
+
+function* walk(dir: string): Generator<string> {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+interface Row {
+  variant: string;
+  impl: string;
+  label: string;
+  runtime: string;
+  status: "ok" | "failed" | "skipped";
+  crops_per_s?: number;
+  mb_per_s?: number;
+  checksum?: number;
+  note?: string;
+  ratio_vs_zarrita_fs?: number | null;
+}
+const rows: Row[] = [];
+const IMPLS: { impl: string; label: string; kind: "deno" | "bun" | "python" }[] = [
+  { impl: "lsio-batched", label: "LSIO ShardedArray.readBatch, worker pool", kind: "deno" },
+  { impl: "lsio-batched", label: "LSIO ShardedArray.readBatch, worker pool", kind: "bun" },
+  { impl: "lsio-batched-main", label: "LSIO ShardedArray.readBatch, main thread", kind: "deno" },
+  { impl: "zarrita-lsio", label: "zarrita + LsioStore", kind: "deno" },
+  { impl: "zarrita-fs", label: "zarrita + FileSystemStore", kind: "deno" },
+  { impl: "zarrita-fs-coalesce", label: "zarrita + withRangeCoalescing(FileSystemStore)", kind: "deno" },
+  { impl: "zarr-python", label: `zarr-python, ${threads} threads`, kind: "python" },
+  { impl: "zarrs", label: `zarr-python + zarrs pipeline, ${threads} threads`, kind: "python" },
+  { impl: "tensorstore", label: `tensorstore, ${threads} threads`, kind: "python" },
+];
+const bar = new ProgressBar(IMPLS.length * variants.length);
+for (const v of variants) {
+  for (const { impl, label, kind } of IMPLS) {
+    bar.start(`${v}: ${label} (${kind})`);
+    const spec = JSON.stringify({ impl, array: arrays[v], crops, count: COUNT, size: SIZE, batch: BATCH, threads });
+    if (kind === "python" && pyProblem) {
+      rows.push({ variant: v, impl, label, runtime: "python", status: "skipped", note: pyProblem });
+      bar.end(`skipped: ${pyProblem}`);
+      continue;
+    }
+    const argv = kind === "deno"
+      ? [DENO, "run", "-A", `${HERE}zarr_crops_child.ts`, spec]
+      : kind === "bun"
+      ? [BUN, `${HERE}zarr_crops_child.ts`, spec]
+      : ["env", `PYTHONPATH=${PYDIR}`, "python3", `${HERE}zarr_crops_peer.py`, spec];
+    const r = await run(argv, (d, t) => bar.update(d / t));
+    const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
+    if (r.code !== 0 || !line) {
+      rows.push({ variant: v, impl, label, runtime: kind, status: "failed", note: r.stderr.trim().split("\n").slice(-4).join(" | ") });
+      bar.end("FAILED");
+      continue;
+    }
+    const j = JSON.parse(line);
+    if (j.skipped) {
+      rows.push({ variant: v, impl, label, runtime: kind, status: "skipped", note: j.reason });
+      bar.end(`skipped: ${j.reason}`);
+      continue;
+    }
+    rows.push({
+      variant: v,
+      impl,
+      label,
+      runtime: `${j.runtime} ${j.runtime_version}`,
+      status: "ok",
+      crops_per_s: j.crops_per_s,
+      mb_per_s: (j.crops_per_s * SIZE * SIZE * 2) / 1e6,
+      checksum: j.checksum,
+    });
+    bar.end(`${Math.round(j.crops_per_s)} crops/s`);
+  }
+}
+bar.done();
+
+const fmt = (n: number) => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+const bars: string[] = [];
+for (const v of variants) {
+  const rs = rows.filter((r) => r.variant === v);
+  const ok = rs.filter((r) => r.status === "ok");
+  const sums = new Set(ok.map((r) => r.checksum));
+  const ref = ok.find((r) => r.impl === "zarrita-fs")?.checksum;
+  for (const r of ok) {
+    if (ref !== undefined && r.checksum !== ref) {
+      r.status = "failed";
+      r.note = `checksum ${r.checksum} differs from zarrita's ${ref}`;
+    }
+  }
+  const base = ok.find((r) => r.impl === "zarrita-fs")?.crops_per_s;
+  const ts = ok.find((r) => r.impl === "tensorstore")?.crops_per_s;
+  const zs = ok.find((r) => r.impl === "zarrs")?.crops_per_s;
+  for (const r of rs) r.ratio_vs_zarrita_fs = base && r.crops_per_s ? r.crops_per_s / base : null;
+  console.log(`\nzarr-crops (${v}): ${fmt(COUNT)} random ${SIZE}×${SIZE} crops of a ${T}×${H}×${W} uint16 array, batches of ${BATCH}, ${threads} threads; ${sums.size === 1 ? "every row read the same values" : "CHECKSUMS DIFFER"}\n`);
+  const head = ["impl", "runtime", "crops/s", "MB/s", "vs zarrita+FS", "vs tensorstore"];
+  const body = rs.map((r) =>
+    r.status !== "ok" ? [r.label, r.runtime, r.status, "-", "-", "-"] : [
+      r.label,
+      r.runtime,
+      fmt(r.crops_per_s!),
+      r.mb_per_s!.toFixed(1),
+      r.ratio_vs_zarrita_fs ? `${r.ratio_vs_zarrita_fs.toFixed(2)}x` : "-",
+      ts ? `${(r.crops_per_s! / ts).toFixed(2)}x` : "-",
+    ]
+  );
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join("  ");
+  console.log([line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line)].join("\n"));
+  for (const r of rs.filter((r) => r.status !== "ok")) console.log(`  ${r.label} (${r.runtime}): ${r.status}: ${r.note}`);
+  if (v === "raw") {
+    const lsio = ok.find((r) => r.impl === "lsio-batched" && r.runtime.startsWith("deno"))?.crops_per_s;
+    const check = (what: string, value: number | undefined, min: number) =>
+      bars.push(`${value !== undefined && value >= min ? "MET    " : "NOT MET"}  ${what}: ${value === undefined ? "n/a" : `${value.toFixed(2)}x`} (bar ${min}x)`);
+    check("LSIO batched reader vs zarrita + FileSystemStore", lsio && base ? lsio / base : undefined, 10);
+    check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
+    check("LSIO batched reader vs zarrs", lsio && zs ? lsio / zs : undefined, 1);
+  }
+}
+console.log("\nBars (issue 6, raw variant):\n" + bars.join("\n"));
+const outDir = quick ? `${RESULTS_DIR}quick/` : RESULTS_DIR;
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(`${outDir}zarr-crops.json`, JSON.stringify({ date: new Date().toISOString(), quick, shape: [T, H, W], count: COUNT, batch: BATCH, size: SIZE, threads, bars, rows }, null, 2));
+console.log(`\nwrote ${outDir}zarr-crops.json`);

@@ -1,0 +1,69 @@
+"""Python peers of the zarr-crops workload (bench/zarr_crops.ts): zarr-python,
+zarr-python with the zarrs codec pipeline, and tensorstore, each limited to
+`threads` threads, reading every crop of the crop list in batches. Prints one
+JSON line (or a skip line when the package is not installed).
+
+    python3 bench/zarr_crops_peer.py '<spec json>'
+"""
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def emit(**kw):
+    print(json.dumps(kw), flush=True)
+
+
+def progress(done, total):
+    print(f"@progress {done} {total}", file=sys.stderr, flush=True)
+
+
+def main():
+    spec = json.loads(sys.argv[-1])
+    impl, S, threads = spec["impl"], spec["size"], spec["threads"]
+    try:
+        import numpy as np
+        crops = np.fromfile(spec["crops"], dtype=np.int32, count=spec["count"] * 3).reshape(-1, 3)
+        if impl == "tensorstore":
+            import tensorstore as ts
+            version = ts.__version__ if hasattr(ts, "__version__") else "?"
+            ctx = ts.Context({"data_copy_concurrency": {"limit": threads}, "file_io_concurrency": {"limit": threads}})
+            arr = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": spec["array"]}}, context=ctx).result()
+
+            def run(a, b):
+                futs = [arr[int(t), int(y):int(y) + S, int(x):int(x) + S].read() for t, y, x in crops[a:b]]
+                return sum(int(f.result().sum(dtype=np.int64)) for f in futs)
+        else:
+            import zarr
+            version = zarr.__version__
+            zarr.config.set({"threading.max_workers": threads, "async.concurrency": threads * 4})
+            if impl == "zarrs":
+                import zarrs  # noqa: F401  (registers the pipeline)
+                zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"})
+                version = f"zarr {zarr.__version__} + zarrs {getattr(zarrs, '__version__', '?')}"
+            arr = zarr.open_array(spec["array"], mode="r")
+            pool = ThreadPoolExecutor(max_workers=threads)
+
+            def crop(c):
+                t, y, x = (int(v) for v in c)
+                return int(arr[t, y:y + S, x:x + S].sum(dtype=np.int64))
+
+            def run(a, b):
+                return sum(pool.map(crop, crops[a:b]))
+    except ImportError as e:
+        emit(impl=impl, skipped=True, reason=f"not installed: {e}")
+        return
+    n, batch = spec["count"], spec["batch"]
+    run(0, min(batch, n))  # warm-up batch, not timed (as the JS rows)
+    total = 0
+    t0 = time.perf_counter()
+    for a in range(0, n, batch):
+        total += run(a, min(n, a + batch))
+        progress(min(n, a + batch), n)
+    seconds = time.perf_counter() - t0
+    emit(impl=impl, runtime="python", runtime_version=f"{sys.version.split()[0]}, {version}", crops=n,
+         seconds=seconds, crops_per_s=n / seconds, checksum=total)
+
+
+main()
