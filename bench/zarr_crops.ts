@@ -8,7 +8,7 @@
  * all at the same thread count (the cores). Every row checks the sum of all
  * values it read against the others.
  *
- *   deno run -A bench/zarr_crops.ts [--quick]
+ *   deno run -A bench/zarr_crops.ts [--quick] [--impls=lsio-batched,zarrita-fs,…]
  *
  * Results: bench/results/zarr-crops.json (quick: bench/results/quick/).
  *
@@ -30,7 +30,11 @@ const BUN = `${ROOT}node_modules/.bin/bun`;
 const PYDIR = `${ROOT}.tools/pybench`;
 const PY_PACKAGES = ["zarr", "tensorstore", "zarrs"];
 
-const { values: opts } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean", default: false } } });
+const { values: opts } = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean", default: false }, impls: { type: "string" } },
+});
+const only = opts.impls?.split(",");
 const quick = opts.quick;
 const [T, H, W] = quick ? [8, 1024, 1024] : [16, 2048, 2048];
 const COUNT = quick ? 2048 : 16384, BATCH = 64, SIZE = 64;
@@ -118,9 +122,10 @@ const IMPLS: { impl: string; label: string; kind: "deno" | "bun" | "python" }[] 
   { impl: "zarrs", label: `zarr-python + zarrs pipeline, ${threads} threads`, kind: "python" },
   { impl: "tensorstore", label: `tensorstore, ${threads} threads`, kind: "python" },
 ];
-const bar = new ProgressBar(IMPLS.length * variants.length);
+const chosen = IMPLS.filter((i) => !only || only.includes(i.impl) || only.includes(`${i.impl}-${i.kind}`));
+const bar = new ProgressBar(chosen.length * variants.length);
 for (const v of variants) {
-  for (const { impl, label, kind } of IMPLS) {
+  for (const { impl, label, kind } of chosen) {
     bar.start(`${v}: ${label} (${kind})`);
     const spec = JSON.stringify({ impl, array: arrays[v], crops, count: COUNT, size: SIZE, batch: BATCH, threads });
     if (kind === "python" && pyProblem) {

@@ -135,7 +135,14 @@ export type ChunkView =
 export type PoolRequests = readonly ReadRequest[] | Omit<ColumnarRequests, "dest">;
 
 /** Options of every pool call. */
-export interface PoolCallOptions extends Pick<ReadOptions, "signal" | "onProgress" | "progressIntervalMs" | "pastEof"> {}
+export interface PoolCallOptions extends Pick<ReadOptions, "signal" | "onProgress" | "progressIntervalMs" | "pastEof"> {
+  /**
+   * @internal Every range is explicit and inside its file (e.g. from a shard
+   * index): skip taking the files' sizes; a range past EOF then fails with
+   * ENODATA when read instead of ERANGE up front.
+   */
+  trustRanges?: boolean;
+}
 
 /** Options of {@linkcode WorkerPool.map} and {@linkcode WorkerPool.transformInto}. */
 export interface TransformOptions<T = unknown> extends PoolCallOptions {
@@ -619,6 +626,7 @@ export class WorkerPool implements AsyncDisposable {
     const batch = await this.#reader._resolveShared(
       Array.isArray(requests) ? requests as readonly ReadRequest[] : { ...(requests as ColumnarRequests) },
       { signal: options.signal, pastEof: options.pastEof ?? this.#options.pastEof },
+      options.trustRanges ?? false,
     );
     const n = batch.count;
     const off = batch.offset32, len = batch.length32, file = batch.file;

@@ -128,6 +128,12 @@ export interface ReadOptions {
   pastEof?: "error" | "truncate";
   /** Overrides the reader's `plan` for this batch. */
   plan?: PlanOptions | "ordered" | false;
+  /**
+   * @internal Every range is explicit and inside its file (e.g. from a shard
+   * index): skip taking the files' sizes (readColumnar with `dest` only); a
+   * range past EOF then fails with ENODATA when read instead of ERANGE.
+   */
+  trustRanges?: boolean;
 }
 
 /** One request of {@linkcode Reader.read}. */
@@ -505,7 +511,9 @@ export class Reader implements Disposable, AsyncDisposable {
       batch.setCapacity(i, buf.byteLength - o); // C refuses (ENOBUFS) anything longer
     }
     batch.pin(buf);
-    const stats = await this.#run(batch, Op.resolve | Op.read, options);
+    // Trusted explicit ranges: no statx round (see ReadOptions.trustRanges); capacities still checked.
+    const trusted = options.trustRanges === true && explicitRanges(batch, { bytes: buf.byteLength, base });
+    const stats = await this.#run(batch, trusted ? Op.read : Op.resolve | Op.read, options);
     return new ColumnarResult(batch, buf, base, stats);
   }
 
@@ -561,11 +569,15 @@ export class Reader implements Disposable, AsyncDisposable {
   async _resolveShared(
     requests: ColumnarRequests | readonly ReadRequest[],
     options: ReadOptions = {},
+    trustRanges = false,
   ): Promise<NativeBatch> {
     const batch = Array.isArray(requests)
       ? this.#fromRequests(requests as readonly ReadRequest[], true)
       : this.#fromColumnar(requests as ColumnarRequests, true);
     batch.unlimitedCapacity();
+    // Ranges known to lie inside their files (a shard index says so): no statx
+    // round trip; a range that is not after all fails when read (ENODATA).
+    if (trustRanges && explicitRanges(batch)) return batch;
     await this.#run(batch, Op.resolve, { ...options, onProgress: undefined, plan: false });
     return batch;
   }
@@ -720,6 +732,31 @@ function errorFor(r: ReadRequest, status: number): LsioError {
   const range: ByteRange = { start: r.start ?? 0 };
   if (r.end !== undefined) range.end = r.end;
   return new LsioError(status, { path: r.path, range });
+}
+
+/**
+ * Resolves a batch whose ranges are all explicit and non-negative without the
+ * files' sizes: offset = start, length = end - start. Returns false, changing
+ * nothing, when some range counts from the end, runs to EOF, or (with
+ * `dest`) does not fit its destination — RESOLVE must handle those.
+ */
+function explicitRanges(batch: NativeBatch, dest?: { bytes: number; base: number }): boolean {
+  const s = batch.start32, e = batch.end32, n = batch.count, files = batch.paths.length;
+  for (let i = 0; i < n; i++) {
+    const sh = s[2 * i + 1] | 0, eh = e[2 * i + 1] | 0;
+    if (sh < 0 || eh < 0 || eh === 0x7fffffff) return false;
+    const a = s[2 * i] + sh * 4294967296, b = e[2 * i] + eh * 4294967296;
+    if (b < a) return false;
+    if (dest && batch.destOf(i) - dest.base + (b - a) > dest.bytes) return false;
+  }
+  const o = batch.offset32, l = batch.length32;
+  for (let i = 0; i < n; i++) {
+    const a = s[2 * i] + s[2 * i + 1] * 4294967296, b = e[2 * i] + e[2 * i + 1] * 4294967296;
+    o[2 * i] = s[2 * i], o[2 * i + 1] = s[2 * i + 1];
+    setInt64(l, i, b - a);
+    batch.status[i] = batch.file[i] < files ? 0 : -22; // EINVAL, as RESOLVE says
+  }
+  return true;
 }
 
 function fillRanges(

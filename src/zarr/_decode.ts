@@ -73,7 +73,8 @@ export function copyBox(
     if (convert) {
       const { scale, offset } = convert;
       for (let k = 0; k < run; k++) o[oi + k] = (Number(s[si + k * ss]) - offset) * scale;
-    } else if (ss === 1) o.set(s.subarray(si, si + run), oi);
+    } else if (ss === 1 && run >= 256) o.set(s.subarray(si, si + run), oi);
+    else if (ss === 1) for (let k = 0; k < run; k++) o[oi + k] = s[si + k]; // short rows: no subarray object
     else for (let k = 0; k < run; k++) o[oi + k] = s[si + k * ss];
     let d = last - 1;
     for (; d >= 0; d--) {

@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LsioError } from "../errors.ts";
 import { type ColumnarRequests, Reader } from "../reader.ts";
+import { allocAligned } from "../aligned.ts";
 import type { WorkerPool } from "../pool.ts";
 import { crc32c } from "./crc32c.ts";
 import { type DecodeArgs, decodeChunk } from "./_decode.ts";
@@ -204,47 +205,69 @@ export class ShardedArray implements AsyncDisposable {
     }
     if (count === 0) return { data: out, chunksRead: 0, chunksFilled: 0 };
 
-    // Every inner chunk each box touches (a chunk shared by boxes is read once per box).
+    // Every inner chunk each box touches (a chunk shared by two boxes is read for each).
+    // Shards are numbered (linear id over the shard grid) so the hot loop builds no strings.
     const inner = m.innerShape;
     const perShard = m.chunkShape.map((s, d) => s / inner[d]);
-    const shardOf = (cc: number[]) => cc.map((x, d) => Math.floor(x / perShard[d]));
-    const coords: number[][] = [], owner: number[] = [];
-    los.forEach((lo, b) => {
-      const cLo = lo.map((l, d) => Math.floor(l / inner[d]));
-      const cHi = lo.map((l, d) => Math.ceil((l + extent[d]) / inner[d]));
-      if (nd === 0) {
-        coords.push([]), owner.push(b);
-        return;
-      }
-      const c = cLo.slice();
-      for (;;) {
-        coords.push(c.slice()), owner.push(b);
-        let d = nd - 1;
-        for (; d >= 0; d--) {
-          if (++c[d] < cHi[d]) break;
-          c[d] = cLo[d];
+    const grid = m.shape.map((s, d) => Math.ceil(s / m.chunkShape[d]));
+    const cc = new Array<number>(nd).fill(0), cLo = cc.slice(), cHi = cc.slice();
+    /** Calls visit(box, shardId, linear index in the shard) for every chunk of every box. */
+    const each = (visit: (b: number, shard: number, lin: number) => void) => {
+      for (let b = 0; b < los.length; b++) {
+        const lo = los[b];
+        for (let d = 0; d < nd; d++) {
+          cLo[d] = cc[d] = Math.floor(lo[d] / inner[d]);
+          cHi[d] = Math.ceil((lo[d] + extent[d]) / inner[d]);
         }
-        if (d < 0) break;
+        for (;;) {
+          let shard = 0, lin = 0;
+          for (let d = 0; d < nd; d++) {
+            const sd = Math.floor(cc[d] / perShard[d]);
+            shard = shard * grid[d] + sd;
+            lin = lin * perShard[d] + (cc[d] - sd * perShard[d]);
+          }
+          visit(b, shard, lin);
+          let d = nd - 1;
+          for (; d >= 0; d--) {
+            if (++cc[d] < cHi[d]) break;
+            cc[d] = cLo[d];
+          }
+          if (d < 0) break;
+        }
       }
-    });
+    };
+    const shardCoord = (id: number) => {
+      const c = new Array<number>(nd);
+      for (let d = nd - 1; d >= 0; d--) c[d] = id % grid[d], id = Math.floor(id / grid[d]);
+      return c;
+    };
+    const keyOf = (id: number) => {
+      let k = this.#keys.get(id);
+      if (k === undefined) {
+        k = m.chunkKey(shardCoord(id));
+        if (this.#keys.size >= this.#cacheShards) this.#keys.delete(this.#keys.keys().next().value!);
+        this.#keys.set(id, k);
+      }
+      return k;
+    };
     if (m.sharded) {
-      const keys = new Set<string>();
-      for (const cc of coords) keys.add(m.chunkKey(shardOf(cc)));
-      await this.#loadIndexes([...keys], options.signal);
+      const need = new Set<string>();
+      each((_b, shard) => {
+        const k = keyOf(shard);
+        if (!this.#indexes.has(k)) need.add(k);
+      });
+      if (need.size) await this.#loadIndexes([...need], options.signal);
     }
 
     // The requests: one per stored inner chunk; the rest is fill.
-    const paths: string[] = [], pathIndex = new Map<string, number>();
-    const file: number[] = [], start: number[] = [], end: number[] = [];
-    const origins: number[] = [], boxLo: number[] = [], bases: number[] = [];
-    let filled = 0;
-    coords.forEach((cc, k) => {
-      const key = m.chunkKey(m.sharded ? shardOf(cc) : cc);
+    const paths: string[] = [], pathIndex = new Map<number, number>();
+    const plan = this.#scratch(coordsBound(los.length, extent, inner), nd);
+    let n = 0, filled = 0;
+    each((b, shard, lin) => {
       let s = 0, e = Infinity;
+      const key = keyOf(shard);
       if (m.sharded) {
         const idx = this.#indexes.get(key);
-        let lin = 0;
-        for (let d = 0; d < nd; d++) lin = lin * perShard[d] + (cc[d] % perShard[d]);
         if (!idx || idx.offsets[lin] < 0) {
           filled++;
           return;
@@ -252,12 +275,12 @@ export class ShardedArray implements AsyncDisposable {
         s = idx.offsets[lin];
         e = s + idx.nbytes[lin];
       }
-      const full = path.join(this.path, key);
-      let f = pathIndex.get(full);
-      if (f === undefined) pathIndex.set(full, f = paths.push(full) - 1);
-      file.push(f), start.push(s), end.push(e);
-      for (let d = 0; d < nd; d++) origins.push(cc[d] * inner[d]), boxLo.push(los[owner[k]][d]);
-      bases.push(owner[k] * per);
+      let f = pathIndex.get(shard);
+      if (f === undefined) pathIndex.set(shard, f = paths.push(path.join(this.path, key)) - 1);
+      plan.file[n] = f, plan.start[n] = s, plan.end[n] = e;
+      for (let d = 0; d < nd; d++) plan.origins[n * nd + d] = cc[d] * inner[d], plan.los[n * nd + d] = los[b][d];
+      plan.bases[n] = b * per;
+      n++;
     });
     const args: DecodeArgs = {
       dataType: m.dataType,
@@ -266,9 +289,9 @@ export class ShardedArray implements AsyncDisposable {
       fillValue: m.json.fill_value,
       raw: isRaw(m),
       extent,
-      origins: Int32Array.from(origins),
-      los: Int32Array.from(boxLo),
-      bases: Float64Array.from(bases),
+      origins: plan.origins.subarray(0, n * nd),
+      los: plan.los.subarray(0, n * nd),
+      bases: plan.bases.subarray(0, n),
       ...(convert ? { convert } : {}),
     };
     if (filled > 0 || !m.sharded) {
@@ -278,45 +301,104 @@ export class ShardedArray implements AsyncDisposable {
     }
     const requests: ColumnarRequests = {
       paths,
-      file: Uint32Array.from(file),
-      start: Float64Array.from(start),
-      end: Float64Array.from(end),
+      file: plan.file.subarray(0, n),
+      start: plan.start.subarray(0, n),
+      end: plan.end.subarray(0, n),
     };
     let missing = 0;
-    if (options.pool && file.length) {
+    if (options.pool && n) {
       const res = await options.pool.transformInto(requests, {
         transform: { module: DECODE_MODULE, name: "decodeInto" },
         output: out,
         stride: 0,
         args,
         signal: options.signal,
+        trustRanges: m.sharded, // ranges from the shard index; chunk files of unsharded arrays run to EOF
       });
       for (const [i, e] of res.errors) {
         if (!m.sharded && e instanceof LsioError && e.code === "ENOENT") missing++; // a chunk never written
-        else throw withChunk(e, paths[file[i]], i);
+        else throw withChunk(e, paths[plan.file[i]], i);
       }
-    } else if (file.length) {
-      const res = await this.#reader.readColumnar(requests, { signal: options.signal, plan: "ordered" });
-      const pending: Promise<void>[] = [];
-      for (let i = 0; i < file.length; i++) {
-        const chunk = res.chunk(i);
-        if (chunk instanceof LsioError) {
-          if (!m.sharded && chunk.code === "ENOENT") {
-            missing++;
-            continue;
+    } else if (n) {
+      // Into a reused slab: one native call, no allocation per batch.
+      let bytes = 0;
+      const offsets = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        offsets[i] = bytes;
+        const len = plan.end[i] === Infinity ? this.#chunkBytes() : plan.end[i] - plan.start[i];
+        bytes += Math.ceil(len / 64) * 64;
+      }
+      const slab = await this.#slab(bytes);
+      let res;
+      try {
+        res = await this.#reader.readColumnar({ ...requests, dest: { buffer: slab, offsets } }, {
+          signal: options.signal,
+          plan: "ordered",
+          trustRanges: m.sharded, // ranges from the shard index: no statx round
+        });
+        const pending: Promise<void>[] = [];
+        for (let i = 0; i < n; i++) {
+          const chunk = res.chunk(i);
+          if (chunk instanceof LsioError) {
+            if (!m.sharded && chunk.code === "ENOENT") {
+              missing++;
+              continue;
+            }
+            throw chunk;
           }
-          throw chunk;
+          try {
+            const p = decodeChunk(chunk, i, args, out);
+            if (p) pending.push(p.catch((e) => Promise.reject(withChunk(e, paths[plan.file[i]], i))));
+          } catch (e) {
+            throw withChunk(e, paths[plan.file[i]], i);
+          }
         }
-        try {
-          const p = decodeChunk(chunk, i, args, out);
-          if (p) pending.push(p.catch((e) => Promise.reject(withChunk(e, paths[file[i]], i))));
-        } catch (e) {
-          throw withChunk(e, paths[file[i]], i);
-        }
+        await Promise.all(pending);
+      } finally {
+        this.#slabBusy = false;
       }
-      await Promise.all(pending);
     }
-    return { data: out, chunksRead: file.length - missing, chunksFilled: filled + missing };
+    return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
+  }
+
+  /** Shard keys by shard id. */
+  readonly #keys = new Map<number, string>();
+  #slabMem: Uint8Array | undefined;
+  #slabBusy = false;
+  #plan: { cap: number; nd: number; file: Uint32Array; start: Float64Array; end: Float64Array; origins: Int32Array; los: Int32Array; bases: Float64Array } | undefined;
+
+  /** Reused request arrays for up to `cap` chunks (fresh ones when a read is already using them). */
+  #scratch(cap: number, nd: number) {
+    const mk = () => ({
+      cap,
+      nd,
+      file: new Uint32Array(cap),
+      start: new Float64Array(cap),
+      end: new Float64Array(cap),
+      origins: new Int32Array(cap * nd),
+      los: new Int32Array(cap * nd),
+      bases: new Float64Array(cap),
+    });
+    // Arrays handed to the pool are cloned when posted, and the main path is done with
+    // them before it returns; a concurrent read still gets its own set.
+    if (this.#slabBusy) return mk();
+    if (!this.#plan || this.#plan.cap < cap || this.#plan.nd !== nd) this.#plan = mk();
+    return this.#plan;
+  }
+
+  /** A 4096-aligned slab of at least `bytes`, reused between reads (one at a time). */
+  async #slab(bytes: number): Promise<Uint8Array> {
+    if (this.#slabBusy) return await allocAligned(Math.max(bytes, 64));
+    this.#slabBusy = true;
+    if (!this.#slabMem || this.#slabMem.byteLength < bytes) {
+      this.#slabMem = await allocAligned(Math.max(bytes, 64) * 1.25);
+    }
+    return this.#slabMem;
+  }
+
+  /** Bytes of one whole chunk file (unsharded arrays read chunks to EOF): an upper bound for raw chunks. */
+  #chunkBytes(): number {
+    return product(this.meta.innerShape) * TYPED[this.meta.dataType].BYTES_PER_ELEMENT * 2 + 4096;
   }
 
   /** Reads the indexes of the shards not cached yet: one batch. */
@@ -377,6 +459,11 @@ export class ShardedArray implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** An upper bound on the chunks `boxes` boxes of `extent` touch. */
+function coordsBound(boxes: number, extent: number[], inner: number[]): number {
+  return boxes * extent.reduce((n, e, d) => n * (Math.ceil(e / inner[d]) + 1), 1);
 }
 
 function withChunk(e: unknown, file: string, i: number): Error {
