@@ -2,7 +2,8 @@
  * The README's demo: generate a data set, read a million 4 KiB chunks with
  * LSIO into one final array, then measure the same kind of reads through
  * fio and the runtime's own file API side by side (bench/main.ts, workload
- * random4k). Runs under Deno or Bun:
+ * random4k), then run the ML-style loader of random crops of a sharded Zarr
+ * array it generates (examples/random_crops.ts). Runs under Deno or Bun:
  *
  *   deno run -A examples/demo.ts [--quick]
  *   bun examples/demo.ts [--quick]
@@ -77,4 +78,15 @@ const bench = spawnSync(
     .concat(quick ? ["--quick"] : []),
   { stdio: "inherit" },
 );
-process.exit(bench.status ?? 1);
+if (bench.status !== 0) process.exit(bench.status ?? 1);
+
+console.log(`4. random crops of a sharded Zarr v3 array (examples/random_crops.ts):`);
+const crops = spawnSync(
+  process.execPath,
+  (runtime === "deno" ? ["run", "-A"] : []).concat(
+    new URL("./random_crops.ts", import.meta.url).pathname,
+    quick ? ["--quick"] : [],
+  ),
+  { stdio: "inherit" },
+);
+process.exit(crops.status ?? 1);
