@@ -27,7 +27,8 @@ def main():
         crops = np.fromfile(spec["crops"], dtype=np.int32, count=spec["count"] * 3).reshape(-1, 3)
         if impl == "tensorstore":
             import tensorstore as ts
-            version = ts.__version__ if hasattr(ts, "__version__") else "?"
+            from importlib.metadata import version as pkg_version
+            version = f"tensorstore {pkg_version('tensorstore')}"
             ctx = ts.Context({"data_copy_concurrency": {"limit": threads}, "file_io_concurrency": {"limit": threads}})
             arr = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": spec["array"]}}, context=ctx).result()
 
@@ -36,7 +37,7 @@ def main():
                 return sum(int(f.result().sum(dtype=np.int64)) for f in futs)
         else:
             import zarr
-            version = zarr.__version__
+            version = f"zarr {zarr.__version__}"
             zarr.config.set({"threading.max_workers": threads, "async.concurrency": threads * 4})
             if impl == "zarrs":
                 import zarrs  # noqa: F401  (registers the pipeline)
@@ -47,7 +48,8 @@ def main():
 
             def crop(c):
                 t, y, x = (int(v) for v in c)
-                return int(arr[t, y:y + S, x:x + S].sum(dtype=np.int64))
+                # t:t+1 rather than t: the zarrs pipeline (0.2.3) fails on an integer index here
+                return int(arr[t:t + 1, y:y + S, x:x + S].sum(dtype=np.int64))
 
             def run(a, b):
                 return sum(pool.map(crop, crops[a:b]))
