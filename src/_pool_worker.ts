@@ -170,17 +170,7 @@ async function runBatch(msg: BatchMessage): Promise<void> {
   const { file, offset, length, status, index } = columns;
   const len32 = new Uint32Array(length.buffer, length.byteOffset, length.length * 2);
   const off32 = new Uint32Array(offset.buffer, offset.byteOffset, offset.length * 2);
-  const done: DoneMessage = {
-    type: "done",
-    id: msg.id,
-    worker: me,
-    tasks: 0,
-    stolen: 0,
-    chunks: 0,
-    bytes: 0,
-    readsIssued: 0,
-    errors: [],
-  };
+  const done = doneMessage(msg.id);
   const keep = setPaths(msg.paths);
   const fileAddr = lib.addressOf(file);
   const offsetAddr = lib.addressOf(offset);
@@ -359,6 +349,11 @@ async function runBatch(msg: BatchMessage): Promise<void> {
   post(done);
 }
 
+/** A "done" report with nothing done yet. */
+function doneMessage(id: number): DoneMessage {
+  return { type: "done", id, worker: me, tasks: 0, stolen: 0, chunks: 0, bytes: 0, readsIssued: 0, errors: [] };
+}
+
 scope.onmessage = async (e: MessageEvent) => {
   const m = e.data;
   try {
@@ -369,17 +364,6 @@ scope.onmessage = async (e: MessageEvent) => {
       post({ type: "closed", worker: me });
     }
   } catch (err) {
-    post({
-      type: "done",
-      id: m.id ?? -1,
-      worker: me,
-      tasks: 0,
-      stolen: 0,
-      chunks: 0,
-      bytes: 0,
-      readsIssued: 0,
-      errors: [],
-      fatal: String((err as Error)?.stack ?? err),
-    } satisfies DoneMessage);
+    post({ ...doneMessage(m.id ?? -1), fatal: String((err as Error)?.stack ?? err) });
   }
 };

@@ -91,4 +91,14 @@ static void case_end(double t0)
 	fflush(stdout);
 }
 
+/* Runs a case that takes no configuration, named prefix + name. */
+static inline void run_named_case(const char *prefix, const char *name, void (*fn)(void))
+{
+	snprintf(g_case, sizeof g_case, "%s%s", prefix, name);
+	double t0;
+	if (!case_begin(&t0)) return;
+	fn();
+	case_end(t0);
+}
+
 #endif

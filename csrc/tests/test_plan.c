@@ -588,14 +588,7 @@ static void t_timing(void)
 
 /* ------------------------------------------------------------------------- */
 
-static void run_case(const char *name, void (*fn)(void))
-{
-	snprintf(g_case, sizeof g_case, "plan_%s", name);
-	double t0;
-	if (!case_begin(&t0)) return;
-	fn();
-	case_end(t0);
-}
+static void run_case(const char *name, void (*fn)(void)) { run_named_case("plan_", name, fn); }
 
 int main(void)
 {

@@ -190,14 +190,7 @@ static void t_bad_args(void)
 	CHECK_EQ(r.chunks, 0);
 }
 
-static void run_case(const char *name, void (*fn)(void))
-{
-	snprintf(g_case, sizeof g_case, "reduce_%s", name);
-	double t0;
-	if (!case_begin(&t0)) return;
-	fn();
-	case_end(t0);
-}
+static void run_case(const char *name, void (*fn)(void)) { run_named_case("reduce_", name, fn); }
 
 int main(void)
 {
