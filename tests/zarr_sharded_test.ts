@@ -10,9 +10,9 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { type DimSelection, type NumericArray, ShardedArray, WorkerPool, writeShardedArray, ZarrFormatError } from "../mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
-import { test } from "./_shim.ts";
+import { env, test } from "./_shim.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
+const FIXTURES = env("LSIO_ZARR_FIXTURES") ?? new URL("./fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
 const NUMERIC = new Set(["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"]);
 const dir = tempDir("lsio-zarr-");
 const pool = await WorkerPool.open({ workers: 2 });

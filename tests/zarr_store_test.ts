@@ -8,9 +8,9 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { LsioStore } from "../mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { removeDir, tempDir } from "./_helpers.ts";
-import { test } from "./_shim.ts";
+import { env, test } from "./_shim.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
+const FIXTURES = env("LSIO_ZARR_FIXTURES") ?? new URL("./fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
 
 /** Every array (a zarr.json with node_type "array") under the fixtures, as store keys. */
 function arrays(): string[] {
