@@ -282,9 +282,6 @@ export class ShardedArray implements AsyncDisposable {
       plan.bases[n] = b * per;
       n++;
     });
-    // In (file, offset) order the planner can merge neighbouring chunks of a shard into one
-    // read and read a chunk two crops share once; the per-request arrays move along.
-    if (n > 1) sortRequests(plan, n, nd);
     const args: DecodeArgs = {
       dataType: m.dataType,
       innerShape: inner,
@@ -462,28 +459,6 @@ export class ShardedArray implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** Sorts the first n requests of `plan` by (file, start), moving every per-request array along. */
-function sortRequests(
-  plan: { file: Uint32Array; start: Float64Array; end: Float64Array; origins: Int32Array; los: Int32Array; bases: Float64Array },
-  n: number,
-  nd: number,
-): void {
-  const key = new Float64Array(n);
-  let sorted = true;
-  for (let i = 0; i < n; i++) {
-    key[i] = plan.file[i] * 4294967296 + plan.start[i]; // an order for speed only: nothing relies on it
-    if (i && key[i] < key[i - 1]) sorted = false;
-  }
-  if (sorted) return;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => key[a] - key[b]);
-  const f = plan.file.slice(0, n), s = plan.start.slice(0, n), e = plan.end.slice(0, n);
-  const o = plan.origins.slice(0, n * nd), l = plan.los.slice(0, n * nd), b = plan.bases.slice(0, n);
-  order.forEach((from, to) => {
-    plan.file[to] = f[from], plan.start[to] = s[from], plan.end[to] = e[from], plan.bases[to] = b[from];
-    for (let d = 0; d < nd; d++) plan.origins[to * nd + d] = o[from * nd + d], plan.los[to * nd + d] = l[from * nd + d];
-  });
 }
 
 /** An upper bound on the chunks `boxes` boxes of `extent` touch. */
