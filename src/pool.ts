@@ -520,6 +520,7 @@ export class WorkerPool implements AsyncDisposable {
         ? this.#reader.readColumnar(slice(s, Math.min(n, s + win)), { signal: options.signal, pastEof: options.pastEof, plan: "ordered" })
         : undefined;
     let next = read(0);
+    let bytesDone = 0;
     for (let s = 0; s < n; s += win) {
       const res = await next!;
       next = read(s + win); // the next window reads while this one is consumed
@@ -528,7 +529,8 @@ export class WorkerPool implements AsyncDisposable {
         if (st === 0) yield { index: s + k, bytes: res.chunk(k) as Uint8Array };
         else yield { index: s + k, error: res.error(k) };
       }
-      options.onProgress?.({ chunksDone: s + res.length, chunks: n, bytesDone: 0 });
+      bytesDone += res.stats.bytes;
+      options.onProgress?.({ chunksDone: s + res.length, chunks: n, bytesDone });
     }
   }
 
