@@ -521,16 +521,20 @@ export class WorkerPool implements AsyncDisposable {
         : undefined;
     let next = read(0);
     let bytesDone = 0;
-    for (let s = 0; s < n; s += win) {
-      const res = await next!;
-      next = read(s + win); // the next window reads while this one is consumed
-      for (let k = 0; k < res.length; k++) {
-        const st = res.status[k];
-        if (st === 0) yield { index: s + k, bytes: res.chunk(k) as Uint8Array };
-        else yield { index: s + k, error: res.error(k) };
+    try {
+      for (let s = 0; s < n; s += win) {
+        const res = await next!;
+        next = read(s + win); // the next window reads while this one is consumed
+        for (let k = 0; k < res.length; k++) {
+          const st = res.status[k];
+          if (st === 0) yield { index: s + k, bytes: res.chunk(k) as Uint8Array };
+          else yield { index: s + k, error: res.error(k) };
+        }
+        bytesDone += res.stats.bytes;
+        options.onProgress?.({ chunksDone: s + res.length, chunks: n, bytesDone });
       }
-      bytesDone += res.stats.bytes;
-      options.onProgress?.({ chunksDone: s + res.length, chunks: n, bytesDone });
+    } finally {
+      next?.catch(() => {}); // a consumer that stops early leaves the prefetched window unread
     }
   }
 

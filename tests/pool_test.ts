@@ -174,6 +174,12 @@ test("pool: stream yields every chunk in request order with a bounded window", a
     i++;
   }
   assertEquals(i, reqs.length);
+  // Stopping early leaves nothing behind: the pool streams again at once.
+  let seen = 0;
+  for await (const _ of pool.stream(reqs, { window: 50 })) if (++seen === 10) break;
+  let again = 0;
+  for await (const c of pool.stream(reqs.slice(0, 120), { window: 50 })) again += c.index === again ? 1 : 0;
+  assertEquals(again, 120);
 });
 
 test("pool: args reach every worker; async transforms are awaited, their rejections fail one chunk", async () => {
