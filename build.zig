@@ -20,6 +20,7 @@ const common_sources = [_][]const u8{
     "csrc/pool.c",
     "csrc/plan.c",
     "csrc/reduce.c",
+    "csrc/boxcopy.c",
 };
 const c_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
 
@@ -105,7 +106,7 @@ pub fn build(b: *std.Build) void {
     });
     reduce_mod.addIncludePath(b.path("csrc/include"));
     reduce_mod.addIncludePath(b.path("csrc"));
-    reduce_mod.addCSourceFiles(.{ .files = &.{ "csrc/reduce.c", "csrc/tests/test_reduce.c" }, .flags = &c_flags });
+    reduce_mod.addCSourceFiles(.{ .files = &.{ "csrc/reduce.c", "csrc/boxcopy.c", "csrc/tests/test_reduce.c" }, .flags = &c_flags });
     const reduce_exe = b.addExecutable(.{ .name = "lsio_test_reduce", .root_module = reduce_mod });
     b.installArtifact(reduce_exe);
     const run_reduce = b.addRunArtifact(reduce_exe);

@@ -37,6 +37,8 @@ const symbols = {
   lsio_pin_thread: { args: ["i32"], returns: "i32" },
   /** int lsio_reduce(lsio_reduction *r) */
   lsio_reduce: { args: ["buffer"], returns: "i32" },
+  /** int lsio_copy_boxes(const lsio_box_copy *c) */
+  lsio_copy_boxes: { args: ["buffer"], returns: "i32" },
 } as const;
 
 const nextTick = () => new Promise((r) => setImmediate(r));
@@ -71,6 +73,7 @@ export function openNative(): Native {
     runSync: (h, batch, ops) => s.lsio_run(Number(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),
     reduce: (r) => s.lsio_reduce(r),
+    copyBoxes: (c) => s.lsio_copy_boxes(c),
     addressOf: (view) => BigInt(ptr(view)),
   };
 }

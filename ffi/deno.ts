@@ -29,6 +29,8 @@ const symbols = {
   lsio_pin_thread: { parameters: ["i32"], result: "i32" },
   /** int lsio_reduce(lsio_reduction *r) */
   lsio_reduce: { parameters: ["buffer"], result: "i32" },
+  /** int lsio_copy_boxes(const lsio_box_copy *c) */
+  lsio_copy_boxes: { parameters: ["buffer"], result: "i32" },
 } as const;
 
 function exists(path: string): boolean {
@@ -56,6 +58,7 @@ export function openNative(): Native {
     runSync: (h, batch, ops) => s.lsio_run(ptr(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),
     reduce: (r) => s.lsio_reduce(r),
+    copyBoxes: (c) => s.lsio_copy_boxes(c),
     addressOf: (view) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))),
   };
 }

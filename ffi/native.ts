@@ -30,6 +30,8 @@ export interface Native {
   pinThread(cpu: number): number;
   /** `lsio_reduce(reduction)` on the calling thread (see {@linkcode ReductionWord}). */
   reduce(reduction: BigUint64Array): number;
+  /** `lsio_copy_boxes(copy)` on the calling thread (see {@linkcode BoxCopyWord}). */
+  copyBoxes(copy: BigUint64Array): number;
   /** Address of the first byte of `view` (its byteOffset included). */
   addressOf(view: ArrayBufferView): bigint;
 }
@@ -116,6 +118,28 @@ export const ReductionWord = {
 } as const;
 /** Number of words in `lsio_reduction`. */
 export const REDUCTION_WORDS = 20;
+/** Word indices of `lsio_box_copy` (csrc/include/lsio.h); `scale` and `shift` are float64. */
+export const BoxCopyWord = {
+  count: 0,
+  ndim: 1,
+  base: 2,
+  offset: 3,
+  status: 4,
+  request: 5,
+  first: 6,
+  inner: 7,
+  extent: 8,
+  origins: 9,
+  los: 10,
+  bases: 11,
+  out: 12,
+  dtype: 13,
+  outDtype: 14,
+  scale: 15, // double
+  shift: 16, // double
+} as const;
+/** Number of words in `lsio_box_copy`. */
+export const BOX_COPY_WORDS = 17;
 /** `LSIO_DTYPE_*`. */
 export const Dtype = {
   int8: 1,

@@ -9,6 +9,8 @@
 // share. Each share is one 64-bit word (next task | end << 32) changed only
 // by compare-and-swap, so owner and thieves never block each other.
 
+import type { BoxCopySpec } from "./zarr/_boxcopy.ts";
+
 /** The per-request columns, in work order, shared with every worker. */
 export interface WorkColumns {
   /** File index of each request (into `paths`). */
@@ -73,6 +75,8 @@ export interface BatchMessage {
   /** Typed-array type the transform sees chunks as. */
   view?: string;
   reduce?: ReduceSpec;
+  /** "into" without a transform: copy each chunk's part of its box natively (raw Zarr chunks). */
+  copyBoxes?: BoxCopySpec;
   /** Merge adjacent requests into reads up to this many bytes (0: never). */
   mergeMax: number;
 }

@@ -18,6 +18,7 @@ import {
   ReductionWord,
 } from "../ffi/native.ts";
 import { allocAlignedWith } from "./aligned.ts";
+import { BoxCopier } from "./zarr/_boxcopy.ts";
 import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts";
 import { stealTask, takeTask } from "./_pool_shared.ts";
 
@@ -183,6 +184,8 @@ async function runBatch(msg: BatchMessage): Promise<void> {
     destAddr = lib.addressOf(msg.destOffsets!);
   }
   const fn = msg.transform ? await loadTransform(msg.transform) : undefined;
+  const copier = msg.copyBoxes ? new BoxCopier(lib, msg.copyBoxes, msg.output!) : undefined;
+  const indexAddr = index ? lib.addressOf(index) : 0n;
   const View = msg.view ? VIEWS[msg.view] : undefined;
   const ctx = new ChunkContext();
   ctx.worker = me;
@@ -271,7 +274,16 @@ async function runBatch(msg: BatchMessage): Promise<void> {
     done.readsIssued += Number(struct[BatchWord.readsIssued]);
     done.bytes += Number(struct[BatchWord.bytesDone]);
 
-    if (red) {
+    if (copier) { // raw chunks: every chunk of the task copied into its box in one native call
+      const want = msg.copyBoxes!.chunkBytes;
+      for (let j = lo; j < hi; j++) {
+        if (status[j] === 0 && len32[2 * j] !== want) { // never let C read past a short chunk
+          status[j] = -5; // EIO
+          fail(index ? index[j] : j, new Error(`chunk holds ${len32[2 * j]} bytes, a raw chunk is ${want}`));
+        }
+      }
+      copier.run(m, lib.addressOf(buffer), lib.addressOf(dest), statusAddr + BigInt(4 * lo), index ? indexAddr + BigInt(4 * lo) : 0n, lo);
+    } else if (red) {
       red[ReductionWord.count] = BigInt(m);
       red[ReductionWord.base] = lib.addressOf(buffer);
       red[ReductionWord.offset] = lib.addressOf(dest);

@@ -30,6 +30,7 @@ import {
   type WorkColumns,
 } from "./_pool_shared.ts";
 import type { InitMessage } from "./_pool_worker.ts";
+import type { BoxCopySpec } from "./zarr/_boxcopy.ts";
 import {
   type BatchStats,
   type ColumnarRequests,
@@ -421,6 +422,21 @@ export class WorkerPool implements AsyncDisposable {
       stride,
       args: options.args,
     });
+    return { errors: r.errors, stats: r.stats };
+  }
+
+  /**
+   * @internal The Zarr reader's raw path: each chunk's part of its box copied
+   * (or converted) natively into `output`, one call per task.
+   */
+  async _copyBoxesInto(
+    requests: PoolRequests,
+    output: ArrayBufferView,
+    spec: BoxCopySpec,
+    options: PoolCallOptions,
+  ): Promise<PoolResult> {
+    if (!isShared(output)) throw new TypeError("output is backed by a SharedArrayBuffer");
+    const r = await this.#call("into", requests, options, { output, copyBoxes: spec });
     return { errors: r.errors, stats: r.stats };
   }
 

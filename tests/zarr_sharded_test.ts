@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import { type DimSelection, type NumericArray, ShardedArray, WorkerPool, writeShardedArray, ZarrFormatError } from "../mod.ts";
+import { crc32c, type DimSelection, type NumericArray, ShardedArray, WorkerPool, writeShardedArray, ZarrFormatError } from "../mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";
@@ -218,6 +218,27 @@ test("zarr: readBatch reads many crops in one go, normalised to float32 where th
     });
   }
   await assertRejects(() => arr.readBatch([[0, [0, 4], [0, 4]], [0, [0, 5], [0, 4]]]), RangeError, "one shape");
+});
+
+test("zarr: a raw chunk of the wrong size is an error (never copied past its end), on the main thread and in the pool", async () => {
+  const where = path.join(dir, "short");
+  await writeShardedArray(where, Uint16Array.from({ length: 64 }, (_, i) => i + 1), {
+    shape: [8, 8], dataType: "uint16", shardShape: [8, 8], chunkShape: [4, 4],
+  });
+  // Rewrite the index (at the end: 4 chunks × 16 bytes + crc32c) so chunk 0 claims 10 bytes, then fix the checksum.
+  const shard = path.join(where, "c", "0", "0");
+  const b = fs.readFileSync(shard);
+  const idx = b.length - 4 - 64;
+  new DataView(b.buffer, b.byteOffset).setBigUint64(idx + 8, 10n, true);
+  new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32c(b.subarray(idx, idx + 64)), true);
+  fs.writeFileSync(shard, b);
+  for (const opts of [{}, { pool }]) {
+    await using arr = await ShardedArray.open(where);
+    const e = await assertRejects(() => arr.read(null, opts));
+    assert(String(e).includes("a raw chunk is 32"), String(e));
+    const ok = await arr.read([[4, 8], [4, 8]], opts); // the other chunks still read
+    assertEquals(Array.from(ok.data as Uint16Array).slice(0, 4), [37, 38, 39, 40]);
+  }
 });
 
 test("zarr: cleanup", async () => {

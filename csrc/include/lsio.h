@@ -209,6 +209,35 @@ typedef struct lsio_reduction {
 /* Returns 0, or -EINVAL for a bad dtype/ops/NULL array. */
 LSIO_API int lsio_reduce(lsio_reduction *r);
 
+/* ---- Copying chunks' parts of boxes (lsio_copy_boxes) ----
+ * The raw-chunk path of an n-d reader: each chunk (C order, shape `inner`)
+ * contributes the part of its request's box [lo, lo + extent) that it covers;
+ * the box is laid out C order from element bases[request] of `out`. One call
+ * per batch of chunks; rows are memcpy'd or converted to float32/float64 as
+ * (value - shift) * scale. Every field is 64 bits wide. */
+typedef struct lsio_box_copy {
+	uint64_t count;          /* chunks */
+	uint64_t ndim;           /* at most 32 */
+	const uint8_t *base;     /* chunk k's elements at base + offset[k] */
+	const uint64_t *offset;  /* [count] */
+	const int32_t *status;   /* [count] or NULL: chunks whose status is not 0 are skipped */
+	const uint32_t *request; /* [count] or NULL: chunk k belongs to request first + k */
+	uint64_t first;
+	const int64_t *inner;    /* [ndim] chunk shape */
+	const int64_t *extent;   /* [ndim] every box's shape */
+	const int32_t *origins;  /* [requests * ndim] each request's chunk origin (array coordinates) */
+	const int32_t *los;      /* [requests * ndim] each request's box low corner */
+	const double *bases;     /* [requests] each request's box start in out (elements) */
+	uint8_t *out;
+	uint64_t dtype;          /* LSIO_DTYPE_* of the chunks */
+	uint64_t out_dtype;      /* dtype, or LSIO_DTYPE_FLOAT32 / LSIO_DTYPE_FLOAT64 to convert */
+	double scale;
+	double shift;
+} lsio_box_copy;
+
+/* Returns 0, or -EINVAL for a bad dtype/rank/NULL array. */
+LSIO_API int lsio_copy_boxes(const lsio_box_copy *c);
+
 #ifdef __cplusplus
 }
 #endif

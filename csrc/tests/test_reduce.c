@@ -190,6 +190,63 @@ static void t_bad_args(void)
 	CHECK_EQ(r.chunks, 0);
 }
 
+/* lsio_copy_boxes against plain index arithmetic: a 4×6×8 uint16 array in
+ * 2×3×4 chunks, two boxes (one of them a single element), as uint16 and
+ * converted to float32 and float64. */
+static void t_copy_boxes(void)
+{
+	enum { A0 = 4, A1 = 6, A2 = 8, C0 = 2, C1 = 3, C2 = 4, NCH = (A0 / C0) * (A1 / C1) * (A2 / C2) };
+	uint16_t chunks[NCH][C0 * C1 * C2];
+	int32_t corner[NCH][3];
+	int k = 0;
+	for (int x = 0; x < A0; x += C0)
+		for (int y = 0; y < A1; y += C1)
+			for (int z = 0; z < A2; z += C2, k++) {
+				corner[k][0] = x, corner[k][1] = y, corner[k][2] = z;
+				for (int i = 0; i < C0 * C1 * C2; i++)
+					chunks[k][i] = (uint16_t)(((x + i / (C1 * C2)) * A1 + y + i / C2 % C1) * A2 + z + i % C2);
+			}
+	const int32_t box_lo[2][3] = {{1, 2, 3}, {3, 5, 7}};
+	const int64_t extent[3] = {2, 3, 4}, inner[3] = {C0, C1, C2};
+	/* requests: every chunk for each box (chunks outside a box contribute nothing) */
+	uint64_t off[2 * NCH];
+	int32_t origins[2 * NCH * 3], los[2 * NCH * 3];
+	double bases[2 * NCH];
+	for (int r = 0; r < 2 * NCH; r++) {
+		off[r] = (uint64_t)(r % NCH) * sizeof chunks[0];
+		for (int d = 0; d < 3; d++) origins[r * 3 + d] = corner[r % NCH][d], los[r * 3 + d] = box_lo[r / NCH][d];
+		bases[r] = (r / NCH) * 24;
+	}
+	for (uint64_t out_dt = LSIO_DTYPE_UINT16; out_dt <= LSIO_DTYPE_FLOAT64; out_dt++) {
+		if (out_dt != LSIO_DTYPE_UINT16 && out_dt < LSIO_DTYPE_FLOAT32) continue;
+		double out[48];
+		memset(out, 0xff, sizeof out);
+		lsio_box_copy c;
+		memset(&c, 0, sizeof c);
+		c.count = 2 * NCH, c.ndim = 3, c.base = (const uint8_t *)chunks, c.offset = off;
+		c.inner = inner, c.extent = extent, c.origins = origins, c.los = los, c.bases = bases;
+		c.out = (uint8_t *)out, c.dtype = LSIO_DTYPE_UINT16, c.out_dtype = out_dt, c.scale = 0.5, c.shift = 1;
+		CHECK_EQ(lsio_copy_boxes(&c), 0);
+		for (int b = 0; b < 2; b++)
+			for (int i = 0; i < 24; i++) {
+				int x = box_lo[b][0] + i / 12, y = box_lo[b][1] + i / 4 % 3, z = box_lo[b][2] + i % 4;
+				int inside = x < A0 && y < A1 && z < A2;
+				double want = (x * A1 + y) * A2 + z, got;
+				if (out_dt == LSIO_DTYPE_UINT16) got = ((uint16_t *)out)[b * 24 + i];
+				else if (out_dt == LSIO_DTYPE_FLOAT32) got = ((float *)out)[b * 24 + i], want = (want - 1) * 0.5;
+				else got = out[b * 24 + i], want = (want - 1) * 0.5;
+				if (inside) CHECK_EQ_I(got == want, 1, b * 24 + i);
+			}
+	}
+	lsio_box_copy bad;
+	memset(&bad, 0, sizeof bad);
+	CHECK_EQ(lsio_copy_boxes(NULL), -EINVAL);
+	bad.dtype = LSIO_DTYPE_UINT16, bad.out_dtype = LSIO_DTYPE_INT32; /* converts only to floats */
+	CHECK_EQ(lsio_copy_boxes(&bad), -EINVAL);
+	bad.out_dtype = LSIO_DTYPE_UINT16, bad.ndim = 33;
+	CHECK_EQ(lsio_copy_boxes(&bad), -EINVAL);
+}
+
 static void run_case(const char *name, void (*fn)(void)) { run_named_case("reduce_", name, fn); }
 
 int main(void)
@@ -199,6 +256,7 @@ int main(void)
 	t_every_dtype();
 	run_case("nan", t_nan);
 	run_case("bad_args", t_bad_args);
+	run_case("copy_boxes", t_copy_boxes);
 	printf("%ld checks\n", g_checks);
 	printf("%d passed, %d failed\n", g_passed, g_failed);
 	return g_failed ? 1 : 0;

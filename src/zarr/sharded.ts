@@ -15,6 +15,9 @@ import * as path from "node:path";
 import { LsioError } from "../errors.ts";
 import { type ColumnarRequests, Reader } from "../reader.ts";
 import { allocAligned } from "../aligned.ts";
+import { native } from "../../ffi/mod.ts";
+import { Dtype } from "../../ffi/native.ts";
+import { BoxCopier, type BoxCopySpec, dtypeCode } from "./_boxcopy.ts";
 import type { WorkerPool } from "../pool.ts";
 import { crc32c } from "./crc32c.ts";
 import { type DecodeArgs, decodeChunk } from "./_decode.ts";
@@ -305,8 +308,33 @@ export class ShardedArray implements AsyncDisposable {
       start: plan.start.subarray(0, n),
       end: plan.end.subarray(0, n),
     };
+    // Raw chunks are copied (or converted) natively, a batch or task per call.
+    const elem = TYPED[m.dataType].BYTES_PER_ELEMENT;
+    const copySpec: BoxCopySpec | undefined = args.raw
+      ? {
+        dtype: dtypeCode(m.dataType),
+        outDtype: options.as ? (options.as === "float32" ? Dtype.float32 : Dtype.float64) : dtypeCode(m.dataType),
+        inner,
+        extent,
+        chunkBytes: product(inner) * elem,
+        origins: args.origins,
+        los: args.los,
+        bases: args.bases,
+        scale: convert?.scale ?? 1,
+        shift: convert?.offset ?? 0,
+      }
+      : undefined;
     let missing = 0;
-    if (options.pool && n) {
+    if (options.pool && n && copySpec) {
+      const res = await options.pool._copyBoxesInto(requests, out, copySpec, {
+        signal: options.signal,
+        trustRanges: m.sharded,
+      });
+      for (const [i, e] of res.errors) {
+        if (!m.sharded && e instanceof LsioError && e.code === "ENOENT") missing++;
+        else throw withChunk(e, paths[plan.file[i]], i);
+      }
+    } else if (options.pool && n) {
       const res = await options.pool.transformInto(requests, {
         transform: { module: DECODE_MODULE, name: "decodeInto" },
         output: out,
@@ -336,6 +364,22 @@ export class ShardedArray implements AsyncDisposable {
           plan: "ordered",
           trustRanges: m.sharded, // ranges from the shard index: no statx round
         });
+        if (copySpec) {
+          for (let i = 0; i < n; i++) {
+            const st = res.status[i];
+            if (st === 0 && res.lengthOf(i) !== copySpec.chunkBytes) {
+              throw withChunk(new Error(`chunk holds ${res.lengthOf(i)} bytes, a raw chunk is ${copySpec.chunkBytes}`), paths[plan.file[i]], i);
+            }
+            if (st === 0) continue;
+            if (!m.sharded && st === -2) missing++; // ENOENT: a chunk never written
+            else throw res.error(i);
+          }
+          const lib = await native();
+          const offs = new BigUint64Array(n);
+          for (let i = 0; i < n; i++) offs[i] = BigInt(offsets[i]);
+          new BoxCopier(lib, copySpec, out).run(n, lib.addressOf(slab), lib.addressOf(offs), lib.addressOf(res.status), 0n, 0);
+          return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
+        }
         const pending: Promise<void>[] = [];
         for (let i = 0; i < n; i++) {
           const chunk = res.chunk(i);
