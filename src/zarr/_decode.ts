@@ -1,9 +1,10 @@
-// Decoding one inner chunk and copying its part of a selection into the
-// output array: the same code on the main thread and in the pool's workers
-// (`decodeInto` is the workers' transform).
+// Decoding one compressed (or otherwise encoded) inner chunk and copying its
+// part of a selection into the output array: the same code on the main thread
+// and in the pool's workers (`decodeInto` is the workers' transform). Raw
+// chunks take the native path (lsio_copy_boxes, _boxcopy.ts).
 import type { ChunkContext } from "../pool.ts";
 import { chunkCodec, type ChunkCodec } from "./_codecs.ts";
-import { type CodecMeta, type NumericArray, type NumericDataType, product, TYPED } from "./_meta.ts";
+import type { CodecMeta, NumericArray, NumericDataType } from "./_meta.ts";
 
 /** What every chunk of one read shares (ctx.args in the workers). */
 export interface DecodeArgs {
@@ -11,7 +12,7 @@ export interface DecodeArgs {
   innerShape: number[];
   codecs: CodecMeta[];
   fillValue: unknown;
-  /** Bytes are the little-endian array in C order: view them, no decoding. */
+  /** Bytes are the little-endian array in C order (copied natively, not through decodeChunk). */
   raw: boolean;
   /** Every box's extent; box b is written C order at output[bases[b]..]. */
   extent: number[];
@@ -97,17 +98,6 @@ function pipelineFor(args: DecodeArgs): Promise<ChunkCodec> {
   return p;
 }
 
-/** The raw chunk's elements, checked for size. */
-function rawView(chunk: Uint8Array, args: DecodeArgs): NumericArray {
-  const T = TYPED[args.dataType];
-  const n = product(args.innerShape);
-  if (chunk.byteLength !== n * T.BYTES_PER_ELEMENT) {
-    throw new Error(`chunk holds ${chunk.byteLength} bytes, a ${args.innerShape.join("×")} ${args.dataType} chunk is ${n * T.BYTES_PER_ELEMENT}`);
-  }
-  if (chunk.byteOffset % T.BYTES_PER_ELEMENT === 0) return new T(chunk.buffer, chunk.byteOffset, n);
-  return new T(chunk.slice().buffer, 0, n); // misaligned source: one copy
-}
-
 /** Decodes request `index`'s chunk and copies its part of its box into `out` (sync when raw). */
 export function decodeChunk(
   chunk: Uint8Array,
@@ -119,11 +109,7 @@ export function decodeChunk(
   const origin = args.origins.subarray(index * nd, index * nd + nd);
   const lo = args.los.subarray(index * nd, index * nd + nd);
   const base = args.bases[index];
-  if (args.raw) {
-    const src = rawView(chunk, args);
-    copyBox(src, args.innerShape, cStrides(args.innerShape), origin, lo, args.extent, out, base, args.convert);
-    return;
-  }
+  // (Raw chunks never come here: lsio_copy_boxes copies them, see _boxcopy.ts.)
   // No copy: the pool settles a task's promises before it reuses the buffer.
   return pipelineFor(args).then((p) => p.decode(chunk)).then((d) => {
     copyBox(d.data, d.shape, d.stride, origin, lo, args.extent, out, base, args.convert);
