@@ -196,6 +196,22 @@ const IMPLS: Impl[] = [
       },
     ];
   }),
+  {
+    id: "lsio-pool-deno",
+    label: "LSIO WorkerPool.readInto, pinned worker per core",
+    runtime: "deno",
+    full: true,
+    kind: "shards",
+    argv: (s) => [DENO, "run", "-A", `${HERE}shard_lsio_pool.ts`, s],
+  },
+  {
+    id: "lsio-pool-bun",
+    label: "LSIO WorkerPool.readInto, pinned worker per core",
+    runtime: "bun",
+    full: true,
+    kind: "shards",
+    argv: (s) => [BUN, `${HERE}shard_lsio_pool.ts`, s],
+  },
   { id: "fio", label: "fio io_uring bs=4k (iolog replay)", runtime: "fio", full: true, kind: "shards", argv: () => [] },
   {
     id: "fio-seq4k",
