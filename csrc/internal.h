@@ -104,6 +104,10 @@ int pool_create(pool_backend **out, uint32_t threads);
 void pool_destroy(pool_backend *p);
 int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_open, int direct);
 
+/* Register the batch's files with the ring only when it reads each file at
+ * least this many times on average (registration is a syscall per file). */
+#define LSIO_FIXED_FILES_MIN_READS 16u
+
 /* Size of the gap sink that VEC reads share (gaps take several iovecs if longer). */
 #define LSIO_SCRATCH_BYTES (64u << 10)
 /* iovecs per readv; a unit needing more continues in a further read. */
