@@ -61,8 +61,8 @@ if (wrong) process.exit(1);
 
 console.log(`3. the same kind of reads through LSIO, fio and ${runtime}'s file API, side by side:`);
 const impls = runtime === "bun"
-  ? "lsio-bun,fio,bun-readsync,bun-promises"
-  : "lsio-deno,fio,deno-fsfile-sync,deno-fsfile-async";
+  ? "lsio-bun,lsio-pool-bun,fio,bun-readsync,bun-promises"
+  : "lsio-deno,lsio-pool-deno,fio,deno-fsfile-sync,deno-fsfile-async";
 // The bench orchestrator is a Deno script; each implementation runs in its own process.
 const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
 const bench = spawnSync(
