@@ -24,7 +24,7 @@ const common_sources = [_][]const u8{
 };
 const c_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
 
-const Uring = struct { archive: []const u8, include: std.Build.LazyPath };
+const Uring = struct { archive: []const u8, include: std.Build.LazyPath, zstd: []const u8 };
 
 fn addCore(b: *std.Build, mod: *std.Build.Module, os_tag: std.Target.Os.Tag, uring: Uring) void {
     mod.addIncludePath(b.path("csrc/include"));
@@ -39,6 +39,9 @@ fn addCore(b: *std.Build, mod: *std.Build.Module, os_tag: std.Target.Os.Tag, uri
         mod.addCSourceFiles(.{ .files = &.{"csrc/uring.c"}, .flags = &c_flags });
         mod.addIncludePath(uring.include);
         mod.addObjectFile(.{ .cwd_relative = uring.archive });
+        // zstd decoding of Zarr chunks in lsio_copy_boxes (Linux builds; elsewhere -ENOTSUP).
+        mod.addCMacro("LSIO_HAVE_ZSTD", "1");
+        mod.addObjectFile(.{ .cwd_relative = uring.zstd });
     }
 }
 
@@ -48,13 +51,17 @@ pub fn build(b: *std.Build) void {
     const archive = b.option([]const u8, "liburing", "path to liburing.a") orelse
         "/usr/lib/x86_64-linux-gnu/liburing.a";
     const headers = b.option([]const u8, "liburing-include", "directory holding liburing.h") orelse "/usr/include";
+    const zstd_archive = b.option([]const u8, "zstd", "path to libzstd.a") orelse "/usr/lib/x86_64-linux-gnu/libzstd.a";
     // Only liburing's own headers, not the host's whole /usr/include (zig brings its libc headers).
     const inc = b.addWriteFiles();
     _ = inc.addCopyFile(.{ .cwd_relative = b.fmt("{s}/liburing.h", .{headers}) }, "liburing.h");
     for ([_][]const u8{ "io_uring.h", "compat.h", "barrier.h" }) |h| {
         _ = inc.addCopyFile(.{ .cwd_relative = b.fmt("{s}/liburing/{s}", .{ headers, h }) }, b.fmt("liburing/{s}", .{h}));
     }
-    const liburing = Uring{ .archive = archive, .include = inc.getDirectory() };
+    for ([_][]const u8{ "zstd.h", "zstd_errors.h" }) |h| {
+        _ = inc.addCopyFile(.{ .cwd_relative = b.fmt("{s}/{s}", .{ headers, h }) }, h);
+    }
+    const liburing = Uring{ .archive = archive, .include = inc.getDirectory(), .zstd = zstd_archive };
     const sanitize = b.option(bool, "sanitize", "UBSan in the C tests") orelse false;
     const os_tag = target.result.os.tag;
 
@@ -107,6 +114,11 @@ pub fn build(b: *std.Build) void {
     reduce_mod.addIncludePath(b.path("csrc/include"));
     reduce_mod.addIncludePath(b.path("csrc"));
     reduce_mod.addCSourceFiles(.{ .files = &.{ "csrc/reduce.c", "csrc/boxcopy.c", "csrc/tests/test_reduce.c" }, .flags = &c_flags });
+    if (os_tag == .linux) { // the zstd path of lsio_copy_boxes, as in the library
+        reduce_mod.addCMacro("LSIO_HAVE_ZSTD", "1");
+        reduce_mod.addIncludePath(liburing.include);
+        reduce_mod.addObjectFile(.{ .cwd_relative = zstd_archive });
+    }
     const reduce_exe = b.addExecutable(.{ .name = "lsio_test_reduce", .root_module = reduce_mod });
     b.installArtifact(reduce_exe);
     const run_reduce = b.addRunArtifact(reduce_exe);

@@ -6,7 +6,12 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(LSIO_HAVE_ZSTD)
+#include <zstd.h>
+#include <zstd_errors.h>
+#endif
 
 #define MAX_DIMS 32
 
@@ -37,9 +42,14 @@ static const uint32_t elem_size[] = {
 CONVERT_ROW(float)
 CONVERT_ROW(double)
 
-LSIO_API int lsio_copy_boxes(const lsio_box_copy *c)
+LSIO_API int lsio_copy_boxes(lsio_box_copy *c)
 {
 	if (!c) return -EINVAL;
+	if (c->codec > LSIO_CHUNK_ZSTD) return -EINVAL;
+#if !defined(LSIO_HAVE_ZSTD)
+	if (c->codec == LSIO_CHUNK_ZSTD) return -ENOTSUP;
+#endif
+	if (c->codec == LSIO_CHUNK_ZSTD && c->count && !c->length) return -EINVAL;
 	const uint64_t nd = c->ndim;
 	if (nd > MAX_DIMS || c->dtype < LSIO_DTYPE_INT8 || c->dtype > LSIO_DTYPE_FLOAT64) return -EINVAL;
 	if (c->out_dtype != c->dtype && c->out_dtype != LSIO_DTYPE_FLOAT32 && c->out_dtype != LSIO_DTYPE_FLOAT64)
@@ -54,11 +64,41 @@ LSIO_API int lsio_copy_boxes(const lsio_box_copy *c)
 		in_stride[d] = acc, acc *= c->inner[d];
 		out_stride[d] = acc2, acc2 *= c->extent[d];
 	}
+	const size_t chunk_bytes = (size_t)acc * in_size;
+	uint8_t *scratch = NULL;
+#if defined(LSIO_HAVE_ZSTD)
+	ZSTD_DCtx *dctx = NULL;
+	if (c->codec == LSIO_CHUNK_ZSTD && c->count) {
+		scratch = malloc(chunk_bytes ? chunk_bytes : 1);
+		dctx = ZSTD_createDCtx();
+		if (!scratch || !dctx) {
+			free(scratch);
+			ZSTD_freeDCtx(dctx);
+			return -ENOMEM;
+		}
+	}
+#endif
+	int rc = 0;
 	for (uint64_t k = 0; k < c->count; k++) {
 		if (c->status && c->status[k] != 0) continue;
 		const uint64_t r = c->request ? c->request[k] : c->first + k;
 		const int32_t *origin = c->origins + r * nd, *lo = c->los + r * nd;
 		const uint8_t *src = c->base + c->offset[k];
+		if (c->codec == LSIO_CHUNK_RAW && c->length && c->length[k] != chunk_bytes) {
+			c->failed = k, rc = -EMSGSIZE;
+			break;
+		}
+#if defined(LSIO_HAVE_ZSTD)
+		if (c->codec == LSIO_CHUNK_ZSTD) { /* decoded into scratch while the frame is in cache */
+			size_t got = ZSTD_decompressDCtx(dctx, scratch, chunk_bytes, src, (size_t)c->length[k]);
+			if (ZSTD_isError(got) || got != chunk_bytes) {
+				c->failed = k;
+				rc = ZSTD_isError(got) && ZSTD_getErrorCode(got) != ZSTD_error_dstSize_tooSmall ? -EBADMSG : -EMSGSIZE;
+				break;
+			}
+			src = scratch;
+		}
+#endif
 		uint8_t *dst = c->out + (uint64_t)c->bases[r] * out_size;
 		int empty = 0;
 		for (uint64_t d = 0; d < nd; d++) {
@@ -97,5 +137,9 @@ LSIO_API int lsio_copy_boxes(const lsio_box_copy *c)
 			if (d < 0) break;
 		}
 	}
-	return 0;
+	free(scratch);
+#if defined(LSIO_HAVE_ZSTD)
+	ZSTD_freeDCtx(dctx);
+#endif
+	return rc;
 }

@@ -137,9 +137,14 @@ export const BoxCopyWord = {
   outDtype: 14,
   scale: 15, // double
   shift: 16, // double
+  codec: 17,
+  length: 18,
+  failed: 19,
 } as const;
 /** Number of words in `lsio_box_copy`. */
-export const BOX_COPY_WORDS = 17;
+export const BOX_COPY_WORDS = 20;
+/** `LSIO_CHUNK_*` (lsio_box_copy.codec). */
+export const ChunkCodec = { raw: 0, zstd: 1 } as const;
 /** `LSIO_DTYPE_*`. */
 export const Dtype = {
   int8: 1,

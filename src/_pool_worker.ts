@@ -274,15 +274,19 @@ async function runBatch(msg: BatchMessage): Promise<void> {
     done.readsIssued += Number(struct[BatchWord.readsIssued]);
     done.bytes += Number(struct[BatchWord.bytesDone]);
 
-    if (copier) { // raw chunks: every chunk of the task copied into its box in one native call
-      const want = msg.copyBoxes!.chunkBytes;
-      for (let j = lo; j < hi; j++) {
-        if (status[j] === 0 && len32[2 * j] !== want) { // never let C read past a short chunk
-          status[j] = -5; // EIO
-          fail(index ? index[j] : j, new Error(`chunk holds ${len32[2 * j]} bytes, a raw chunk is ${want}`));
-        }
-      }
-      copier.run(m, lib.addressOf(buffer), lib.addressOf(dest), statusAddr + BigInt(4 * lo), index ? indexAddr + BigInt(4 * lo) : 0n, lo);
+    if (copier) { // raw or zstd chunks: every chunk of the task decoded/copied into its box in one native call
+      copier.run(
+        m,
+        lib.addressOf(buffer),
+        lib.addressOf(dest),
+        statusAddr + BigInt(4 * lo),
+        index ? indexAddr + BigInt(4 * lo) : 0n,
+        lo,
+        lengthAddr + BigInt(8 * lo),
+        (k, errno) => {
+          status[lo + k] = errno; // the main thread reports it as an LsioError with path and range
+        },
+      );
     } else if (red) {
       red[ReductionWord.count] = BigInt(m);
       red[ReductionWord.base] = lib.addressOf(buffer);

@@ -235,9 +235,26 @@ test("zarr: a raw chunk of the wrong size is an error (never copied past its end
   for (const opts of [{}, { pool }]) {
     await using arr = await ShardedArray.open(where);
     const e = await assertRejects(() => arr.read(null, opts));
-    assert(String(e).includes("a raw chunk is 32"), String(e));
+    assert(String(e).includes("wrong size") && String(e).includes(shard), String(e));
     const ok = await arr.read([[4, 8], [4, 8]], opts); // the other chunks still read
     assertEquals(Array.from(ok.data as Uint16Array).slice(0, 4), [37, 38, 39, 40]);
+  }
+});
+
+test("zarr: zstd chunks decode natively; a corrupt frame fails with EBADMSG naming the shard", async () => {
+  const where = path.join(dir, "zstd-bad");
+  const data = Float32Array.from({ length: 256 }, (_, i) => i / 2);
+  await writeShardedArray(where, data, { shape: [16, 16], dataType: "float32", shardShape: [16, 16], chunkShape: [8, 8], codecs: "zstd" });
+  await using good = await ShardedArray.open(where);
+  assertEquals(Array.from((await good.read([[3, 11], [5, 13]], { pool })).data as Float32Array), naiveSelect(data, [16, 16], [[3, 11], [5, 13]]));
+  const shard = path.join(where, "c", "0", "0");
+  const b = fs.readFileSync(shard);
+  b[0] ^= 0xff; // the first chunk's zstd magic number
+  fs.writeFileSync(shard, b);
+  for (const opts of [{}, { pool }]) {
+    await using arr = await ShardedArray.open(where);
+    const e = await assertRejects(() => arr.read(null, opts));
+    assert(String(e).includes("does not decode") && String(e).includes(shard), String(e));
   }
 });
 

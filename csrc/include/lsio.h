@@ -233,10 +233,19 @@ typedef struct lsio_box_copy {
 	uint64_t out_dtype;      /* dtype, or LSIO_DTYPE_FLOAT32 / LSIO_DTYPE_FLOAT64 to convert */
 	double scale;
 	double shift;
+	uint64_t codec;          /* LSIO_CHUNK_RAW, or LSIO_CHUNK_ZSTD: each chunk is one zstd frame */
+	const uint64_t *length;  /* [count] bytes of each chunk (ZSTD; RAW: NULL or checked) */
+	uint64_t failed;         /* out: index of the chunk that failed (on -EBADMSG / -EMSGSIZE) */
 } lsio_box_copy;
 
-/* Returns 0, or -EINVAL for a bad dtype/rank/NULL array. */
-LSIO_API int lsio_copy_boxes(const lsio_box_copy *c);
+/* lsio_box_copy.codec */
+enum { LSIO_CHUNK_RAW = 0, LSIO_CHUNK_ZSTD = 1 };
+
+/* Returns 0; -EINVAL for a bad dtype/rank/NULL array; -EMSGSIZE when a chunk
+ * (raw, or decompressed) is not inner-shape sized, -EBADMSG when a zstd frame
+ * does not decode (c->failed names the chunk); -ENOTSUP for zstd in builds
+ * without it. */
+LSIO_API int lsio_copy_boxes(lsio_box_copy *c);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "check.h"
+#if defined(LSIO_HAVE_ZSTD)
+#include <zstd.h>
+#endif
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -247,6 +250,54 @@ static void t_copy_boxes(void)
 	CHECK_EQ(lsio_copy_boxes(&bad), -EINVAL);
 }
 
+/* The zstd path: frames decoded and copied like raw chunks; a broken frame
+ * and a frame of the wrong size are refused, naming the chunk; a raw chunk of
+ * the wrong length too. */
+static void t_copy_boxes_zstd(void)
+{
+	uint16_t chunk[2][64];
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 64; i++) chunk[k][i] = (uint16_t)(k * 1000 + i);
+	const int64_t inner[2] = {8, 8}, extent[2] = {8, 16};
+	int32_t origins[4] = {0, 0, 0, 8}, los[4] = {0, 0, 0, 0};
+	double bases[2] = {0, 0};
+	uint16_t out[128];
+	lsio_box_copy c;
+	memset(&c, 0, sizeof c);
+	c.count = 2, c.ndim = 2, c.inner = inner, c.extent = extent, c.origins = origins, c.los = los;
+	c.bases = bases, c.out = (uint8_t *)out, c.dtype = c.out_dtype = LSIO_DTYPE_UINT16;
+#if defined(LSIO_HAVE_ZSTD)
+	uint8_t frames[2][256];
+	uint64_t off[2], len[2];
+	for (int k = 0; k < 2; k++) {
+		size_t n = ZSTD_compress(frames[k], sizeof frames[k], chunk[k], sizeof chunk[k], 3);
+		REQUIRE(!ZSTD_isError(n));
+		off[k] = (uint64_t)k * sizeof frames[0], len[k] = n;
+	}
+	c.base = (const uint8_t *)frames, c.offset = off, c.length = len, c.codec = LSIO_CHUNK_ZSTD;
+	memset(out, 0, sizeof out);
+	CHECK_EQ(lsio_copy_boxes(&c), 0);
+	for (int y = 0; y < 8; y++)
+		for (int x = 0; x < 16; x++) CHECK_EQ_I(out[y * 16 + x], (x / 8) * 1000 + y * 8 + x % 8, y * 16 + x);
+	frames[1][0] ^= 0xff; /* broken frame: not a zstd magic number */
+	CHECK(lsio_copy_boxes(&c) < 0);
+	CHECK_EQ(c.failed, 1);
+	frames[1][0] ^= 0xff;
+	const int64_t bigger[2] = {8, 16}; /* a frame that decodes to fewer bytes than the chunk shape */
+	c.inner = bigger;
+	CHECK_EQ(lsio_copy_boxes(&c), -EMSGSIZE);
+	c.inner = inner;
+#else
+	c.codec = LSIO_CHUNK_ZSTD;
+	CHECK_EQ(lsio_copy_boxes(&c), -ENOTSUP);
+#endif
+	/* raw with lengths: a chunk of the wrong size is refused, never read */
+	uint64_t roff[2] = {0, sizeof chunk[0]}, rlen[2] = {sizeof chunk[0], 10};
+	c.codec = LSIO_CHUNK_RAW, c.base = (const uint8_t *)chunk, c.offset = roff, c.length = rlen;
+	CHECK_EQ(lsio_copy_boxes(&c), -EMSGSIZE);
+	CHECK_EQ(c.failed, 1);
+}
+
 static void run_case(const char *name, void (*fn)(void)) { run_named_case("reduce_", name, fn); }
 
 int main(void)
@@ -257,6 +308,7 @@ int main(void)
 	run_case("nan", t_nan);
 	run_case("bad_args", t_bad_args);
 	run_case("copy_boxes", t_copy_boxes);
+	run_case("copy_boxes_zstd", t_copy_boxes_zstd);
 	printf("%ld checks\n", g_checks);
 	printf("%d passed, %d failed\n", g_passed, g_failed);
 	return g_failed ? 1 : 0;

@@ -10,8 +10,10 @@ export interface BoxCopySpec {
   outDtype: number;
   inner: number[];
   extent: number[];
-  /** Bytes of one raw chunk: a chunk of another size is an error, never copied. */
+  /** Bytes of one decoded chunk: a chunk of another size is an error, never copied. */
   chunkBytes: number;
+  /** ChunkCodec.raw, or ChunkCodec.zstd (each chunk one zstd frame, decoded natively). */
+  codec: number;
   origins: Int32Array;
   los: Int32Array;
   bases: Float64Array;
@@ -46,26 +48,47 @@ export class BoxCopier {
     w[BoxCopyWord.out] = addr(out);
     w[BoxCopyWord.dtype] = BigInt(spec.dtype);
     w[BoxCopyWord.outDtype] = BigInt(spec.outDtype);
+    w[BoxCopyWord.codec] = BigInt(spec.codec);
     f[BoxCopyWord.scale] = spec.scale;
     f[BoxCopyWord.shift] = spec.shift;
     this.#keep = [inner, extent, spec, out]; // C reads these while run() runs
   }
 
   /**
-   * Copies `count` chunks at base + offset[k] (uint64 array at `offsets`),
-   * skipping status != 0; chunk k is request `requests[k]` (uint32 array) or
-   * first + k when `requests` is 0n.
+   * Copies `count` chunks at base + offset[k] (uint64 array at `offsets`,
+   * their byte lengths at `lengths`), skipping status != 0; chunk k is
+   * request `requests[k]` (uint32 array) or first + k when `requests` is 0n.
+   * A chunk that does not decode or has the wrong size is reported through
+   * `fail(k, errno)` and the others are still copied.
    */
-  run(count: number, base: bigint, offsets: bigint, status: bigint, requests: bigint, first: number): void {
+  run(
+    count: number,
+    base: bigint,
+    offsets: bigint,
+    status: bigint,
+    requests: bigint,
+    first: number,
+    lengths: bigint,
+    fail: (k: number, errno: number) => void,
+  ): void {
     const w = this.#words;
-    w[BoxCopyWord.count] = BigInt(count);
-    w[BoxCopyWord.base] = base;
-    w[BoxCopyWord.offset] = offsets;
-    w[BoxCopyWord.status] = status;
-    w[BoxCopyWord.request] = requests;
-    w[BoxCopyWord.first] = BigInt(first);
-    const rc = this.#lib.copyBoxes(w);
-    if (rc < 0) throw new Error(`lsio_copy_boxes: ${rc}`);
+    let k0 = 0;
+    while (k0 < count) {
+      const at = BigInt(k0);
+      w[BoxCopyWord.count] = BigInt(count - k0);
+      w[BoxCopyWord.base] = base;
+      w[BoxCopyWord.offset] = offsets + 8n * at;
+      w[BoxCopyWord.status] = status ? status + 4n * at : 0n;
+      w[BoxCopyWord.request] = requests ? requests + 4n * at : 0n;
+      w[BoxCopyWord.first] = BigInt(first + k0);
+      w[BoxCopyWord.length] = lengths ? lengths + 8n * at : 0n;
+      const rc = this.#lib.copyBoxes(w);
+      if (rc === 0) return;
+      if (rc !== -74 && rc !== -90) throw new Error(`lsio_copy_boxes: ${rc}`); // not EBADMSG / EMSGSIZE
+      const bad = k0 + Number(w[BoxCopyWord.failed]);
+      fail(bad, rc);
+      k0 = bad + 1;
+    }
     void this.#keep;
   }
 }

@@ -158,4 +158,12 @@ export function isRaw(meta: ArrayMeta): boolean {
   return endian === "little" || TYPED[meta.dataType].BYTES_PER_ELEMENT === 1;
 }
 
+/** Is each chunk one zstd frame of the little-endian array in C order (bytes + zstd)? */
+export function isZstd(meta: ArrayMeta): boolean {
+  const c = meta.codecs;
+  if (c.length !== 2 || c[0].name !== "bytes" || c[1].name !== "zstd") return false;
+  const endian = c[0].configuration?.endian ?? "little";
+  return endian === "little" || TYPED[meta.dataType].BYTES_PER_ELEMENT === 1;
+}
+
 export const product = (a: readonly number[]): number => a.reduce((x, y) => x * y, 1);

@@ -16,7 +16,7 @@ import { LsioError } from "../errors.ts";
 import { type ColumnarRequests, Reader } from "../reader.ts";
 import { allocAligned } from "../aligned.ts";
 import { native } from "../../ffi/mod.ts";
-import { Dtype } from "../../ffi/native.ts";
+import { ChunkCodec, Dtype } from "../../ffi/native.ts";
 import { BoxCopier, type BoxCopySpec, dtypeCode } from "./_boxcopy.ts";
 import type { WorkerPool } from "../pool.ts";
 import { crc32c } from "./crc32c.ts";
@@ -24,6 +24,7 @@ import { type DecodeArgs, decodeChunk } from "./_decode.ts";
 import {
   type ArrayMeta,
   isRaw,
+  isZstd,
   type NumericArray,
   type NumericDataType,
   parseArrayMeta,
@@ -310,8 +311,10 @@ export class ShardedArray implements AsyncDisposable {
     };
     // Raw chunks are copied (or converted) natively, a batch or task per call.
     const elem = TYPED[m.dataType].BYTES_PER_ELEMENT;
-    const copySpec: BoxCopySpec | undefined = args.raw
+    const zstd = isZstd(m);
+    const copySpec: BoxCopySpec | undefined = args.raw || zstd
       ? {
+        codec: zstd ? ChunkCodec.zstd : ChunkCodec.raw,
         dtype: dtypeCode(m.dataType),
         outDtype: options.as ? (options.as === "float32" ? Dtype.float32 : Dtype.float64) : dtypeCode(m.dataType),
         inner,
@@ -367,17 +370,25 @@ export class ShardedArray implements AsyncDisposable {
         if (copySpec) {
           for (let i = 0; i < n; i++) {
             const st = res.status[i];
-            if (st === 0 && res.lengthOf(i) !== copySpec.chunkBytes) {
-              throw withChunk(new Error(`chunk holds ${res.lengthOf(i)} bytes, a raw chunk is ${copySpec.chunkBytes}`), paths[plan.file[i]], i);
-            }
             if (st === 0) continue;
             if (!m.sharded && st === -2) missing++; // ENOENT: a chunk never written
             else throw res.error(i);
           }
           const lib = await native();
-          const offs = new BigUint64Array(n);
-          for (let i = 0; i < n; i++) offs[i] = BigInt(offsets[i]);
-          new BoxCopier(lib, copySpec, out).run(n, lib.addressOf(slab), lib.addressOf(offs), lib.addressOf(res.status), 0n, 0);
+          const offs = new BigUint64Array(n), lens = new BigUint64Array(n);
+          for (let i = 0; i < n; i++) offs[i] = BigInt(offsets[i]), lens[i] = BigInt(res.lengthOf(i));
+          new BoxCopier(lib, copySpec, out).run(
+            n,
+            lib.addressOf(slab),
+            lib.addressOf(offs),
+            lib.addressOf(res.status),
+            0n,
+            0,
+            lib.addressOf(lens),
+            (k, errno) => {
+              throw withChunk(new LsioError(errno, { path: paths[plan.file[k]], range: { start: plan.start[k], end: plan.end[k] } }), paths[plan.file[k]], k);
+            },
+          );
           return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
         }
         const pending: Promise<void>[] = [];
