@@ -82,7 +82,7 @@ function ensureFloatFiles(dir: string, count: number, bytes: number, name: (i: n
   return paths;
 }
 
-async function child(workload: string, label: string, runtime: "deno" | "bun", spec: PoolSpec, total: number) {
+async function child(workload: string, label: string, runtime: "deno" | "bun", spec: PoolSpec) {
   progress.start(`${workload}: ${label} (${runtime})`);
   const argv = runtime === "deno"
     ? [DENO, "run", "-A", `${HERE}pool_child.ts`, JSON.stringify(spec)]
@@ -108,7 +108,6 @@ async function child(workload: string, label: string, runtime: "deno" | "bun", s
     note: j.note,
     peak_rss_bytes: r.peakRssBytes,
   });
-  void total;
 }
 
 /** fio with `jobs` jobs (aggregate figures, group_reporting). */
@@ -193,10 +192,10 @@ if (chosen.includes("random")) {
     `--numjobs=${jobs}`, `--iodepth=${QD / jobs}`, `--number_ios=${reads / jobs}`, "--norandommap", "--randrepeat=0",
   ];
   await fio("random", "fio-2jobs", `fio io_uring randread, 2 jobs × QD ${QD / 2}`, fioRand(2), BLOCK);
-  await child("random", `LSIO pool, 2 workers pinned, QD ${QD / 2} each`, "deno", spec("lsio-2w-pinned", 2, true), reads);
-  await child("random", `LSIO pool, 2 workers unpinned`, "deno", spec("lsio-2w-unpinned", 2, false), reads);
-  await child("random", `LSIO pool, 1 worker pinned, QD ${QD}`, "deno", spec("lsio-1w-pinned", 1, true), reads);
-  await child("random", `LSIO pool, 2 workers pinned (Bun)`, "bun", spec("lsio-2w-pinned-bun", 2, true), reads);
+  await child("random", `LSIO pool, 2 workers pinned, QD ${QD / 2} each`, "deno", spec("lsio-2w-pinned", 2, true));
+  await child("random", `LSIO pool, 2 workers unpinned`, "deno", spec("lsio-2w-unpinned", 2, false));
+  await child("random", `LSIO pool, 1 worker pinned, QD ${QD}`, "deno", spec("lsio-1w-pinned", 1, true));
+  await child("random", `LSIO pool, 2 workers pinned (Bun)`, "bun", spec("lsio-2w-pinned-bun", 2, true));
   await fio("random", "fio-1job", `fio io_uring randread, 1 job × QD ${QD}`, fioRand(1), BLOCK);
   console.log(`\nrandom: ${reads} random 4 KiB reads of a 256 MiB hot file, total depth ${QD}\n`);
   console.log(table("random", "fio-2jobs", "chunks_per_s"));
@@ -214,17 +213,17 @@ if (chosen.includes("shard")) {
   const spec = (impl: string, kind: PoolSpec["kind"], workers: number, pin: boolean): PoolSpec => ({
     impl, kind, workers, pin, qd: QD / workers, files, passes,
   });
-  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers pinned", "deno", spec("lsio-2w-pinned", "shard-sum", 2, true), chunks);
-  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", "shard-sum", 2, false), chunks);
-  await child("shard-sum", "LSIO pool, JS sum transform, 1 worker pinned", "deno", spec("lsio-1w-pinned", "shard-sum", 1, true), chunks);
-  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers pinned (Bun)", "bun", spec("lsio-2w-pinned-bun", "shard-sum", 2, true), chunks);
-  await child("shard-sum", "readSync + JS sum, one thread", "deno", spec("peer-sum", "peer-sum", 1, false), chunks);
-  await child("shard-sum", "readSync + JS sum, one thread (Bun)", "bun", spec("peer-sum-bun", "peer-sum", 1, false), chunks);
-  await child("shard-native", "LSIO pool, native sum, 2 workers pinned", "deno", spec("lsio-2w-pinned", "shard-native", 2, true), chunks);
-  await child("shard-native", "LSIO pool, native sum, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", "shard-native", 2, false), chunks);
-  await child("shard-native", "LSIO pool, native sum, 1 worker pinned", "deno", spec("lsio-1w-pinned", "shard-native", 1, true), chunks);
-  await child("shard-native", "LSIO pool, native sum, 2 workers pinned (Bun)", "bun", spec("lsio-2w-pinned-bun", "shard-native", 2, true), chunks);
-  await child("shard-native", "LSIO pool, read only into the final array, 2 workers", "deno", spec("lsio-read-2w", "shard-read", 2, true), chunks);
+  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers pinned", "deno", spec("lsio-2w-pinned", "shard-sum", 2, true));
+  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", "shard-sum", 2, false));
+  await child("shard-sum", "LSIO pool, JS sum transform, 1 worker pinned", "deno", spec("lsio-1w-pinned", "shard-sum", 1, true));
+  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers pinned (Bun)", "bun", spec("lsio-2w-pinned-bun", "shard-sum", 2, true));
+  await child("shard-sum", "readSync + JS sum, one thread", "deno", spec("peer-sum", "peer-sum", 1, false));
+  await child("shard-sum", "readSync + JS sum, one thread (Bun)", "bun", spec("peer-sum-bun", "peer-sum", 1, false));
+  await child("shard-native", "LSIO pool, native sum, 2 workers pinned", "deno", spec("lsio-2w-pinned", "shard-native", 2, true));
+  await child("shard-native", "LSIO pool, native sum, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", "shard-native", 2, false));
+  await child("shard-native", "LSIO pool, native sum, 1 worker pinned", "deno", spec("lsio-1w-pinned", "shard-native", 1, true));
+  await child("shard-native", "LSIO pool, native sum, 2 workers pinned (Bun)", "bun", spec("lsio-2w-pinned-bun", "shard-native", 2, true));
+  await child("shard-native", "LSIO pool, read only into the final array, 2 workers", "deno", spec("lsio-read-2w", "shard-read", 2, true));
   const seq = (jobs: number) => [
     "--name=pool-shard-seq", `--filename=${files.map((f) => f.replace(/:/g, "\\:")).join(":")}`, "--rw=read", "--bs=256k",
     "--file_service_type=sequential", `--numjobs=${jobs}`, `--iodepth=${QD / jobs}`, `--loops=${passes}`,
@@ -256,10 +255,10 @@ if (chosen.includes("mean")) {
   await fio("mean", "fio-seq-2jobs", "fio sequential 256 KiB reads, 2 jobs", seq(2, "256k"), MiB);
   await fio("mean", "fio-seq-2jobs-1m", "fio sequential 1 MiB reads, 2 jobs", seq(2, "1m"), MiB);
   await fio("mean", "fio-seq-1job", "fio sequential 256 KiB reads, 1 job", seq(1, "256k"), MiB);
-  await child("mean", "LSIO pool.reduce mean, 2 workers pinned", "deno", spec("lsio-2w-pinned", 2, true), 0);
-  await child("mean", "LSIO pool.reduce mean, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", 2, false), 0);
-  await child("mean", "LSIO pool.reduce mean, 1 worker pinned", "deno", spec("lsio-1w-pinned", 1, true), 0);
-  await child("mean", "LSIO pool.reduce mean, 2 workers pinned, 512 KiB buffers", "deno", spec("lsio-2w-512k", 2, true, MiB / 2), 0);
+  await child("mean", "LSIO pool.reduce mean, 2 workers pinned", "deno", spec("lsio-2w-pinned", 2, true));
+  await child("mean", "LSIO pool.reduce mean, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", 2, false));
+  await child("mean", "LSIO pool.reduce mean, 1 worker pinned", "deno", spec("lsio-1w-pinned", 1, true));
+  await child("mean", "LSIO pool.reduce mean, 2 workers pinned, 512 KiB buffers", "deno", spec("lsio-2w-512k", 2, true, MiB / 2));
   console.log(`\nmean: float32 mean of ${(4 * fileBytes) / MiB} MiB (4 files, 1 MiB pieces) × ${passes} passes, hot\n`);
   console.log(table("mean", "fio-seq-2jobs", "gb_per_s"));
   bar("mean vs fio sequential, 2 jobs", get("mean", "lsio-2w-pinned")?.ratio ?? undefined, 0.9);

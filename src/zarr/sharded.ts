@@ -376,7 +376,12 @@ export class ShardedArray implements AsyncDisposable {
           }
           const lib = await native();
           const offs = new BigUint64Array(n), lens = new BigUint64Array(n);
-          for (let i = 0; i < n; i++) offs[i] = BigInt(offsets[i]), lens[i] = BigInt(res.lengthOf(i));
+          const o32 = new Uint32Array(offs.buffer), l32 = new Uint32Array(lens.buffer); // no BigInt per chunk
+          for (let i = 0; i < n; i++) {
+            const o = offsets[i], l = res.lengthOf(i);
+            o32[2 * i] = o % 4294967296, o32[2 * i + 1] = Math.floor(o / 4294967296);
+            l32[2 * i] = l % 4294967296, l32[2 * i + 1] = Math.floor(l / 4294967296);
+          }
           new BoxCopier(lib, copySpec, out).run(
             n,
             lib.addressOf(slab),
