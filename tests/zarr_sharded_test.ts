@@ -217,6 +217,16 @@ test("zarr: readBatch reads many crops in one go, normalised to float32 where th
       assertEquals(Array.from(res.data.subarray(k * 256, k * 256 + 256) as Float32Array), want, `crop ${k}`);
     });
   }
+  // Reads in flight at once (a loader prefetching) each get their own request arrays and slab.
+  for (const opts of [{}, { pool }]) {
+    const halves = [sels.slice(0, 6), sels.slice(6)];
+    const both = await Promise.all(halves.map((h) => arr.readBatch(h, opts)));
+    both.forEach((res, h) =>
+      halves[h].forEach((sel, k) => {
+        assertEquals(Array.from(res.data.subarray(k * 256, k * 256 + 256) as Uint16Array), naiveSelect(data, shape, sel));
+      })
+    );
+  }
   await assertRejects(() => arr.readBatch([[0, [0, 4], [0, 4]], [0, [0, 5], [0, 4]]]), RangeError, "one shape");
 });
 

@@ -152,7 +152,9 @@ export class ShardedArray implements AsyncDisposable {
    * shape `[selections.length, ...selection shape]` (an ML batch of crops).
    */
   async readBatch(selections: DimSelection[][], options: ShardedReadOptions = {}): Promise<SelectionResult> {
-    if (!Array.isArray(selections) || selections.length === 0) throw new RangeError("readBatch needs at least one selection");
+    if (!Array.isArray(selections) || selections.length === 0) {
+      throw new RangeError("readBatch needs at least one selection");
+    }
     const boxes = selections.map((s) => this.#box(s));
     const first = boxes[0];
     for (const b of boxes) {
@@ -175,7 +177,9 @@ export class ShardedArray implements AsyncDisposable {
       const n = m.shape[d];
       if (s === null || s === undefined) lo.push(0), extent.push(n), shape.push(n);
       else if (typeof s === "number") {
-        if (!Number.isInteger(s) || s < 0 || s >= n) throw new RangeError(`Index ${s} outside dimension ${d} (0..${n - 1})`);
+        if (!Number.isInteger(s) || s < 0 || s >= n) {
+          throw new RangeError(`Index ${s} outside dimension ${d} (0..${n - 1})`);
+        }
         lo.push(s), extent.push(1);
       } else {
         const [a, b] = s;
@@ -188,10 +192,29 @@ export class ShardedArray implements AsyncDisposable {
     return { lo, extent, shape };
   }
 
+  /**
+   * One read at a time owns the reused request arrays and slab; a read that
+   * starts while another is in flight (e.g. a prefetch) gets fresh ones.
+   */
   async #readBoxes(
     los: number[][],
     extent: number[],
     options: ShardedReadOptions,
+  ): Promise<Omit<SelectionResult, "shape">> {
+    const owner = !this.#busy;
+    if (owner) this.#busy = true;
+    try {
+      return await this.#readBoxesWith(los, extent, options, owner);
+    } finally {
+      if (owner) this.#busy = false;
+    }
+  }
+
+  async #readBoxesWith(
+    los: number[][],
+    extent: number[],
+    options: ShardedReadOptions,
+    owner: boolean,
   ): Promise<Omit<SelectionResult, "shape">> {
     const m = this.meta, nd = m.shape.length;
     const convert = options.as ? { scale: options.scale ?? 1, offset: options.offset ?? 0 } : undefined;
@@ -265,7 +288,7 @@ export class ShardedArray implements AsyncDisposable {
 
     // The requests: one per stored inner chunk; the rest is fill.
     const paths: string[] = [], pathIndex = new Map<number, number>();
-    const plan = this.#scratch(coordsBound(los.length, extent, inner), nd);
+    const plan = this.#scratch(coordsBound(los.length, extent, inner), nd, owner);
     let n = 0, filled = 0;
     each((b, shard, lin) => {
       let s = 0, e = Infinity;
@@ -359,10 +382,9 @@ export class ShardedArray implements AsyncDisposable {
         const len = plan.end[i] === Infinity ? this.#chunkBytes() : plan.end[i] - plan.start[i];
         bytes += Math.ceil(len / 64) * 64;
       }
-      const slab = await this.#slab(bytes);
-      let res;
-      try {
-        res = await this.#reader.readColumnar({ ...requests, dest: { buffer: slab, offsets } }, {
+      const slab = await this.#slab(bytes, owner);
+      {
+        const res = await this.#reader.readColumnar({ ...requests, dest: { buffer: slab, offsets } }, {
           signal: options.signal,
           plan: "ordered",
           trustRanges: m.sharded, // ranges from the shard index: no statx round
@@ -391,7 +413,11 @@ export class ShardedArray implements AsyncDisposable {
             0,
             lib.addressOf(lens),
             (k, errno) => {
-              throw withChunk(new LsioError(errno, { path: paths[plan.file[k]], range: { start: plan.start[k], end: plan.end[k] } }), paths[plan.file[k]], k);
+              throw withChunk(
+                new LsioError(errno, { path: paths[plan.file[k]], range: { start: plan.start[k], end: plan.end[k] } }),
+                paths[plan.file[k]],
+                k,
+              );
             },
           );
           return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
@@ -414,8 +440,6 @@ export class ShardedArray implements AsyncDisposable {
           }
         }
         await Promise.all(pending);
-      } finally {
-        this.#slabBusy = false;
       }
     }
     return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
@@ -424,11 +448,21 @@ export class ShardedArray implements AsyncDisposable {
   /** Shard keys by shard id. */
   readonly #keys = new Map<number, string>();
   #slabMem: Uint8Array | undefined;
-  #slabBusy = false;
-  #plan: { cap: number; nd: number; file: Uint32Array; start: Float64Array; end: Float64Array; origins: Int32Array; los: Int32Array; bases: Float64Array } | undefined;
+  /** A read owns #plan and #slabMem. */
+  #busy = false;
+  #plan: {
+    cap: number;
+    nd: number;
+    file: Uint32Array;
+    start: Float64Array;
+    end: Float64Array;
+    origins: Int32Array;
+    los: Int32Array;
+    bases: Float64Array;
+  } | undefined;
 
-  /** Reused request arrays for up to `cap` chunks (fresh ones when a read is already using them). */
-  #scratch(cap: number, nd: number) {
+  /** Request arrays for up to `cap` chunks: the reused ones for the owning read, else fresh ones. */
+  #scratch(cap: number, nd: number, owner: boolean) {
     const mk = () => ({
       cap,
       nd,
@@ -439,17 +473,14 @@ export class ShardedArray implements AsyncDisposable {
       los: new Int32Array(cap * nd),
       bases: new Float64Array(cap),
     });
-    // Arrays handed to the pool are cloned when posted, and the main path is done with
-    // them before it returns; a concurrent read still gets its own set.
-    if (this.#slabBusy) return mk();
+    if (!owner) return mk();
     if (!this.#plan || this.#plan.cap < cap || this.#plan.nd !== nd) this.#plan = mk();
     return this.#plan;
   }
 
-  /** A 4096-aligned slab of at least `bytes`, reused between reads (one at a time). */
-  async #slab(bytes: number): Promise<Uint8Array> {
-    if (this.#slabBusy) return await allocAligned(Math.max(bytes, 64));
-    this.#slabBusy = true;
+  /** A 4096-aligned slab of at least `bytes`: the reused one for the owning read, else a fresh one. */
+  async #slab(bytes: number, owner: boolean): Promise<Uint8Array> {
+    if (!owner) return await allocAligned(Math.max(bytes, 64));
     if (!this.#slabMem || this.#slabMem.byteLength < bytes) {
       this.#slabMem = await allocAligned(Math.max(bytes, 64) * 1.25);
     }
@@ -490,7 +521,9 @@ export class ShardedArray implements AsyncDisposable {
         const got = crc32c(r.subarray(0, 16 * n));
         if (want !== got) {
           throw new ZarrFormatError(
-            `${where}: shard index checksum mismatch (crc32c ${got.toString(16)}, stored ${want.toString(16)}; ${m.indexLocation} of the shard)`,
+            `${where}: shard index checksum mismatch (crc32c ${got.toString(16)}, stored ${
+              want.toString(16)
+            }; ${m.indexLocation} of the shard)`,
           );
         }
       }
