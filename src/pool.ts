@@ -132,7 +132,11 @@ export type ChunkView =
   | "bigint64"
   | "biguint64";
 
-/** Requests: a list of `{ path, start?, end? }` or columns (see {@linkcode ColumnarRequests}). */
+/**
+ * Requests: a list of `{ path, start?, end? }` or columns (see
+ * {@linkcode ColumnarRequests}). Calls run one at a time and a call reads its
+ * requests when its turn comes: keep them unchanged until its promise settles.
+ */
 export type PoolRequests = readonly ReadRequest[] | Omit<ColumnarRequests, "dest">;
 
 /** Options of every pool call. */
