@@ -259,7 +259,7 @@ test("pool: a slow worker's tasks are stolen by the other", async () => {
 test("pool: AbortSignal cancels a running batch; progress reports; the pool stays usable", async () => {
   const reqs = Array.from({ length: 4000 }, (_, k) => ({ path: paths[4], start: (k % 256) * 4096, end: (k % 256) * 4096 + 4096 }));
   const ac = new AbortController();
-  const slow = { module: FIX, name: "slowOnWorker0" };
+  const slow = { module: FIX, name: "slowEverywhere" }; // ≈ 1 s of work: the abort lands midway
   setTimeout(() => ac.abort(new Error("stop now")), 30);
   await assertRejects(() => pool.map(reqs, { transform: slow, signal: ac.signal }), Error, "stop now");
   const seen: number[] = [];
