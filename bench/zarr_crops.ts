@@ -28,7 +28,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const BUN = `${ROOT}node_modules/.bin/bun`;
 const PYDIR = `${ROOT}.tools/pybench`;
-const PY_PACKAGES = ["zarr", "tensorstore", "zarrs"];
+const PY_PACKAGES = ["zarr==3.1.6", "tensorstore==0.1.86", "zarrs==0.2.3"]; // the newest zarr for Python 3.11, as measured
 
 const { values: opts } = parseArgs({
   args: Deno.args,
