@@ -49,6 +49,23 @@ export function loadPass(spec) {
 }
 
 /**
+ * The byte ranges of one pass (chunk[i] of its shard) and each chunk's place
+ * in the final array (chunk i at i * blockSize).
+ * @param {Uint32Array} chunk
+ * @param {number} bs
+ */
+export function passRanges(chunk, bs) {
+  const m = chunk.length;
+  const start = new Float64Array(m), end = new Float64Array(m), offsets = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    start[i] = chunk[i] * bs;
+    end[i] = start[i] + bs;
+    offsets[i] = i * bs;
+  }
+  return { start, end, offsets };
+}
+
+/**
  * The ids of every read of the run (`passes` times the pass), which is what
  * c.finish counts and verifies (its "last batch" is the last pass).
  * @param {Uint32Array} ids

@@ -29,12 +29,7 @@ async function load(): Promise<{ mod: typeof import("../mod.ts"); reader: import
 async function run(mod: typeof import("../mod.ts"), reader: import("../mod.ts").Reader): Promise<void> {
   const { ids, paths, file, chunk } = sc.loadPass(spec);
   const bs = spec.blockSize, m = ids.length;
-  const start = new Float64Array(m), end = new Float64Array(m), offsets = new Float64Array(m);
-  for (let i = 0; i < m; i++) {
-    start[i] = chunk[i] * bs;
-    end[i] = start[i] + bs;
-    offsets[i] = i * bs;
-  }
+  const { start, end, offsets } = sc.passRanges(chunk, bs);
   const final = await mod.allocAligned(m * bs);
   c.prefault(final);
   // `plan` is the planner's per-call option; a ReadOptions without it (before

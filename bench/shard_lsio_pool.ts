@@ -14,12 +14,7 @@ const cores = navigator.hardwareConcurrency;
 const pool = await mod.WorkerPool.open({ queueDepth: Math.max(1, Math.floor(spec.qd / cores)) });
 const { ids, paths, file, chunk } = sc.loadPass(spec);
 const bs = spec.blockSize, m = ids.length;
-const start = new Float64Array(m), end = new Float64Array(m), offsets = new Float64Array(m);
-for (let i = 0; i < m; i++) {
-  start[i] = chunk[i] * bs;
-  end[i] = start[i] + bs;
-  offsets[i] = i * bs;
-}
+const { start, end, offsets } = sc.passRanges(chunk, bs);
 const final = await mod.allocAligned(m * bs, { shared: true });
 c.prefault(final);
 let bytes = 0, issued = 0;
