@@ -208,7 +208,14 @@ int uring_read(uring_backend *u, lsio_batch *b, plan *p, uint32_t max_open, int 
 		}
 		if (inflight == 0) break;
 
-		int ret = io_uring_submit_and_wait(&u->ring, 1);
+		/* Wake for an eighth of the queue, not for every read: each wake-up
+		 * then refills in one submission (one plug, one device kick) and
+		 * sleeps once instead of eight times. O_DIRECT random 4 KiB reads on
+		 * this virtio disk, QD 64: 81-85 k/s waiting for 1, 92-95 k/s for
+		 * inflight/8 (fio: 93-98 k/s). Cached reads complete inline while
+		 * submitting, so the wait returns at once for them. */
+		unsigned want = inflight >= 16 ? inflight / 8 : 1;
+		int ret = io_uring_submit_and_wait(&u->ring, want);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			fatal = ret;
 			break;
