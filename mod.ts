@@ -17,6 +17,7 @@ export {
   type BatchStats,
   type ColumnarRequests,
   ColumnarResult,
+  HOT_PATH_LIMITS,
   type PlanOptions,
   type Progress,
   Reader,

@@ -39,7 +39,7 @@ static void lru_push_tail(file_cache *c, int s)
 	c->lru_tail = s;
 }
 
-int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int direct, os_mutex *lock)
+int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int mode, os_mutex *lock)
 {
 	size_t nf = (size_t)b->file_count;
 	c->batch = b;
@@ -47,7 +47,7 @@ int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int direct
 	if (nf && c->cap > nf) c->cap = (uint32_t)nf;
 	c->used = 0;
 	c->opens = 0;
-	c->direct = direct;
+	c->mode = mode;
 	c->lock = lock;
 	c->lru_head = c->lru_tail = -1;
 	c->slot_of = malloc((nf ? nf : 1) * sizeof *c->slot_of);
@@ -95,7 +95,7 @@ static int acquire_locked(file_cache *c, uint32_t f)
 	}
 	file_slot *e = &c->slots[s];
 	const char *path = c->batch->paths + c->batch->path_offsets[f];
-	int rc = os_open(path, c->direct, &e->fd, &e->dio_align);
+	int rc = os_open(path, c->mode, &e->fd, &e->dio_align);
 	if (rc < 0) {
 		/* Leave the slot empty, first in line for reuse. Slots never move:
 		 * reads in flight hold their slot index until they release it. */

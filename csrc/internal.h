@@ -51,11 +51,11 @@ typedef struct file_cache {
 	file_slot *slots;  /* [cap] */
 	int32_t lru_head, lru_tail;
 	uint32_t opens; /* opens so far; each open's number goes in file_slot.opened */
-	int direct;
+	int mode; /* OS_OPEN_* */
 	os_mutex *lock; /* non-NULL when shared between threads */
 } file_cache;
 
-int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int direct, os_mutex *lock);
+int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int mode, os_mutex *lock);
 void file_cache_destroy(file_cache *c);
 /* Pins the file's fd (opening it, evicting the LRU unpinned one when full).
  * Returns the slot index, -errno, or -EAGAIN when every slot is pinned. */

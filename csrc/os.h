@@ -32,7 +32,12 @@ typedef pthread_cond_t os_cond;
 typedef pthread_t os_thread;
 #endif
 
-int os_open(const char *path, int direct, os_file *out, uint32_t *dio_align);
+/* os_open() modes, OR-ed. OS_OPEN_CACHED: fail with -EAGAIN instead of
+ * looking a path component up on disk (Linux RESOLVE_CACHED; elsewhere, and on
+ * kernels without it, a plain open). */
+#define OS_OPEN_DIRECT 1
+#define OS_OPEN_CACHED 2
+int os_open(const char *path, int mode, os_file *out, uint32_t *dio_align);
 void os_close(os_file fd);
 int64_t os_pread(os_file fd, void *buf, uint32_t len, uint64_t off);
 struct iovec;

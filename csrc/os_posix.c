@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #if defined(__linux__)
+#include <linux/openat2.h>
 #include <linux/stat.h>
 #include <sys/syscall.h>
 #endif
@@ -35,9 +36,32 @@ static uint32_t dio_align_of(int fd)
 }
 #endif
 
-int os_open(const char *path, int direct, os_file *out, uint32_t *dio_align)
+#if defined(__linux__) && defined(SYS_openat2) && defined(RESOLVE_CACHED)
+/* openat2 with RESOLVE_CACHED: 1 opened, 0 not supported here, -errno. */
+static int open_cached(const char *path, int flags, int *fd)
+{
+	static int unsupported;
+	if (__atomic_load_n(&unsupported, __ATOMIC_RELAXED)) return 0;
+	struct open_how how = {.flags = (uint64_t)flags, .resolve = RESOLVE_CACHED};
+	long r;
+	do r = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0) {
+		*fd = (int)r;
+		return 1;
+	}
+	if (errno == ENOSYS || errno == EINVAL || errno == E2BIG || errno == EPERM) { /* old kernel or seccomp */
+		__atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return -errno;
+}
+#endif
+
+int os_open(const char *path, int mode, os_file *out, uint32_t *dio_align)
 {
 	int flags = O_RDONLY | O_CLOEXEC;
+	int direct = (mode & OS_OPEN_DIRECT) != 0;
 	*dio_align = 0;
 #if defined(O_DIRECT)
 	if (direct) {
@@ -54,6 +78,16 @@ int os_open(const char *path, int direct, os_file *out, uint32_t *dio_align)
 	}
 #endif
 	int fd;
+#if defined(__linux__) && defined(SYS_openat2) && defined(RESOLVE_CACHED)
+	if (mode & OS_OPEN_CACHED) {
+		int rc = open_cached(path, flags, &fd);
+		if (rc < 0) return rc;
+		if (rc == 1) {
+			*out = fd;
+			return 0;
+		}
+	}
+#endif
 	do fd = open(path, flags);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) return -errno;

@@ -99,8 +99,9 @@ static HANDLE open_wide(const wchar_t *w, int direct)
 			   flags, NULL);
 }
 
-int os_open(const char *path, int direct, os_file *out, uint32_t *dio_align)
+int os_open(const char *path, int mode, os_file *out, uint32_t *dio_align)
 {
+	int direct = (mode & OS_OPEN_DIRECT) != 0;
 	int rc;
 	*dio_align = 0;
 	wchar_t *w = widen(path, &rc);

@@ -290,6 +290,12 @@ uint64_t unit_apply(const lsio_batch *b, const plan *p, const unit *u, uint64_t 
 	return n;
 }
 
+/* A NOWAIT run's -EAGAIN keeps the length asked for: REDO_EAGAIN reads it later. */
+static inline int keeps_length(const lsio_batch *b, int32_t status)
+{
+	return status == -EAGAIN && (b->flags & LSIO_BATCH_NOWAIT);
+}
+
 void unit_finish(lsio_batch *b, plan *p, tally *t, const unit *u, uint64_t done, int32_t status, int shared)
 {
 	if (u->kind == UNIT_PIECE) {
@@ -302,7 +308,7 @@ void unit_finish(lsio_batch *b, plan *p, tally *t, const unit *u, uint64_t done,
 		uint32_t left = shared ? __atomic_sub_fetch(&head->pending, 1, __ATOMIC_ACQ_REL) : --head->pending;
 		if (left == 0) {
 			int32_t err = shared ? __atomic_load_n(&head->error, __ATOMIC_ACQUIRE) : head->error;
-			if (err != 0) b->length[r] = 0;
+			if (err != 0 && !keeps_length(b, err)) b->length[r] = 0;
 			chunk_finish(b, t, r, err, err ? 0 : b->length[r]);
 		}
 		return;
@@ -317,7 +323,7 @@ void unit_finish(lsio_batch *b, plan *p, tally *t, const unit *u, uint64_t done,
 			chunk_finish(b, t, r, 0, b->length[r]);
 		} else {
 			/* Failed: length[] tells how many of its bytes did arrive (a prefix). */
-			b->length[r] = read_to > ro ? read_to - ro : 0;
+			if (!keeps_length(b, status)) b->length[r] = read_to > ro ? read_to - ro : 0;
 			chunk_finish(b, t, r, status, 0);
 		}
 	}

@@ -60,6 +60,33 @@ static void backend_destroy(lsio_reader *r)
 	pool_destroy(r->pool);
 }
 
+/* Parked while a REDO_EAGAIN run reads the rest: READ skips any nonzero status. */
+#define STATUS_KEEP 1
+
+/* REDO_EAGAIN: -EAGAIN requests become readable again (and uncounted); the
+ * others are parked. Returns how many requests there are, for redo_end. */
+static uint64_t redo_begin(lsio_batch *b)
+{
+	uint64_t again = 0;
+	for (uint64_t i = 0; i < b->count; i++) {
+		if (b->status[i] == -EAGAIN) {
+			b->status[i] = 0;
+			again++;
+		} else if (b->status[i] == 0) {
+			b->status[i] = STATUS_KEEP;
+		}
+	}
+	live_add(b->chunks_done, -again);
+	live_add(b->failed, -again);
+	return b->count;
+}
+
+static void redo_end(lsio_batch *b)
+{
+	for (uint64_t i = 0; i < b->count; i++)
+		if (b->status[i] == STATUS_KEEP) b->status[i] = 0;
+}
+
 static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 {
 	int rc = 0;
@@ -67,6 +94,8 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if (ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE)) rc = batch_stat(b);
 	if (rc == 0 && (ops & LSIO_OP_RESOLVE)) batch_resolve(b);
 	if (rc == 0 && (ops & LSIO_OP_LAYOUT)) batch_layout(b);
+	uint64_t redo = 0;
+	if (rc == 0 && (ops & LSIO_OP_READ) && (b->flags & LSIO_BATCH_REDO_EAGAIN)) redo = redo_begin(b);
 	if (rc == 0 && (ops & LSIO_OP_READ)) {
 		plan pl, *p = NULL;
 		if (ops & LSIO_OP_PLAN) {
@@ -83,6 +112,7 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 		}
 		if (p) plan_free(p);
 	}
+	if (redo) redo_end(b);
 	b->result = rc;
 	__atomic_store_n(&b->state, LSIO_STATE_DONE, __ATOMIC_RELEASE);
 }
@@ -204,6 +234,8 @@ LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if ((ops & (LSIO_OP_RESOLVE | LSIO_OP_LAYOUT | LSIO_OP_READ)) && b->count &&
 	    (!b->file || !b->start || !b->end || !b->dest || !b->offset || !b->length || !b->status))
 		return -EINVAL;
+	if ((b->flags & LSIO_BATCH_NOWAIT) && (r->info.backend != LSIO_BACKEND_IO_URING || (r->opts.flags & LSIO_READER_DIRECT)))
+		return -EOPNOTSUPP;
 	if (r->owner) { /* inline: run it here and now, on the owner thread only */
 		if (r->owner != &thread_marker) return -EPERM;
 		b->result = 0;

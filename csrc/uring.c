@@ -40,6 +40,7 @@ struct uring_backend {
 	struct iovec *iov;       /* qd * LSIO_IOV_CAP: VEC units */
 	uint8_t *scratch;        /* LSIO_SCRATCH_BYTES sink for the gaps of VEC units */
 	int fixed_files;         /* use a registered file table (IOSQE_FIXED_FILE) */
+	int nowait;              /* LSIO_BATCH_NOWAIT: RWF_NOWAIT reads, -EAGAIN is final */
 	uint32_t *fixed_open;    /* [fd cache cap] which open of a slot is registered */
 };
 
@@ -111,6 +112,7 @@ static inline void prep_piece(uring_backend *u, const lsio_batch *b, const plan 
 	if (e->io.niov) io_uring_prep_readv(sqe, fd, sp.iov, (unsigned)e->io.niov, e->io.file_off);
 	else io_uring_prep_read(sqe, fd, e->io.buf, e->io.len, e->io.file_off);
 	if (u->fixed_files) sqe->flags |= IOSQE_FIXED_FILE;
+	if (u->nowait) sqe->rw_flags |= RWF_NOWAIT;
 	io_uring_sqe_set_data64(sqe, s);
 }
 
@@ -138,7 +140,8 @@ int uring_read(uring_backend *u, lsio_batch *b, plan *p, uint32_t max_open, int 
 	file_cache fc;
 	/* More fds than reads in flight, so an unpinned one can always be evicted. */
 	uint32_t cap = max_open > u->qd ? max_open : u->qd + 1;
-	int rc = file_cache_init(&fc, b, cap, direct, NULL);
+	u->nowait = (b->flags & LSIO_BATCH_NOWAIT) != 0;
+	int rc = file_cache_init(&fc, b, cap, (direct ? OS_OPEN_DIRECT : 0) | (u->nowait ? OS_OPEN_CACHED : 0), NULL);
 	if (rc < 0) return rc;
 	tally t = {0};
 
@@ -229,7 +232,7 @@ int uring_read(uring_backend *u, lsio_batch *b, plan *p, uint32_t max_open, int 
 			uslot *e = &u->slots[s];
 			seen++;
 			if (LSIO_UNLIKELY(res < 0)) {
-				if (res == -EINTR || res == -EAGAIN) {
+				if (res == -EINTR || (res == -EAGAIN && !u->nowait)) {
 					u->retry[u->nretry++] = s;
 				} else {
 					slot_done(u, b, p, &t, &fc, s, res);

@@ -79,7 +79,7 @@ export const Backend = { auto: 0, io_uring: 1, threads: 2 } as const;
 /** `LSIO_READER_*` flags. */
 export const ReaderFlag = { direct: 1, inline: 2 } as const;
 /** `LSIO_BATCH_*` flags. */
-export const BatchFlag = { truncateEof: 1, planCopy: 2, planIfOrdered: 4 } as const;
+export const BatchFlag = { truncateEof: 1, planCopy: 2, planIfOrdered: 4, nowait: 8, redoEagain: 16 } as const;
 /** `LSIO_STATE_DONE`. */
 export const STATE_DONE = 2n;
 /** `LSIO_OPEN_END`: a range end meaning "to the end of the file". */
@@ -87,7 +87,7 @@ export const OPEN_END = 0x7fffffffffffffffn;
 /** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
 export const OPTS_WORDS = 6;
 /** The ABI version this TypeScript code speaks. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /**
  * Word indices of `lsio_reduction` (csrc/include/lsio.h), one 64-bit word

@@ -636,6 +636,7 @@ export class WorkerPool implements AsyncDisposable {
         readsIssued: sum("readsIssued"),
         misaligned: 0,
         seconds,
+        hotChunks: 0, // the workers read on their own threads
         tasks: p.tasks.length - 1,
         prepareSeconds: p.seconds,
         workers: done.map((d) => ({ tasks: d.tasks, stolen: d.stolen, chunks: d.chunks })),

@@ -21,6 +21,7 @@ import { setInt64, setOpenEnd } from "./_int64.ts";
 import { detectProfile, type PlanOptions as ProfilePlanOptions, resolvePlanOptions } from "./profiles.ts";
 
 const EBADF = 9;
+const EAGAIN = 11;
 
 /** Options of {@linkcode Reader.open}. */
 export interface ReaderOptions {
@@ -36,6 +37,19 @@ export interface ReaderOptions {
   maxOpenFiles?: number;
   /** Pool size of the `"threads"` backend (default 16). */
   threads?: number;
+  /**
+   * Small batches straight from the page cache (default `true`): a batch of
+   * at most {@linkcode HOT_PATH_LIMITS} chunks, bytes and (when sizes must be
+   * looked up) files is first run on the calling thread with a ring of its
+   * own that never waits for a device (`RWF_NOWAIT`, `RESOLVE_CACHED`);
+   * whatever is not cached is then read by the reader's thread, each chunk
+   * once (`stats.hotChunks`). This saves the two thread hand-overs of a batch
+   * (≈ 0.1–0.3 ms here), which dominate small batches such as a Zarr
+   * training batch. The event loop is held for the in-memory copy of at most
+   * those bytes (and a `statx` per file). Buffered io_uring readers only;
+   * `false` sends every batch to the reader's thread.
+   */
+  hotPath?: boolean;
   /**
    * Planning for every call that does not say otherwise (see
    * {@linkcode PlanOptions}). Default `"ordered"`: batches whose requests
@@ -106,6 +120,12 @@ export interface BatchStats {
   misaligned: number;
   /** Wall time of the batch in seconds. */
   seconds: number;
+  /**
+   * Requests settled on the calling thread by the hot path (see
+   * {@linkcode ReaderOptions.hotPath}): all of them when everything was
+   * cached, 0 when the batch went to the reader's thread.
+   */
+  hotChunks: number;
   /** The storage profile the plan's thresholds came from (undefined when not planned). */
   profile?: string;
   /** Reads the planner made of the requests (undefined when not planned). */
@@ -333,6 +353,29 @@ function checkRange(start: unknown, end: unknown, what: string): void {
 }
 
 /**
+ * Which batches {@linkcode ReaderOptions.hotPath} runs on the calling thread
+ * first: at most `chunks` requests, `bytes` bytes (known before the read:
+ * explicit ranges) and, when file sizes must be looked up (statx, which a
+ * file whose inode is not in memory makes wait for the disk), `files` files.
+ * The bounds keep the event loop's hold short: copying 1 MiB from the page
+ * cache takes ≈ 0.1–0.3 ms here, a cached-only open ≈ 2–3 µs.
+ *
+ * @example
+ * ```ts
+ * import { HOT_PATH_LIMITS, Reader } from "../mod.ts";
+ * await Deno.writeFile("/tmp/lsio_hot.bin", new Uint8Array(8192).fill(7));
+ * await using reader = await Reader.open(); // hotPath: true
+ * const [a] = await reader.read([{ path: "/tmp/lsio_hot.bin", start: 0, end: 4096 }]); // cached: on this thread
+ * console.log((a as Uint8Array)[0], HOT_PATH_LIMITS.chunks >= 1); // 7 true
+ * ```
+ */
+export const HOT_PATH_LIMITS: { readonly chunks: number; readonly bytes: number; readonly files: number } = {
+  chunks: 2048,
+  bytes: 4 * 2 ** 20,
+  files: 16,
+};
+
+/**
  * A reader: one native I/O thread with its own io_uring ring (or thread pool),
  * fed one batch at a time. Batches given while one runs wait their turn.
  *
@@ -360,8 +403,15 @@ export class Reader implements Disposable, AsyncDisposable {
   #current: NativeBatch | undefined;
   #closed: Promise<void> | undefined;
   readonly #token = {};
+  /** The hot path's ring, on the thread that opened the reader (0n: not opened yet; -1n: unavailable). */
+  #hot = 0n;
+  readonly #hotToken = {};
+  readonly #hotOpts: Uint32Array | undefined;
+  /** Eligible batches to send straight to the thread after the hot path found data not cached. */
+  #hotSkip = 0;
+  #hotBackoff = 0;
 
-  private constructor(lib: Native, handle: bigint, options: ReaderOptions) {
+  private constructor(lib: Native, handle: bigint, options: ReaderOptions, opts: Uint32Array) {
     this.#lib = lib;
     this.#handle = handle;
     this.#pastEof = options.pastEof ?? "error";
@@ -377,6 +427,12 @@ export class Reader implements Disposable, AsyncDisposable {
       libraryPath: lib.path,
     };
     readers.register(this, { lib, handle }, this.#token);
+    if (options.hotPath !== false && this.#info.backend === "io_uring" && !options.direct) {
+      const o = opts.slice();
+      o[0] = Backend.io_uring;
+      o[2] = ReaderFlag.inline;
+      this.#hotOpts = o;
+    }
   }
 
   /**
@@ -397,10 +453,13 @@ export class Reader implements Disposable, AsyncDisposable {
       throw new TypeError(`pastEof is "error" or "truncate", got ${JSON.stringify(options.pastEof)}`);
     }
     if (options.plan && options.plan !== "ordered") checkPlan(options.plan);
+    if (options.hotPath !== undefined && typeof options.hotPath !== "boolean") {
+      throw new TypeError(`hotPath is a boolean, got ${JSON.stringify(options.hotPath)}`);
+    }
     const out = new BigUint64Array(new ArrayBuffer(8));
     const rc = lib.readerOpen(opts, out);
     if (rc < 0) throw new LsioError(rc, { op: `open reader (backend ${backend})` });
-    return new Reader(lib, out[0], options);
+    return new Reader(lib, out[0], options, opts);
   }
 
   /** What the native core chose: backend, queue depth, ring flags. */
@@ -542,6 +601,11 @@ export class Reader implements Disposable, AsyncDisposable {
     this.#current?.cancel();
     const handle = this.#handle;
     this.#handle = 0n;
+    if (this.#hot > 0n) {
+      readers.unregister(this.#hotToken);
+      this.#lib.readerClose(this.#hot); // never busy: the hot path runs synchronously
+    }
+    this.#hot = -1n;
     if (this.#running === 0) {
       this.#lib.readerClose(handle);
       this.#closed = Promise.resolve();
@@ -549,6 +613,55 @@ export class Reader implements Disposable, AsyncDisposable {
       this.#closed = this.#queue.then(() => this.#lib.readerClose(handle));
     }
     return this.#closed;
+  }
+
+  /** A read batch small enough, and known to be, for the hot path (see {@linkcode ReaderOptions.hotPath}). */
+  #hotEligible(batch: NativeBatch, ops: number): boolean {
+    if (!this.#hotOpts || this.#hot < 0n) return false;
+    const resolving = (ops & (Op.resolve | Op.stat)) !== 0;
+    if (batch.count > HOT_PATH_LIMITS.chunks || (resolving && batch.paths.length > HOT_PATH_LIMITS.files)) return false;
+    const reading = (ops & Op.read) !== 0;
+    if (reading && boundedBytes(batch, !resolving, HOT_PATH_LIMITS.bytes) > HOT_PATH_LIMITS.bytes) return false;
+    if (reading && this.#hotSkip > 0) { // file sizes and layouts never wait for data: always hot
+      this.#hotSkip--;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Runs a batch on this thread's own ring, page cache only. Returns how many
+   * requests were not cached (-EAGAIN: the reader's thread reads just those,
+   * REDO_EAGAIN), -1 when the hot ring cannot be had (the thread runs it
+   * all), or the run's -errno below -1.
+   */
+  #runHot(batch: NativeBatch, ops: number): number {
+    if (this.#hot === 0n) {
+      const out = new BigUint64Array(new ArrayBuffer(8));
+      if (this.#lib.readerOpen(this.#hotOpts!, out) < 0) {
+        this.#hot = -1n;
+        return -1;
+      }
+      this.#hot = out[0];
+      readers.register(this, { lib: this.#lib, handle: this.#hot }, this.#hotToken);
+    }
+    const flags = batch.flags;
+    batch.flags = flags | BatchFlag.nowait;
+    const rc = this.#lib.runSync(this.#hot, batch.struct, ops);
+    batch.flags = flags;
+    if (rc < 0) return rc < -1 ? rc : -5; // (-1 is EPERM: never from an owned ring; report it as EIO)
+    let again = 0;
+    if (batch.word(BatchWord.failed) > 0) {
+      const st = batch.status;
+      for (let i = 0; i < batch.count; i++) again += st[i] === -EAGAIN ? 1 : 0;
+    }
+    if (again > 0) { // a cold working set: skip the hot path for a while (1, 2, 4, … 64 batches)
+      this.#hotBackoff = Math.min(64, Math.max(1, 2 * this.#hotBackoff));
+      this.#hotSkip = this.#hotBackoff;
+    } else {
+      this.#hotBackoff = 0;
+    }
+    return again;
   }
 
   /** Same as {@linkcode Reader.close}. */
@@ -680,7 +793,16 @@ export class Reader implements Disposable, AsyncDisposable {
       if (onProgress) timer = setInterval(report, options.progressIntervalMs ?? 100);
       this.#current = batch;
       const t0 = performance.now();
-      const rc = await this.#lib.run(this.#handle, batch.struct, ops);
+      // The hot path first where it may serve the batch; the thread reads what it left (or all of it).
+      const notCached = this.#hotEligible(batch, ops) ? this.#runHot(batch, ops) : -1;
+      let rc = notCached < -1 ? notCached : 0;
+      if (notCached === -1) rc = await this.#lib.run(this.#handle, batch.struct, ops);
+      else if (notCached > 0) {
+        batch.flags = batch.flags | BatchFlag.redoEagain;
+        rc = await this.#lib.run(this.#handle, batch.struct, ops & (Op.read | Op.plan));
+        batch.flags = batch.flags & ~BatchFlag.redoEagain;
+      }
+      const hotChunks = notCached < 0 ? 0 : batch.count - notCached;
       const seconds = (performance.now() - t0) / 1000;
       if (rc < 0) throw new LsioError(rc, { op: "batch" });
       report();
@@ -692,6 +814,7 @@ export class Reader implements Disposable, AsyncDisposable {
         readsIssued: batch.word(BatchWord.readsIssued),
         misaligned: batch.word(BatchWord.misaligned),
         seconds,
+        hotChunks,
         ...(ops & Op.plan && batch.word(BatchWord.planReads) > 0
           ? {
             profile: batch.profile,
@@ -709,6 +832,26 @@ export class Reader implements Disposable, AsyncDisposable {
       release();
     }
   }
+}
+
+/** Reads of at most `limit` bytes in all, known before reading; else Infinity. */
+function boundedBytes(batch: NativeBatch, resolved: boolean, limit: number): number {
+  const n = batch.count;
+  let total = 0;
+  if (resolved) { // lengths are known (READ without RESOLVE)
+    const l = batch.length32;
+    for (let i = 0; i < n && total <= limit; i++) total += l[2 * i] + l[2 * i + 1] * 4294967296;
+    return total;
+  }
+  const s = batch.start32, e = batch.end32;
+  for (let i = 0; i < n && total <= limit; i++) {
+    const sh = s[2 * i + 1] | 0, eh = e[2 * i + 1] | 0;
+    if (eh === 0x7fffffff) return Infinity; // open end: the file's size decides
+    const a = s[2 * i] + sh * 4294967296, b = e[2 * i] + eh * 4294967296;
+    if ((a < 0) !== (b < 0) && b !== 0) return Infinity; // from the start to the end's offset: size decides
+    total += Math.max(0, b - a);
+  }
+  return total;
 }
 
 /** The default plan: merge only what touches or overlaps, up to 256 KiB reads. */

@@ -30,7 +30,7 @@ extern "C" {
 #define LSIO_API __attribute__((visibility("default")))
 #endif
 
-#define LSIO_ABI_VERSION 3
+#define LSIO_ABI_VERSION 4
 
 /* Backends (lsio_reader_opts.backend, lsio_reader_info.backend). */
 enum {
@@ -50,6 +50,15 @@ enum {
 #define LSIO_BATCH_TRUNCATE_EOF (1u << 0) /* clamp ranges past EOF instead of failing them */
 #define LSIO_BATCH_PLAN_COPY (1u << 1)    /* planned reads with gaps: one read into a bounce buffer, then copy out (not readv) */
 #define LSIO_BATCH_PLAN_IF_ORDERED (1u << 2) /* plan only when requests already come in (file, offset) order */
+/* Serve the batch from the page cache only, never waiting for a device: a
+ * read whose data is not cached (RWF_NOWAIT) and a file whose path is not in
+ * the dentry cache (RESOLVE_CACHED) finish with -EAGAIN at once. For running
+ * small batches on a thread that must not block (a JavaScript event loop).
+ * io_uring backend, buffered readers only (else lsio_submit gives -EOPNOTSUPP). */
+#define LSIO_BATCH_NOWAIT (1u << 3)
+/* READ reads only the requests whose status is -EAGAIN (what a NOWAIT run left
+ * undone); the others keep their status and are not counted again. */
+#define LSIO_BATCH_REDO_EAGAIN (1u << 4)
 
 /* Operations for lsio_run()/lsio_submit(); OR them together. */
 #define LSIO_OP_STAT (1u << 0)    /* file_size[f] = size or -errno, for every file */

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1217,6 +1218,112 @@ static void t_inline_owner(void)
 	}
 }
 
+
+/* Drops a file's pages from the page cache; 1 when none is left resident
+ * (checked with mincore), 0 where the filesystem keeps them (tmpfs). */
+static int evict_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	struct stat st;
+	int gone = 0;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && fdatasync(fd) == 0 &&
+	    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			size_t pages = ((size_t)st.st_size + 4095) / 4096;
+			unsigned char *vec = malloc(pages);
+			if (vec && mincore(m, (size_t)st.st_size, vec) == 0) {
+				gone = 1;
+				for (size_t k = 0; k < pages; k++)
+					if (vec[k] & 1) gone = 0;
+			}
+			free(vec);
+			munmap(m, (size_t)st.st_size);
+		}
+	}
+	close(fd);
+	return gone;
+}
+
+/* LSIO_BATCH_NOWAIT serves what the page cache holds and leaves the rest as
+ * -EAGAIN (lengths kept); LSIO_BATCH_REDO_EAGAIN then reads just those, and
+ * the batch ends as if read in one go. Planned and unplanned. */
+static void t_nowait_redo(void)
+{
+	if (!g_uring_available) {
+		printf("    (io_uring unavailable: only the -EOPNOTSUPP checks run)\n");
+	}
+	char dir[PATH_MAX], hot[PATH_MAX], cold[PATH_MAX], missing[PATH_MAX];
+	case_dir(dir, sizeof dir);
+	make_file(dir, "hot", 1 << 20, hot, sizeof hot);
+	make_file(dir, "cold", 1 << 20, cold, sizeof cold);
+	snprintf(missing, sizeof missing, "%s/missing", dir);
+	for (int planned = 0; planned <= 1 && g_uring_available; planned++) {
+		/* Read the hot file once so it is cached whatever the test before did. */
+		{
+			int fd = open(hot, O_RDONLY | O_CLOEXEC);
+			uint8_t buf[1 << 16];
+			while (fd >= 0 && read(fd, buf, sizeof buf) > 0) {}
+			if (fd >= 0) close(fd);
+		}
+		int evicted = evict_file(cold);
+		cfg c = {LSIO_BACKEND_IO_URING, LSIO_READER_INLINE, "inline"};
+		lsio_reader *r = open_reader(&c, 0, 0, 0);
+		REQUIRE(r);
+		tb *t = tb_new(3, 64);
+		uint32_t fh = tb_file(t, hot, 1 << 20), fc = tb_file(t, cold, 1 << 20), fm = tb_file(t, missing, -ENOENT);
+		for (int k = 0; k < 20; k++) tb_req(t, fh, k * 8192, k * 8192 + 4096 + (k & 1) * 4096, UINT64_MAX, 0);
+		for (int k = 0; k < 20; k++) tb_req(t, fc, k * 40000, k * 40000 + 5000, UINT64_MAX, 0);
+		tb_req(t, fm, 0, 100, UINT64_MAX, 0);
+		tb_req(t, fh, 500, 500, UINT64_MAX, 0); /* zero-length */
+		uint32_t ops = LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_READ | (planned ? LSIO_OP_PLAN : 0);
+		tb_prepare(t, LSIO_BATCH_NOWAIT, 0);
+		if (planned) t->b.merge_gap = 8192, t->b.merge_max = 1 << 20;
+		CHECK_EQ(lsio_run(r, &t->b, ops), 0);
+		uint64_t again = 0;
+		for (size_t i = 0; i < t->nr; i++) {
+			if (t->file[i] == fh) CHECK_EQ_I(t->status[i], 0, i);
+			if (t->file[i] == fm) CHECK_EQ_I(t->status[i], -ENOENT, i);
+			if (t->file[i] == fc) {
+				if (evicted) CHECK_EQ_I(t->status[i], -EAGAIN, i);
+				CHECK(t->status[i] == 0 || t->status[i] == -EAGAIN);
+				if (t->status[i] == -EAGAIN) CHECK_EQ_I(t->length[i], t->want_len[i], i); /* kept for the redo */
+			}
+			again += t->status[i] == -EAGAIN;
+		}
+		CHECK_EQ(t->b.chunks_done, t->nr);
+		CHECK_EQ(t->b.failed, again + 1);
+		if (!evicted) printf("    (the page cache kept the evicted file here: -EAGAIN not provoked)\n");
+		/* The redo: only the -EAGAIN requests are read, on a reader with a thread. */
+		cfg ct = {LSIO_BACKEND_IO_URING, 0, "thread"};
+		lsio_reader *rt = open_reader(&ct, 0, 0, 0);
+		REQUIRE(rt);
+		uint64_t issued = t->b.reads_issued;
+		t->b.flags = LSIO_BATCH_REDO_EAGAIN;
+		CHECK_EQ(lsio_run(rt, &t->b, LSIO_OP_READ | (planned ? LSIO_OP_PLAN : 0)), 0);
+		if (!planned) CHECK_EQ(t->b.reads_issued - issued, again); /* nothing read twice */
+		tb_check(t, 0);
+		lsio_reader_close(rt);
+		lsio_reader_close(r);
+		tb_free(t);
+	}
+	/* NOWAIT needs a buffered io_uring reader. */
+	static const cfg no[] = {{LSIO_BACKEND_THREADS, 0, "threads"}, {LSIO_BACKEND_IO_URING, LSIO_READER_DIRECT, "direct"}};
+	for (size_t k = 0; k < 2; k++) {
+		if (no[k].backend == LSIO_BACKEND_IO_URING && !g_uring_available) continue;
+		lsio_reader *r = open_reader(&no[k], 0, 0, 0);
+		REQUIRE(r);
+		tb *t = tb_new(1, 1);
+		tb_req(t, tb_file(t, hot, 1 << 20), 0, 4096, UINT64_MAX, 0);
+		tb_prepare(t, LSIO_BATCH_NOWAIT, 0);
+		CHECK_EQ(lsio_run(r, &t->b, LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_READ), -EOPNOTSUPP);
+		CHECK_EQ(t->b.chunks_done, 0);
+		lsio_reader_close(r);
+		tb_free(t);
+	}
+}
+
 /* ------------------------------------------------------------------------- */
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1312,6 +1419,7 @@ int main(void)
 	run_case("open_invalid", NULL, NULL, t_open_invalid);
 	run_case("pin_thread", NULL, NULL, t_pin_thread);
 	run_case("inline_owner", NULL, NULL, t_inline_owner);
+	run_case("nowait_redo", NULL, NULL, t_nowait_redo);
 	int skipped = 0, not_inline = 0;
 	for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
 		if (cfgs[k].backend == LSIO_BACKEND_IO_URING && !g_uring_available) {
