@@ -16,6 +16,7 @@ const std = @import("std");
 const common_sources = [_][]const u8{
     "csrc/reader.c",
     "csrc/files.c",
+    "csrc/keep.c",
     "csrc/resolve.c",
     "csrc/pool.c",
     "csrc/plan.c",

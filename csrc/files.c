@@ -48,6 +48,7 @@ int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int mode, 
 	c->used = 0;
 	c->opens = 0;
 	c->mode = mode;
+	c->keep = NULL;
 	c->lock = lock;
 	c->lru_head = c->lru_tail = -1;
 	c->slot_of = malloc((nf ? nf : 1) * sizeof *c->slot_of);
@@ -64,8 +65,12 @@ int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int mode, 
 void file_cache_destroy(file_cache *c)
 {
 	if (c->slots)
-		for (uint32_t s = 0; s < c->used; s++)
-			if (c->slots[s].fd != OS_BAD_FILE) os_close(c->slots[s].fd);
+		for (uint32_t s = 0; s < c->used; s++) {
+			file_slot *e = &c->slots[s];
+			if (e->fd == OS_BAD_FILE) continue;
+			if (c->keep) fd_keep_put(c->keep, c->batch->paths + c->batch->path_offsets[e->file], e->fd, e->dio_align);
+			else os_close(e->fd);
+		}
 	free(c->slot_of);
 	free(c->error_of);
 	free(c->slots);
@@ -95,7 +100,7 @@ static int acquire_locked(file_cache *c, uint32_t f)
 	}
 	file_slot *e = &c->slots[s];
 	const char *path = c->batch->paths + c->batch->path_offsets[f];
-	int rc = os_open(path, c->mode, &e->fd, &e->dio_align);
+	int rc = c->keep && fd_keep_take(c->keep, path, &e->fd, &e->dio_align) ? 0 : os_open(path, c->mode, &e->fd, &e->dio_align);
 	if (rc < 0) {
 		/* Leave the slot empty, first in line for reuse. Slots never move:
 		 * reads in flight hold their slot index until they release it. */

@@ -52,8 +52,19 @@ typedef struct file_cache {
 	int32_t lru_head, lru_tail;
 	uint32_t opens; /* opens so far; each open's number goes in file_slot.opened */
 	int mode; /* OS_OPEN_* */
+	struct fd_keep *keep; /* take fds from / give them back to it (NULL: open and close) */
 	os_mutex *lock; /* non-NULL when shared between threads */
 } file_cache;
+
+/* keep.c: files kept open across batches (NULL: none). */
+typedef struct fd_keep fd_keep;
+int fd_keep_create(fd_keep **out, uint32_t cap);
+/* 1 and the fd (now the caller's) when `path` is kept, else 0. */
+int fd_keep_take(fd_keep *k, const char *path, os_file *fd, uint32_t *dio_align);
+/* Keeps fd for `path` (closing the least recent when full; closing fd when k is NULL). */
+void fd_keep_put(fd_keep *k, const char *path, os_file fd, uint32_t dio_align);
+uint32_t fd_keep_count(const fd_keep *k);
+void fd_keep_destroy(fd_keep *k);
 
 int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int mode, os_mutex *lock);
 void file_cache_destroy(file_cache *c);
@@ -97,12 +108,12 @@ struct plan;
 typedef struct uring_backend uring_backend;
 int uring_create(uring_backend **out, uint32_t queue_depth, uint32_t *ring_flags);
 void uring_destroy(uring_backend *u);
-int uring_read(uring_backend *u, lsio_batch *b, struct plan *p, uint32_t max_open, int direct);
+int uring_read(uring_backend *u, lsio_batch *b, struct plan *p, uint32_t max_open, int direct, struct fd_keep *keep);
 
 typedef struct pool_backend pool_backend;
 int pool_create(pool_backend **out, uint32_t threads);
 void pool_destroy(pool_backend *p);
-int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_open, int direct);
+int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_open, int direct, struct fd_keep *keep);
 
 /* Register the batch's files with the ring only when it reads each file at
  * least this many times on average (registration is a syscall per file). */

@@ -162,7 +162,7 @@ void pool_destroy(pool_backend *p)
 	free(p);
 }
 
-int pool_read(pool_backend *p, lsio_batch *b, struct plan *pl, uint32_t max_open, int direct)
+int pool_read(pool_backend *p, lsio_batch *b, struct plan *pl, uint32_t max_open, int direct, fd_keep *keep)
 {
 	os_mutex cache_lock;
 	file_cache fc;
@@ -182,6 +182,7 @@ int pool_read(pool_backend *p, lsio_batch *b, struct plan *pl, uint32_t max_open
 		os_mutex_destroy(&cache_lock);
 		return rc;
 	}
+	fc.keep = keep;
 	os_mutex_lock(&p->mu);
 	p->batch = b;
 	p->plan = pl;

@@ -14,6 +14,7 @@ struct lsio_reader {
 	lsio_reader_info info;
 	uring_backend *uring;
 	pool_backend *pool;
+	fd_keep *keep; /* files kept open across batches, or NULL */
 	os_thread thread;
 	os_mutex mu;
 	os_cond cv;
@@ -105,10 +106,10 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 		}
 		if (rc == 0) {
 #if defined(__linux__)
-			if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct);
+			if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct, r->keep);
 			else
 #endif
-				rc = pool_read(r->pool, b, p, r->info.max_open_files, direct);
+				rc = pool_read(r->pool, b, p, r->info.max_open_files, direct, r->keep);
 		}
 		if (p) plan_free(p);
 	}
@@ -159,16 +160,23 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	uint32_t max_open = limit > 256 ? limit - 128 : limit / 2;
 	if (r->opts.max_open_files && r->opts.max_open_files < max_open) max_open = r->opts.max_open_files;
 	if (max_open < 2) max_open = 2;
+	uint32_t keep = r->opts.keep_open < max_open / 2 ? r->opts.keep_open : max_open / 2;
+	max_open -= keep; /* kept files and a batch's own files share the bound */
 	if (qd >= max_open) qd = max_open - 1; /* every in-flight read pins one fd */
 	r->info.queue_depth = qd;
 	r->info.max_open_files = max_open;
 	r->info.threads = r->opts.threads ? r->opts.threads : LSIO_DEFAULT_THREADS;
 	if (r->info.threads >= max_open) r->info.threads = max_open - 1;
 	r->info.abi_version = LSIO_ABI_VERSION;
+	if (fd_keep_create(&r->keep, keep) < 0) {
+		free(r);
+		return -ENOMEM;
+	}
 	if (r->opts.flags & LSIO_READER_INLINE) {
 		/* The ring is created here, on the thread that will submit to it. */
 		int rc = backend_init(r);
 		if (rc < 0) {
+			fd_keep_destroy(r->keep);
 			free(r);
 			return rc;
 		}
@@ -182,6 +190,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	if (rc < 0) {
 		os_cond_destroy(&r->cv);
 		os_mutex_destroy(&r->mu);
+		fd_keep_destroy(r->keep);
 		free(r);
 		return rc;
 	}
@@ -193,6 +202,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 		os_thread_join(r->thread);
 		os_cond_destroy(&r->cv);
 		os_mutex_destroy(&r->mu);
+		fd_keep_destroy(r->keep);
 		free(r);
 		return rc;
 	}
@@ -205,6 +215,7 @@ LSIO_API void lsio_reader_close(lsio_reader *r)
 	if (!r) return;
 	if (r->owner) {
 		backend_destroy(r);
+		fd_keep_destroy(r->keep);
 		free(r);
 		return;
 	}
@@ -215,6 +226,7 @@ LSIO_API void lsio_reader_close(lsio_reader *r)
 	os_thread_join(r->thread); /* finishes a queued or running batch first */
 	os_cond_destroy(&r->cv);
 	os_mutex_destroy(&r->mu);
+	fd_keep_destroy(r->keep);
 	free(r);
 }
 

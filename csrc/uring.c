@@ -126,7 +126,7 @@ static inline void slot_done(uring_backend *u, lsio_batch *b, plan *p, tally *t,
 }
 
 
-int uring_read(uring_backend *u, lsio_batch *b, plan *p, uint32_t max_open, int direct)
+int uring_read(uring_backend *u, lsio_batch *b, plan *p, uint32_t max_open, int direct, fd_keep *keep)
 {
 	if ((direct || (p && p->needs_bounce)) && !u->bounce) {
 		u->bounce = lsio_alloc_aligned(4096, (size_t)u->qd * LSIO_BOUNCE_BYTES);
@@ -143,6 +143,7 @@ int uring_read(uring_backend *u, lsio_batch *b, plan *p, uint32_t max_open, int 
 	u->nowait = (b->flags & LSIO_BATCH_NOWAIT) != 0;
 	int rc = file_cache_init(&fc, b, cap, (direct ? OS_OPEN_DIRECT : 0) | (u->nowait ? OS_OPEN_CACHED : 0), NULL);
 	if (rc < 0) return rc;
+	fc.keep = keep;
 	tally t = {0};
 
 	/* Registered files save the kernel an fd lookup and refcount per read, but

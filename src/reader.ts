@@ -38,6 +38,15 @@ export interface ReaderOptions {
   /** Pool size of the `"threads"` backend (default 16). */
   threads?: number;
   /**
+   * Files kept open from one batch to the next (default 0: each batch opens
+   * and closes its files). Saves an `open` per file per batch when batches
+   * keep returning to the same files, such as the shards of a Zarr array
+   * (`ShardedArray` keeps up to 1024). A path replaced on disk
+   * (renamed over) while its file is kept is still read from the old file;
+   * at most half of `maxOpenFiles` is kept.
+   */
+  keepOpen?: number;
+  /**
    * Small batches straight from the page cache (default `true`): a batch of
    * at most {@linkcode HOT_PATH_LIMITS} chunks, bytes and (when sizes must be
    * looked up) files is first run on the calling thread with a ring of its
@@ -449,6 +458,7 @@ export class Reader implements Disposable, AsyncDisposable {
     opts[2] = options.direct ? ReaderFlag.direct : 0;
     opts[3] = positiveInt(options.threads, "threads", 4096);
     opts[4] = positiveInt(options.maxOpenFiles, "maxOpenFiles", 0xffffffff);
+    opts[5] = options.keepOpen === 0 ? 0 : positiveInt(options.keepOpen, "keepOpen", 0xffffffff);
     if (options.pastEof !== undefined && options.pastEof !== "error" && options.pastEof !== "truncate") {
       throw new TypeError(`pastEof is "error" or "truncate", got ${JSON.stringify(options.pastEof)}`);
     }

@@ -81,7 +81,12 @@ typedef struct lsio_reader_opts {
 	uint32_t flags;          /* LSIO_READER_* */
 	uint32_t threads;        /* threads backend: pool size; 0 = default (16) */
 	uint32_t max_open_files; /* fd cache bound; 0 = from RLIMIT_NOFILE */
-	uint32_t reserved;
+	/* Files kept open from one batch to the next (0: none, every batch opens
+	 * its files). Saves an open per file per batch for batches that keep
+	 * coming back to the same files (Zarr shards); a path replaced on disk
+	 * meanwhile is still read from the file it named when it was kept. At
+	 * most half of the fd bound; the rest stays for each batch's own files. */
+	uint32_t keep_open;
 } lsio_reader_opts;
 
 typedef struct lsio_reader_info {

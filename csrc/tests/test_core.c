@@ -1324,6 +1324,59 @@ static void t_nowait_redo(void)
 	}
 }
 
+
+/* keep_open: files stay open from one batch to the next, up to the bound;
+ * errors are not kept; closing the reader closes them. */
+static void t_keep_open(void)
+{
+	char dir[PATH_MAX], paths[10][PATH_MAX], late[PATH_MAX];
+	case_dir(dir, sizeof dir);
+	for (int f = 0; f < 10; f++) {
+		char name[16];
+		snprintf(name, sizeof name, "k%d", f);
+		make_file(dir, name, 50000 + (uint64_t)f, paths[f], sizeof paths[f]);
+	}
+	snprintf(late, sizeof late, "%s/late", dir);
+	for (int backend = LSIO_BACKEND_IO_URING; backend <= LSIO_BACKEND_THREADS; backend++) {
+		if (backend == LSIO_BACKEND_IO_URING && !g_uring_available) continue;
+		for (int inl = 0; inl <= 1; inl++) {
+			unlink(late);
+			int fds0 = count_open_fds();
+			lsio_reader_opts o;
+			memset(&o, 0, sizeof o);
+			o.backend = (uint32_t)backend;
+			o.flags = inl ? LSIO_READER_INLINE : 0;
+			o.keep_open = 4;
+			lsio_reader *r = NULL;
+			REQUIRE(lsio_reader_open(&o, &r) == 0);
+			int fds1 = count_open_fds(); /* the reader's own (ring, threads) */
+			for (int round = 0; round < 3; round++) {
+				/* rounds 0 and 1: files 0-2 plus a missing one; round 2: all ten */
+				int nfiles = round < 2 ? 3 : 10;
+				tb *t = tb_new(11, 64);
+				for (int f = 0; f < nfiles; f++) tb_file(t, paths[f], 50000 + f);
+				uint32_t fl = tb_file(t, late, round == 0 ? -ENOENT : 1000);
+				if (round == 1) { /* created between rounds: must be found, not a kept error */
+					int fd = open(late, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+					uint8_t z[1000] = {0};
+					REQUIRE(fd >= 0 && write_all(fd, z, sizeof z) == 0);
+					close(fd);
+				}
+				for (int k = 0; k < 40; k++) tb_req(t, (uint32_t)(k % nfiles), k * 1000, k * 1000 + 900, UINT64_MAX, 0);
+				tb_req(t, fl, 0, 100, UINT64_MAX, 0);
+				tb_prepare(t, 0, 0);
+				CHECK_EQ(lsio_run(r, &t->b, LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_READ), 0);
+				tb_check(t, 0);
+				int kept = (round == 0 ? 3 : round == 1 ? 4 : 4); /* bounded by keep_open */
+				CHECK_EQ(count_open_fds() - fds1, kept);
+				tb_free(t);
+			}
+			lsio_reader_close(r);
+			CHECK_EQ(count_open_fds(), fds0);
+		}
+	}
+}
+
 /* ------------------------------------------------------------------------- */
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1420,6 +1473,7 @@ int main(void)
 	run_case("pin_thread", NULL, NULL, t_pin_thread);
 	run_case("inline_owner", NULL, NULL, t_inline_owner);
 	run_case("nowait_redo", NULL, NULL, t_nowait_redo);
+	run_case("keep_open", NULL, NULL, t_keep_open);
 	int skipped = 0, not_inline = 0;
 	for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
 		if (cfgs[k].backend == LSIO_BACKEND_IO_URING && !g_uring_available) {

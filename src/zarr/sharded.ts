@@ -71,7 +71,6 @@ export interface SelectionResult {
   chunksFilled: number;
 }
 
-const EMPTY = 0xffffffffffffffffn;
 /** Where the workers find the decoding transform. */
 const DECODE_MODULE = new URL("./_decode.ts", import.meta.url).href;
 
@@ -125,7 +124,9 @@ export class ShardedArray implements AsyncDisposable {
       throw e;
     }
     const meta = parseArrayMeta(json, where);
-    const reader = options.reader ?? await Reader.open();
+    // Its own reader keeps shard files open between batches: a training loop returns to the same shards
+    // (and the shard indexes are cached the same way: the array is taken as unchanging while open).
+    const reader = options.reader ?? await Reader.open({ keepOpen: 1024 });
     return new ShardedArray(full, meta, reader, !options.reader, options.indexCacheShards ?? 4096);
   }
 
@@ -527,12 +528,16 @@ export class ShardedArray implements AsyncDisposable {
           );
         }
       }
+      // 64-bit words as two 32-bit halves: no BigInt per entry.
       const dv = new DataView(r.buffer, r.byteOffset, 16 * n);
+      const lo = big ? 4 : 0, hi = big ? 0 : 4, le = !big;
       const offsets = new Float64Array(n), nbytes = new Float64Array(n);
       for (let k = 0; k < n; k++) {
-        const o = dv.getBigUint64(16 * k, !big), len = dv.getBigUint64(16 * k + 8, !big);
-        if (o === EMPTY && len === EMPTY) offsets[k] = -1;
-        else offsets[k] = Number(o), nbytes[k] = Number(len);
+        const at = 16 * k;
+        const oLo = dv.getUint32(at + lo, le), oHi = dv.getUint32(at + hi, le);
+        const nLo = dv.getUint32(at + 8 + lo, le), nHi = dv.getUint32(at + 8 + hi, le);
+        if ((oLo & oHi & nLo & nHi) === -1) offsets[k] = -1; // offset and nbytes 2^64 - 1: empty
+        else offsets[k] = oLo + oHi * 4294967296, nbytes[k] = nLo + nHi * 4294967296;
       }
       this.#cache(todo[i], { offsets, nbytes });
     });
