@@ -63,7 +63,6 @@ int fd_keep_create(fd_keep **out, uint32_t cap);
 int fd_keep_take(fd_keep *k, const char *path, os_file *fd, uint32_t *dio_align);
 /* Keeps fd for `path` (closing the least recent when full; closing fd when k is NULL). */
 void fd_keep_put(fd_keep *k, const char *path, os_file fd, uint32_t dio_align);
-uint32_t fd_keep_count(const fd_keep *k);
 void fd_keep_destroy(fd_keep *k);
 
 int file_cache_init(file_cache *c, const lsio_batch *b, uint32_t cap, int mode, os_mutex *lock);

@@ -130,14 +130,6 @@ void fd_keep_put(fd_keep *k, const char *path, os_file fd, uint32_t dio_align)
 	k->lru_tail = i;
 }
 
-uint32_t fd_keep_count(const fd_keep *k)
-{
-	uint32_t n = 0;
-	if (k)
-		for (int32_t i = k->lru_head; i >= 0; i = k->e[i].next) n++;
-	return n;
-}
-
 void fd_keep_destroy(fd_keep *k)
 {
 	if (!k) return;

@@ -65,8 +65,8 @@ static void backend_destroy(lsio_reader *r)
 #define STATUS_KEEP 1
 
 /* REDO_EAGAIN: -EAGAIN requests become readable again (and uncounted); the
- * others are parked. Returns how many requests there are, for redo_end. */
-static uint64_t redo_begin(lsio_batch *b)
+ * others are parked until redo_end. */
+static void redo_begin(lsio_batch *b)
 {
 	uint64_t again = 0;
 	for (uint64_t i = 0; i < b->count; i++) {
@@ -79,7 +79,6 @@ static uint64_t redo_begin(lsio_batch *b)
 	}
 	live_add(b->chunks_done, -again);
 	live_add(b->failed, -again);
-	return b->count;
 }
 
 static void redo_end(lsio_batch *b)
@@ -95,8 +94,8 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if (ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE)) rc = batch_stat(b);
 	if (rc == 0 && (ops & LSIO_OP_RESOLVE)) batch_resolve(b);
 	if (rc == 0 && (ops & LSIO_OP_LAYOUT)) batch_layout(b);
-	uint64_t redo = 0;
-	if (rc == 0 && (ops & LSIO_OP_READ) && (b->flags & LSIO_BATCH_REDO_EAGAIN)) redo = redo_begin(b);
+	int redo = rc == 0 && (ops & LSIO_OP_READ) && (b->flags & LSIO_BATCH_REDO_EAGAIN);
+	if (redo) redo_begin(b);
 	if (rc == 0 && (ops & LSIO_OP_READ)) {
 		plan pl, *p = NULL;
 		if (ops & LSIO_OP_PLAN) {
