@@ -8,7 +8,11 @@
  * all at the same thread count (the cores). Every row checks the sum of all
  * values it read against the others.
  *
- *   deno run -A bench/zarr_crops.ts [--quick] [--impls=lsio-batched,zarrita-fs,…]
+ *   deno run -A bench/zarr_crops.ts [--quick] [--impls=lsio-batched,zarrita-fs,…] [--repeat=N]
+ *
+ * Each row runs in its own process, the variant's files read once right before
+ * it (this machine pages out cold files in the background); with --repeat=N
+ * each row runs N times and reports the median.
  *
  * Results: bench/results/zarr-crops.json (quick: bench/results/quick/).
  *
@@ -32,10 +36,11 @@ const PY_PACKAGES = ["zarr==3.1.6", "tensorstore==0.1.86", "zarrs==0.2.3"]; // t
 
 const { values: opts } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false }, impls: { type: "string" } },
+  options: { quick: { type: "boolean", default: false }, impls: { type: "string" }, repeat: { type: "string", default: "1" } },
 });
 const only = opts.impls?.split(",");
 const quick = opts.quick;
+const repeat = Math.max(1, Number(opts.repeat) | 0);
 const [T, H, W] = quick ? [8, 1024, 1024] : [16, 2048, 2048];
 const COUNT = quick ? 2048 : 16384, BATCH = 64, SIZE = 64;
 const threads = navigator.hardwareConcurrency;
@@ -86,8 +91,9 @@ const crops = `${DATA_DIR}zarr-crops-${T}x${H}x${W}-${COUNT}.crops`;
   for (let k = 0; k < COUNT; k++) c[3 * k] = rnd(T), c[3 * k + 1] = rnd(H - SIZE), c[3 * k + 2] = rnd(W - SIZE);
   fs.writeFileSync(crops, new Uint8Array(c.buffer));
 }
-for (const v of variants) { // warm the page cache: every shard file once
-  for (const f of walk(arrays[v])) fs.readFileSync(f);
+/** Warms the page cache: every file of the array once. */
+function warmArray(dir: string): void {
+  for (const f of walk(dir)) fs.readFileSync(f);
 }
 
 function* walk(dir: string): Generator<string> {
@@ -123,7 +129,7 @@ const IMPLS: { impl: string; label: string; kind: "deno" | "bun" | "python" }[] 
   { impl: "tensorstore", label: `tensorstore, ${threads} threads`, kind: "python" },
 ];
 const chosen = IMPLS.filter((i) => !only || only.includes(i.impl) || only.includes(`${i.impl}-${i.kind}`));
-const bar = new ProgressBar(chosen.length * variants.length);
+const bar = new ProgressBar(chosen.length * variants.length * repeat);
 for (const v of variants) {
   for (const { impl, label, kind } of chosen) {
     bar.start(`${v}: ${label} (${kind})`);
@@ -138,14 +144,26 @@ for (const v of variants) {
       : kind === "bun"
       ? [BUN, `${HERE}zarr_crops_child.ts`, spec]
       : ["env", `PYTHONPATH=${PYDIR}`, "python3", `${HERE}zarr_crops_peer.py`, spec];
-    const r = await run(argv, (d, t) => bar.update(d / t));
-    const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
-    if (r.code !== 0 || !line) {
-      rows.push({ variant: v, impl, label, runtime: kind, status: "failed", note: r.stderr.trim().split("\n").slice(-4).join(" | ") });
+    let j: Record<string, any> | undefined, failed: string | undefined;
+    const runs: number[] = [];
+    for (let k = 0; k < repeat && !failed && !j?.skipped; k++) {
+      if (k > 0) bar.start(`${v}: ${label} (${kind}) [run ${k + 1}/${repeat}]`);
+      warmArray(arrays[v]);
+      const r = await run(argv, (d, t) => bar.update(d / t));
+      const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
+      if (r.code !== 0 || !line) failed = r.stderr.trim().split("\n").slice(-4).join(" | ");
+      else {
+        j = JSON.parse(line);
+        if (!j!.skipped) runs.push(j!.crops_per_s);
+        if (k < repeat - 1 && !j!.skipped) bar.end(`${Math.round(j!.crops_per_s)} crops/s`);
+      }
+    }
+    if (failed || !j) {
+      rows.push({ variant: v, impl, label, runtime: kind, status: "failed", note: failed });
       bar.end("FAILED");
       continue;
     }
-    const j = JSON.parse(line);
+    if (runs.length) j.crops_per_s = runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]; // the median
     if (j.skipped) {
       rows.push({ variant: v, impl, label, runtime: kind, status: "skipped", note: j.reason });
       bar.end(`skipped: ${j.reason}`);
@@ -216,5 +234,5 @@ console.log("\nBars (issue 6, raw variant):\n" + bars.join("\n"));
 // Quick and --impls runs never overwrite the full results kept in the repo.
 const outDir = quick ? `${RESULTS_DIR}quick/` : only ? `${RESULTS_DIR}partial/` : RESULTS_DIR;
 fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(`${outDir}zarr-crops.json`, JSON.stringify({ date: new Date().toISOString(), quick, shape: [T, H, W], count: COUNT, batch: BATCH, size: SIZE, threads, bars, rows }, null, 2));
+fs.writeFileSync(`${outDir}zarr-crops.json`, JSON.stringify({ date: new Date().toISOString(), quick, repeat, shape: [T, H, W], count: COUNT, batch: BATCH, size: SIZE, threads, bars, rows }, null, 2));
 console.log(`\nwrote ${outDir}zarr-crops.json`);
