@@ -269,10 +269,12 @@ export class ShardedArray implements AsyncDisposable {
       for (let d = nd - 1; d >= 0; d--) c[d] = id % grid[d], id = Math.floor(id / grid[d]);
       return c;
     };
-    const keyOf = (id: number) => {
+    /** A shard's key and full path, made once per shard (not per chunk or batch). */
+    const shardOf = (id: number) => {
       let k = this.#keys.get(id);
       if (k === undefined) {
-        k = m.chunkKey(shardCoord(id));
+        const key = m.chunkKey(shardCoord(id));
+        k = { key, path: path.join(this.path, key) };
         if (this.#keys.size >= this.#cacheShards) this.#keys.delete(this.#keys.keys().next().value!);
         this.#keys.set(id, k);
       }
@@ -281,7 +283,7 @@ export class ShardedArray implements AsyncDisposable {
     if (m.sharded) {
       const need = new Set<string>();
       each((_b, shard) => {
-        const k = keyOf(shard);
+        const k = shardOf(shard).key;
         if (!this.#indexes.has(k)) need.add(k);
       });
       if (need.size) await this.#loadIndexes([...need], options.signal);
@@ -293,9 +295,9 @@ export class ShardedArray implements AsyncDisposable {
     let n = 0, filled = 0;
     each((b, shard, lin) => {
       let s = 0, e = Infinity;
-      const key = keyOf(shard);
+      const sh = shardOf(shard);
       if (m.sharded) {
-        const idx = this.#indexes.get(key);
+        const idx = this.#indexes.get(sh.key);
         if (!idx || idx.offsets[lin] < 0) {
           filled++;
           return;
@@ -304,7 +306,7 @@ export class ShardedArray implements AsyncDisposable {
         e = s + idx.nbytes[lin];
       }
       let f = pathIndex.get(shard);
-      if (f === undefined) pathIndex.set(shard, f = paths.push(path.join(this.path, key)) - 1);
+      if (f === undefined) pathIndex.set(shard, f = paths.push(sh.path) - 1);
       plan.file[n] = f, plan.start[n] = s, plan.end[n] = e;
       for (let d = 0; d < nd; d++) plan.origins[n * nd + d] = cc[d] * inner[d], plan.los[n * nd + d] = los[b][d];
       plan.bases[n] = b * per;
@@ -446,8 +448,8 @@ export class ShardedArray implements AsyncDisposable {
     return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
   }
 
-  /** Shard keys by shard id. */
-  readonly #keys = new Map<number, string>();
+  /** Shard keys and paths by shard id. */
+  readonly #keys = new Map<number, { key: string; path: string }>();
   #slabMem: Uint8Array | undefined;
   /** A read owns #plan and #slabMem. */
   #busy = false;
