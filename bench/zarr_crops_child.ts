@@ -20,6 +20,8 @@ interface Spec {
   count: number;
   size: number;
   batch: number;
+  /** Untimed warm-up batches from the start of the crop list (default 1). */
+  warmup?: number;
 }
 
 const spec = JSON.parse(process.argv[process.argv.length - 1]) as Spec;
@@ -74,7 +76,9 @@ async function main(): Promise<void> {
       for (const r of await Promise.all(jobs)) total += sum((r as { data: Uint16Array }).data);
     };
   }
-  await run(0, Math.min(spec.batch, spec.count)); // warm-up batch (JIT, indexes of a few shards), not timed
+  // Warm-up batches (JIT, caches: a training loop's steady state), not timed.
+  const warm = Math.min(spec.count, Math.max(1, spec.warmup ?? 1) * spec.batch);
+  for (let k = 0; k < warm; k += spec.batch) await run(k, Math.min(warm, k + spec.batch));
   total = 0;
   const t0 = performance.now();
   for (let k = 0; k < spec.count; k += spec.batch) {

@@ -57,7 +57,9 @@ def main():
         emit(impl=impl, skipped=True, reason=f"not installed: {e}")
         return
     n, batch = spec["count"], spec["batch"]
-    run(0, min(batch, n))  # warm-up batch, not timed (as the JS rows)
+    warm = min(n, max(1, int(spec.get("warmup", 1))) * batch)
+    for a in range(0, warm, batch):  # warm-up batches from the start of the list, not timed (as the JS rows)
+        run(a, min(warm, a + batch))
     total = 0
     t0 = time.perf_counter()
     for a in range(0, n, batch):
