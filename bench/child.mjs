@@ -145,7 +145,12 @@ export async function alignedSlab(bytes, probePath) {
 }
 
 /** Reports progress to main.ts on stderr. @param {number} done @param {number} total */
+let lastProgress = 0;
+/** Reports progress to the parent, at most every 100 ms (and at the end): a write per batch would be timed too. */
 export function progress(done, total) {
+  const now = performance.now();
+  if (done < total && now - lastProgress < 100) return;
+  lastProgress = now;
   process.stderr.write(`@progress ${done} ${total}\n`);
 }
 

@@ -15,7 +15,15 @@ def emit(**kw):
     print(json.dumps(kw), flush=True)
 
 
+_last_progress = [0.0]
+
+
 def progress(done, total):
+    # at most every 100 ms (and at the end), like bench/child.mjs: a write per batch would be timed too
+    now = time.perf_counter()
+    if done < total and now - _last_progress[0] < 0.1:
+        return
+    _last_progress[0] = now
     print(f"@progress {done} {total}", file=sys.stderr, flush=True)
 
 
