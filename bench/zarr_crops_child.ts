@@ -41,7 +41,8 @@ async function main(): Promise<void> {
   let close = async () => {};
   if (spec.impl.startsWith("lsio-batched")) {
     const { ShardedArray, WorkerPool } = await import("../mod.ts");
-    const pool = spec.impl === "lsio-batched" ? await WorkerPool.open() : undefined;
+    // The workers keep shard files open between tasks, as the main-thread path's reader does.
+    const pool = spec.impl === "lsio-batched" ? await WorkerPool.open({ keepOpen: 1024 }) : undefined;
     const arr = await ShardedArray.open(spec.array);
     run = async (from, to) => {
       const sels = [];

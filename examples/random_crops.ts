@@ -42,7 +42,7 @@ if (!fs.existsSync(`${dir}.complete`)) {
 } else console.log(`1. data set: ${dir} (${T}×${H}×${W} uint16, ${codecs})`);
 
 // 2. The loader.
-const pool = await WorkerPool.open();
+const pool = await WorkerPool.open({ keepOpen: 1024 }); // shard files stay open between batches
 const arr = await ShardedArray.open(dir);
 let seed = 42;
 const rnd = (n: number) => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n;

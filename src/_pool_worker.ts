@@ -33,6 +33,8 @@ export interface InitMessage {
   direct: boolean;
   bufferBytes: number;
   scratchBytes: number;
+  /** Files the worker's ring keeps open from one task to the next (lsio_reader_opts.keep_open). */
+  keepOpen: number;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -85,6 +87,7 @@ async function init(m: InitMessage): Promise<void> {
   opts[0] = m.backend;
   opts[1] = m.queueDepth;
   opts[2] = ReaderFlag.inline | (m.direct ? ReaderFlag.direct : 0);
+  opts[5] = m.keepOpen;
   const out = new BigUint64Array(1);
   const rc = lib.readerOpen(opts, out);
   if (rc < 0) {

@@ -65,6 +65,12 @@ export interface WorkerPoolOptions {
   queueDepth?: number;
   /** O_DIRECT reads. */
   direct?: boolean;
+  /**
+   * Files each worker keeps open from one task to the next (default 0), as
+   * the reader option `keepOpen`: for batches that keep returning to
+   * the same files, such as the shards of a Zarr array.
+   */
+  keepOpen?: number;
   /** A range past the end of its file: `"error"` (default) or `"truncate"`. */
   pastEof?: "error" | "truncate";
   /**
@@ -341,6 +347,7 @@ export class WorkerPool implements AsyncDisposable {
       backend: options.backend ?? "auto",
       queueDepth: intOption(options.queueDepth, "queueDepth", 1, 4096) ?? 0,
       direct: options.direct ?? false,
+      keepOpen: intOption(options.keepOpen, "keepOpen", 0, 2 ** 31) ?? 0,
       pastEof: options.pastEof ?? "error",
       bufferBytes: intOption(options.bufferBytes, "bufferBytes", 4096, 2 ** 31) ?? 2048 * KiB,
       taskChunks: intOption(options.taskChunks, "taskChunks", 1, 2 ** 20) ?? 256,
@@ -827,7 +834,15 @@ const WORKER_URL = new URL("./_pool_worker.ts", import.meta.url);
 
 async function spawn(
   w: number,
-  o: { pin: boolean; backend: string; queueDepth: number; direct: boolean; bufferBytes: number; scratchBytes: number },
+  o: {
+    pin: boolean;
+    backend: string;
+    queueDepth: number;
+    direct: boolean;
+    keepOpen: number;
+    bufferBytes: number;
+    scratchBytes: number;
+  },
   cores: number,
   ref: PoolRef,
 ): Promise<Slot> {
@@ -839,6 +854,7 @@ async function spawn(
     backend: Backend[o.backend as keyof typeof Backend],
     queueDepth: o.queueDepth,
     direct: o.direct,
+    keepOpen: o.keepOpen,
     bufferBytes: o.bufferBytes,
     scratchBytes: o.scratchBytes,
   };
