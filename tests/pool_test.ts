@@ -293,6 +293,39 @@ test("pool: bad options and requests are refused before any work", async () => {
 });
 
 // Cleanup tests stay last.
+test("pool: keepOpen keeps files open between tasks (same bytes), and closes them with the pool", async () => {
+  const reqs = randomRequests(7, 400).filter((q) => expected(q).ok);
+  const offsets = new Float64Array(reqs.length);
+  let at = 0;
+  reqs.forEach((q, i) => {
+    offsets[i] = at;
+    at += Math.ceil(((expected(q) as { bytes: Uint8Array }).bytes.length + 1) / 64) * 64;
+  });
+  const out = new Uint8Array(new SharedArrayBuffer(at));
+  const ours = () => openFds().filter((f) => paths.some((p) => f.endsWith(p)));
+  const kp = await WorkerPool.open({ workers: 2, keepOpen: 8 });
+  for (let round = 0; round < 2; round++) {
+    out.fill(0);
+    const res = await kp.readInto(reqs, out, { offsets });
+    assertEquals(res.errors.size, 0);
+    reqs.forEach((q, i) => {
+      const b = (expected(q) as { bytes: Uint8Array }).bytes;
+      assert(Buffer.from(out.subarray(offsets[i], offsets[i] + b.length)).equals(b), `round ${round}, request ${i}`);
+    });
+    const kept = ours().length;
+    assertGreater(kept, 0, "files stay open between batches");
+    assertLess(kept, 2 * paths.length + 1, "at most each worker's files");
+  }
+  await kp.close();
+  let left = ours();
+  for (let k = 0; k < 60 && left.length; k++) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = ours();
+  }
+  assertEquals(left, [], "closed with the pool");
+  await assertRejects(() => WorkerPool.open({ keepOpen: -1 }), RangeError);
+});
+
 test("pool: open/close leaks no fds or threads; close is idempotent", async () => {
   await (await WorkerPool.open({ workers: 2 })).close(); // the runtime's own first-worker fds
   const fdsBefore = openFds();
