@@ -265,9 +265,9 @@ export class ColumnarResult {
   }
   #ranges = (i: number): ByteRange => {
     const s = this.#batch.start32, e = this.#batch.end32;
-    const start = s[2 * i] + (s[2 * i + 1] | 0) * 4294967296;
+    const start = int64At(s, i);
     const open = e[2 * i] === 0xffffffff && e[2 * i + 1] === 0x7fffffff;
-    return open ? { start } : { start, end: e[2 * i] + (e[2 * i + 1] | 0) * 4294967296 };
+    return open ? { start } : { start, end: int64At(e, i) };
   };
 }
 
@@ -844,20 +844,24 @@ export class Reader implements Disposable, AsyncDisposable {
   }
 }
 
+/** The i-th int64 of a column seen as 32-bit words (little-endian; exact below 2^53). */
+function int64At(words: Uint32Array, i: number): number {
+  return words[2 * i] + (words[2 * i + 1] | 0) * 4294967296;
+}
+
 /** Reads of at most `limit` bytes in all, known before reading; else Infinity. */
 function boundedBytes(batch: NativeBatch, resolved: boolean, limit: number): number {
   const n = batch.count;
   let total = 0;
   if (resolved) { // lengths are known (READ without RESOLVE)
     const l = batch.length32;
-    for (let i = 0; i < n && total <= limit; i++) total += l[2 * i] + l[2 * i + 1] * 4294967296;
+    for (let i = 0; i < n && total <= limit; i++) total += int64At(l, i);
     return total;
   }
   const s = batch.start32, e = batch.end32;
   for (let i = 0; i < n && total <= limit; i++) {
-    const sh = s[2 * i + 1] | 0, eh = e[2 * i + 1] | 0;
-    if (eh === 0x7fffffff) return Infinity; // open end: the file's size decides
-    const a = s[2 * i] + sh * 4294967296, b = e[2 * i] + eh * 4294967296;
+    if (e[2 * i + 1] === 0x7fffffff) return Infinity; // open end: the file's size decides
+    const a = int64At(s, i), b = int64At(e, i);
     if ((a < 0) !== (b < 0) && b !== 0) return Infinity; // from the start to the end's offset: size decides
     total += Math.max(0, b - a);
   }
@@ -896,15 +900,14 @@ function errorFor(r: ReadRequest, status: number): LsioError {
 function explicitRanges(batch: NativeBatch, dest?: { bytes: number; base: number }): boolean {
   const s = batch.start32, e = batch.end32, n = batch.count, files = batch.paths.length;
   for (let i = 0; i < n; i++) {
-    const sh = s[2 * i + 1] | 0, eh = e[2 * i + 1] | 0;
-    if (sh < 0 || eh < 0 || eh === 0x7fffffff) return false;
-    const a = s[2 * i] + sh * 4294967296, b = e[2 * i] + eh * 4294967296;
+    const a = int64At(s, i), b = int64At(e, i);
+    if (a < 0 || b < 0 || e[2 * i + 1] === 0x7fffffff) return false;
     if (b < a) return false;
     if (dest && batch.destOf(i) - dest.base + (b - a) > dest.bytes) return false;
   }
   const o = batch.offset32, l = batch.length32;
   for (let i = 0; i < n; i++) {
-    const a = s[2 * i] + s[2 * i + 1] * 4294967296, b = e[2 * i] + e[2 * i + 1] * 4294967296;
+    const a = int64At(s, i), b = int64At(e, i);
     o[2 * i] = s[2 * i], o[2 * i + 1] = s[2 * i + 1];
     setInt64(l, i, b - a);
     batch.status[i] = batch.file[i] < files ? 0 : -22; // EINVAL, as RESOLVE says
