@@ -55,6 +55,7 @@ export {
   type NumericDataType,
   ShardedArray,
   type ShardedArrayOptions,
+  type ReadBatchesOptions,
   type ShardedReadOptions,
   type SelectionResult,
   ZarrFormatError,

@@ -8,14 +8,20 @@
  * all at the same thread count (the cores). Every row checks the sum of all
  * values it read against the others.
  *
- *   deno run -A bench/zarr_crops.ts [--quick] [--impls=lsio-batched,zarrita-fs,…] [--repeat=N] [--warmup=B]
+ *   deno run -A bench/zarr_crops.ts [--quick] [--impls=lsio-batched,zarrita-fs,…] [--repeat=N] [--warmup=B] [--inflight=1|2]
  *
  * Each row runs in its own process, the variant's files read once right before
  * it (this machine pages out cold files in the background); with --repeat=N
  * each row runs N times and reports the median. Every row first reads B
  * untimed warm-up batches from the start of the crop list (default 16: JIT
  * and caches warm, a training loop's steady state; --warmup=1 times the
- * first epoch's shard-index loads too).
+ * first epoch's shard-index loads too). Every row, JS and Python alike,
+ * starts reading the next batch before it sums the current one (--inflight=2,
+ * the default: an ML loader's read-ahead) or reads and sums one batch at a time
+ * (--inflight=1). The LSIO rows use the loader API, ShardedArray.readBatches
+ * (read-ahead, recycled outputs); zarrita's rows start the next batch's
+ * zarr.get calls; the Python rows submit the next batch's reads (tensorstore
+ * futures, a thread pool for zarr-python).
  *
  * Results: bench/results/zarr-crops.json (quick: bench/results/quick/).
  *
@@ -39,12 +45,13 @@ const PY_PACKAGES = ["zarr==3.1.6", "tensorstore==0.1.86", "zarrs==0.2.3"]; // t
 
 const { values: opts } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false }, impls: { type: "string" }, repeat: { type: "string", default: "1" }, warmup: { type: "string", default: "16" } },
+  options: { quick: { type: "boolean", default: false }, impls: { type: "string" }, repeat: { type: "string", default: "1" }, warmup: { type: "string", default: "16" }, inflight: { type: "string", default: "2" } },
 });
 const only = opts.impls?.split(",");
 const quick = opts.quick;
 const repeat = Math.max(1, Number(opts.repeat) | 0);
 const warmup = Math.max(1, Number(opts.warmup) | 0);
+const inflight = Math.min(2, Math.max(1, Number(opts.inflight) | 0));
 const [T, H, W] = quick ? [8, 1024, 1024] : [16, 2048, 2048];
 const COUNT = quick ? 2048 : 16384, BATCH = 64, SIZE = 64;
 const threads = navigator.hardwareConcurrency;
@@ -122,9 +129,9 @@ interface Row {
 }
 const rows: Row[] = [];
 const IMPLS: { impl: string; label: string; kind: "deno" | "bun" | "python" }[] = [
-  { impl: "lsio-batched", label: "LSIO ShardedArray.readBatch, worker pool", kind: "deno" },
-  { impl: "lsio-batched", label: "LSIO ShardedArray.readBatch, worker pool", kind: "bun" },
-  { impl: "lsio-batched-main", label: "LSIO ShardedArray.readBatch, main thread", kind: "deno" },
+  { impl: "lsio-batched", label: "LSIO ShardedArray.readBatches, worker pool", kind: "deno" },
+  { impl: "lsio-batched", label: "LSIO ShardedArray.readBatches, worker pool", kind: "bun" },
+  { impl: "lsio-batched-main", label: "LSIO ShardedArray.readBatches, main thread", kind: "deno" },
   { impl: "zarrita-lsio", label: "zarrita + LsioStore", kind: "deno" },
   { impl: "zarrita-fs", label: "zarrita + FileSystemStore", kind: "deno" },
   { impl: "zarrita-fs-coalesce", label: "zarrita + withRangeCoalescing(FileSystemStore)", kind: "deno" },
@@ -137,7 +144,7 @@ const bar = new ProgressBar(chosen.length * variants.length * repeat);
 for (const v of variants) {
   for (const { impl, label, kind } of chosen) {
     bar.start(`${v}: ${label} (${kind})`);
-    const spec = JSON.stringify({ impl, array: arrays[v], crops, count: COUNT, size: SIZE, batch: BATCH, threads, warmup });
+    const spec = JSON.stringify({ impl, array: arrays[v], crops, count: COUNT, size: SIZE, batch: BATCH, threads, warmup, inflight });
     if (kind === "python" && pyProblem) {
       rows.push({ variant: v, impl, label, runtime: "python", status: "skipped", note: pyProblem });
       bar.end(`skipped: ${pyProblem}`);
@@ -205,7 +212,7 @@ for (const v of variants) {
   const ts = ok.find((r) => r.impl === "tensorstore")?.crops_per_s;
   const zs = ok.find((r) => r.impl === "zarrs")?.crops_per_s;
   for (const r of rs) r.ratio_vs_zarrita_fs = base && r.crops_per_s ? r.crops_per_s / base : null;
-  console.log(`\nzarr-crops (${v}): ${fmt(COUNT)} random ${SIZE}×${SIZE} crops of a ${T}×${H}×${W} uint16 array, batches of ${BATCH} after ${warmup} untimed, ${threads} threads${repeat > 1 ? `, median of ${repeat} runs` : ""}; ${sums.size === 1 ? "every row read the same values" : "CHECKSUMS DIFFER"}\n`);
+  console.log(`\nzarr-crops (${v}): ${fmt(COUNT)} random ${SIZE}×${SIZE} crops of a ${T}×${H}×${W} uint16 array, batches of ${BATCH} after ${warmup} untimed, ${inflight === 2 ? "the next read while one is summed" : "one batch at a time"}, ${threads} threads${repeat > 1 ? `, median of ${repeat} runs` : ""}; ${sums.size === 1 ? "every row read the same values" : "CHECKSUMS DIFFER"}\n`);
   const head = ["impl", "runtime", "crops/s", "MB/s", "vs zarrita+FS", "vs tensorstore"];
   const body = rs.map((r) =>
     r.status !== "ok" ? [r.label, r.runtime, r.status, "-", "-", "-"] : [
@@ -238,5 +245,5 @@ console.log("\nBars (issue 6, raw variant):\n" + bars.join("\n"));
 // Quick and --impls runs never overwrite the full results kept in the repo.
 const outDir = quick ? `${RESULTS_DIR}quick/` : only ? `${RESULTS_DIR}partial/` : RESULTS_DIR;
 fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(`${outDir}zarr-crops.json`, JSON.stringify({ date: new Date().toISOString(), quick, repeat, warmup, shape: [T, H, W], count: COUNT, batch: BATCH, size: SIZE, threads, bars, rows }, null, 2));
+fs.writeFileSync(`${outDir}zarr-crops.json`, JSON.stringify({ date: new Date().toISOString(), quick, repeat, warmup, inflight, shape: [T, H, W], count: COUNT, batch: BATCH, size: SIZE, threads, bars, rows }, null, 2));
 console.log(`\nwrote ${outDir}zarr-crops.json`);

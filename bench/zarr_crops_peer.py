@@ -40,8 +40,10 @@ def main():
             ctx = ts.Context({"data_copy_concurrency": {"limit": threads}, "file_io_concurrency": {"limit": threads}})
             arr = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": spec["array"]}}, context=ctx).result()
 
-            def run(a, b):
-                futs = [arr[int(t), int(y):int(y) + S, int(x):int(x) + S].read() for t, y, x in crops[a:b]]
+            def start(a, b):
+                return [arr[int(t), int(y):int(y) + S, int(x):int(x) + S].read() for t, y, x in crops[a:b]]
+
+            def finish(futs):
                 return sum(int(f.result().sum(dtype=np.int64)) for f in futs)
         else:
             import zarr
@@ -59,20 +61,34 @@ def main():
                 # t:t+1 rather than t: the zarrs pipeline (0.2.3) fails on an integer index here
                 return int(arr[t:t + 1, y:y + S, x:x + S].sum(dtype=np.int64))
 
-            def run(a, b):
-                return sum(pool.map(crop, crops[a:b]))
+            def start(a, b):
+                return [pool.submit(crop, c) for c in crops[a:b]]
+
+            def finish(futs):
+                return sum(f.result() for f in futs)
     except ImportError as e:
         emit(impl=impl, skipped=True, reason=f"not installed: {e}")
         return
-    n, batch = spec["count"], spec["batch"]
+    n, batch, inflight = spec["count"], spec["batch"], int(spec.get("inflight", 1))
+
+    def run_pass(count, report):
+        # batch after batch; with inflight 2 the next batch is started before one is summed (as the JS rows)
+        queue, total = [], 0
+        for a in range(0, count, batch):
+            queue.append(start(a, min(count, a + batch)))
+            if len(queue) < inflight:
+                continue
+            total += finish(queue.pop(0))
+            if report:
+                progress(min(count, a + batch), count)
+        while queue:
+            total += finish(queue.pop(0))
+        return total
+
     warm = min(n, max(1, int(spec.get("warmup", 1))) * batch)
-    for a in range(0, warm, batch):  # warm-up batches from the start of the list, not timed (as the JS rows)
-        run(a, min(warm, a + batch))
-    total = 0
+    run_pass(warm, False)  # warm-up batches from the start of the list, not timed (as the JS rows)
     t0 = time.perf_counter()
-    for a in range(0, n, batch):
-        total += run(a, min(n, a + batch))
-        progress(min(n, a + batch), n)
+    total = run_pass(n, True)
     seconds = time.perf_counter() - t0
     emit(impl=impl, runtime="python", runtime_version=f"{sys.version.split()[0]}, {version}", crops=n,
          seconds=seconds, crops_per_s=n / seconds, checksum=total)

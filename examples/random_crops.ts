@@ -46,32 +46,35 @@ const pool = await WorkerPool.open({ keepOpen: 1024 }); // shard files stay open
 const arr = await ShardedArray.open(dir);
 let seed = 42;
 const rnd = (n: number) => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n;
-const nextBatch = () => {
-  const sels: DimSelection[][] = [];
-  for (let k = 0; k < BATCH; k++) {
-    const y = rnd(H - CROP), x = rnd(W - CROP);
-    sels.push([rnd(T), [y, y + CROP], [x, x + CROP]]);
+/** The crops of each batch, made as the loader asks for them. */
+function* selections(): Generator<DimSelection[][]> {
+  for (let b = 0; b < batches; b++) {
+    const sels: DimSelection[][] = [];
+    for (let k = 0; k < BATCH; k++) {
+      const y = rnd(H - CROP), x = rnd(W - CROP);
+      sels.push([rnd(T), [y, y + CROP], [x, x + CROP]]);
+    }
+    yield sels;
   }
-  // uint16 → float32 in [0, 1], where each chunk is copied (in the workers).
-  return arr.readBatch(sels, { pool, as: "float32", scale: 1 / 65535 });
-};
+}
 console.log(`2. ${batches} batches of ${BATCH} random ${CROP}×${CROP} crops → float32 [${BATCH}, ${CROP}, ${CROP}], on ${pool.size} pinned workers`);
 const tty = process.stderr.isTTY;
-let mean = 0;
+let mean = 0, b = 0;
 const t0 = performance.now();
-let pending = nextBatch();
-for (let b = 0; b < batches; b++) {
-  const batch = await pending;
-  if (b + 1 < batches) pending = nextBatch(); // prefetch: the next batch reads while this one is used
+// The next batch is read (in the workers) while this one is used; outputs are recycled: a batch's
+// data is valid until the next iteration. uint16 → float32 in [0, 1] where each chunk is copied.
+const loader = arr.readBatches(selections(), { pool, ahead: 1, recycle: true, as: "float32", scale: 1 / 65535 });
+for await (const batch of loader) {
   // "Training step": here, the mean of the batch.
   const d = batch.data as Float32Array;
   let s = 0;
   for (let i = 0; i < d.length; i++) s += d[i];
   mean += s / d.length / batches;
-  if ((b + 1) % 16 === 0 || b + 1 === batches) {
-    const sec = (performance.now() - t0) / 1000, crops = (b + 1) * BATCH;
-    const bar = "#".repeat(Math.round(((b + 1) / batches) * 30)).padEnd(30, ".");
-    const line = `   [${bar}] ${b + 1}/${batches} batches  ${Math.round(crops / sec).toLocaleString("en")} crops/s`;
+  b++;
+  if (b % 16 === 0 || b === batches) {
+    const sec = (performance.now() - t0) / 1000, crops = b * BATCH;
+    const bar = "#".repeat(Math.round((b / batches) * 30)).padEnd(30, ".");
+    const line = `   [${bar}] ${b}/${batches} batches  ${Math.round(crops / sec).toLocaleString("en")} crops/s`;
     process.stderr.write(tty ? `\r${line}` : `${line}\n`);
   }
 }

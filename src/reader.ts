@@ -158,6 +158,13 @@ export interface ReadOptions {
   /** Overrides the reader's `plan` for this batch. */
   plan?: PlanOptions | "ordered" | false;
   /**
+   * `false`: this batch skips the hot path and runs on the reader's thread
+   * even when small and cached — for a batch read ahead (prefetched) while
+   * JS works on the previous one, so the two overlap. No effect where the
+   * reader has no hot path. Default: the reader's {@linkcode ReaderOptions.hotPath}.
+   */
+  hotPath?: boolean;
+  /**
    * @internal Every range is explicit and inside its file (e.g. from a shard
    * index): skip taking the files' sizes (readColumnar with `dest` only); a
    * range past EOF then fails with ENODATA when read instead of ERANGE.
@@ -804,7 +811,7 @@ export class Reader implements Disposable, AsyncDisposable {
       this.#current = batch;
       const t0 = performance.now();
       // The hot path first where it may serve the batch; the thread reads what it left (or all of it).
-      const notCached = this.#hotEligible(batch, ops) ? this.#runHot(batch, ops) : -1;
+      const notCached = options.hotPath !== false && this.#hotEligible(batch, ops) ? this.#runHot(batch, ops) : -1;
       let rc = notCached < -1 ? notCached : 0;
       if (notCached === -1) rc = await this.#lib.run(this.#handle, batch.struct, ops);
       else if (notCached > 0) {

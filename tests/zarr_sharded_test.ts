@@ -217,10 +217,13 @@ test("zarr: readBatch reads many crops in one go, normalised to float32 where th
       assertEquals(Array.from(res.data.subarray(k * 256, k * 256 + 256) as Float32Array), want, `crop ${k}`);
     });
   }
-  // Reads in flight at once (a loader prefetching) each get their own request arrays and slab.
-  for (const opts of [{}, { pool }]) {
+  // Reads in flight at once (a loader prefetching) each get their own request arrays and slab,
+  // on the calling thread or the reader's (hotPath: false), and on an array whose index cache
+  // holds fewer shards than one batch touches (12 crops over 8 shards, cache of 1).
+  await using tiny = await ShardedArray.open(where, { indexCacheShards: 1 });
+  for (const [a, opts] of [[arr, {}], [arr, { hotPath: false }], [arr, { pool }], [tiny, {}]] as const) {
     const halves = [sels.slice(0, 6), sels.slice(6)];
-    const both = await Promise.all(halves.map((h) => arr.readBatch(h, opts)));
+    const both = await Promise.all(halves.map((h, i) => a.readBatch(h, i ? opts : { ...opts, hotPath: true })));
     both.forEach((res, h) =>
       halves[h].forEach((sel, k) => {
         assertEquals(Array.from(res.data.subarray(k * 256, k * 256 + 256) as Uint16Array), naiveSelect(data, shape, sel));
@@ -266,6 +269,71 @@ test("zarr: zstd chunks decode natively; a corrupt frame fails with EBADMSG nami
     const e = await assertRejects(() => arr.read(null, opts));
     assert(String(e).includes("does not decode") && String(e).includes(shard), String(e));
   }
+});
+
+test("zarr: readBatches reads ahead and recycles outputs; every batch equals readBatch; errors and early exits", async () => {
+  const r = rng(91);
+  const shape = [6, 96, 80];
+  const data = Uint16Array.from({ length: 6 * 96 * 80 }, () => randInt(r, 0, 65535));
+  const where = path.join(dir, "loader");
+  await writeShardedArray(where, data, { shape, dataType: "uint16", shardShape: [1, 32, 40], chunkShape: [1, 16, 20] });
+  await using arr = await ShardedArray.open(where);
+  const crop = (): DimSelection[] => {
+    const y = randInt(r, 0, 96 - 12), x = randInt(r, 0, 80 - 12);
+    return [randInt(r, 0, 5), [y, y + 12], [x, x + 12]];
+  };
+  // Batches of different sizes, so a recycled output only goes to a batch of its size.
+  const batches = Array.from({ length: 9 }, (_, i) => Array.from({ length: 1 + (i % 3) * 2 }, crop));
+  for (const opts of [{ ahead: 0 }, { ahead: 1 }, { ahead: 3, recycle: true }, { ahead: 1, recycle: true, pool }]) {
+    const seen: NumericArray[] = [];
+    let k = 0;
+    for await (const res of arr.readBatches(batches, opts)) {
+      const sels = batches[k];
+      assertEquals(res.shape, [sels.length, 12, 12]);
+      sels.forEach((sel, j) =>
+        assertEquals(Array.from(res.data.subarray(j * 144, (j + 1) * 144) as Uint16Array), naiveSelect(data, shape, sel), `batch ${k} crop ${j}`)
+      );
+      seen.push(res.data);
+      k++;
+    }
+    assertEquals(k, batches.length);
+    const distinct = new Set(seen.map((d) => d.buffer)).size;
+    if (opts.recycle) assert(distinct < seen.length, `recycled: ${distinct} outputs for ${seen.length} batches`);
+    else assertEquals(distinct, seen.length);
+  }
+  // An async source; as float32.
+  async function* source() {
+    for (const b of batches.slice(0, 3)) yield b;
+  }
+  let n = 0;
+  for await (const res of arr.readBatches(source(), { as: "float32", scale: 2 })) {
+    assert(res.data instanceof Float32Array);
+    assertEquals(res.data[0], 2 * (naiveSelect(data, shape, batches[n][0])[0] as number));
+    n++;
+  }
+  assertEquals(n, 3);
+  // A bad batch rejects in its turn, after the batches before it were yielded.
+  const bad = [batches[0], [[0, [0, 4], [0, 4]], [0, [0, 5], [0, 4]]] as DimSelection[][], batches[1]];
+  let before = 0;
+  await assertRejects(async () => {
+    for await (const _ of arr.readBatches(bad, { ahead: 2 })) before++;
+  }, RangeError, "one shape");
+  assertEquals(before, 1);
+  // Leaving early waits for the batches read ahead and closes the source.
+  let closed = false;
+  function* endless() {
+    try {
+      for (;;) yield batches[0];
+    } finally {
+      closed = true;
+    }
+  }
+  let taken = 0;
+  for await (const _ of arr.readBatches(endless(), { ahead: 2 })) if (++taken === 4) break;
+  assert(closed, "the source was closed");
+  await assertRejects(async () => {
+    for await (const _ of arr.readBatches(batches, { ahead: -1 })) break;
+  }, RangeError, "ahead");
 });
 
 test("zarr: cleanup", async () => {

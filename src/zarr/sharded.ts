@@ -58,6 +58,22 @@ export interface ShardedReadOptions {
   scale?: number;
   offset?: number;
   signal?: AbortSignal;
+  /**
+   * `false`: read on the reader's thread, not on the calling one, even a small
+   * cached batch (see {@linkcode ReadOptions.hotPath}) — for a batch read ahead
+   * while JS consumes the previous one. No effect with a pool.
+   */
+  hotPath?: boolean;
+}
+
+/** Options of {@linkcode ShardedArray.readBatches}. */
+export interface ReadBatchesOptions extends Omit<ShardedReadOptions, "output"> {
+  /** Batches read ahead of the one the caller works on (default 1; 0: one at a time). */
+  ahead?: number;
+  /** Reuse the outputs of batches already yielded (each valid until the next iteration). Default false. */
+  recycle?: boolean;
+  /** Not taken: the outputs are the loader's (see `recycle`). */
+  output?: never;
 }
 
 /** What {@linkcode ShardedArray.read} returns. */
@@ -73,6 +89,37 @@ export interface SelectionResult {
 
 /** Where the workers find the decoding transform. */
 const DECODE_MODULE = new URL("./_decode.ts", import.meta.url).href;
+
+/** Reused request arrays of one read (one request per stored inner chunk). */
+interface RequestScratch {
+  cap: number;
+  nd: number;
+  file: Uint32Array;
+  start: Float64Array;
+  end: Float64Array;
+  origins: Int32Array;
+  los: Int32Array;
+  bases: Float64Array;
+}
+
+/** What one read in flight owns: its request arrays and its slab. */
+interface Scratch {
+  plan?: RequestScratch;
+  slab?: Uint8Array;
+}
+
+/** Scratch sets kept for reuse: a read and a prefetch or two. */
+const SPARE_SCRATCH = 4;
+
+/** A shard as the batched reader knows it. */
+interface ShardEntry {
+  key: string;
+  path: string;
+  /** Parsed index; null: the shard does not exist (all fill); undefined: not read yet. */
+  index: ShardIndex | null | undefined;
+  /** Its index in the current batch's paths (-1: none yet). */
+  file: number;
+}
 
 interface ShardIndex {
   /** offset, nbytes per inner chunk (C order over the shard's chunk grid); -1 = empty. */
@@ -101,7 +148,8 @@ export class ShardedArray implements AsyncDisposable {
   readonly meta: ArrayMeta;
   readonly #reader: Reader;
   readonly #ownsReader: boolean;
-  readonly #indexes = new Map<string, ShardIndex | null>();
+  /** Shards by id (linear over the shard grid): key, path, parsed index; FIFO, at most #cacheShards. */
+  readonly #shards = new Map<number, ShardEntry>();
   readonly #cacheShards: number;
 
   private constructor(dir: string, meta: ArrayMeta, reader: Reader, owns: boolean, cacheShards: number) {
@@ -167,6 +215,81 @@ export class ShardedArray implements AsyncDisposable {
     return { ...res, shape: [boxes.length, ...first.shape] };
   }
 
+  /**
+   * Reads batches of selections in order, like an ML data loader: `ahead`
+   * batches are read while the caller works on the one yielded (on the
+   * reader's thread, or in the pool's workers), so reading and consuming
+   * overlap. With `recycle`, the outputs go round: a yielded batch's data is
+   * valid until the caller asks for the next one, then it is reused for a
+   * later batch (no allocation, no page faults per batch); copy what you keep.
+   * Batches may differ in size and shape; each is checked as in
+   * {@linkcode ShardedArray.readBatch}. Stopping early (break) waits for the
+   * batches read ahead, so nothing is left running.
+   *
+   * @example
+   * ```ts
+   * import { ShardedArray, writeShardedArray } from "../../mod.ts";
+   * const dir = await Deno.makeTempDir();
+   * const values = Uint16Array.from({ length: 4 * 64 * 64 }, (_, i) => i % 1000);
+   * await writeShardedArray(dir, values, { shape: [4, 64, 64], dataType: "uint16", shardShape: [1, 64, 64], chunkShape: [1, 16, 16] });
+   * await using arr = await ShardedArray.open(dir);
+   * const crops = (t: number) => [[t, [0, 8], [0, 8]], [t, [8, 16], [8, 16]]] as [number, [number, number], [number, number]][];
+   * let seen = 0;
+   * for await (const batch of arr.readBatches([crops(0), crops(1), crops(2)], { ahead: 1, recycle: true })) {
+   *   seen += batch.shape[0]; // batch.data: [2, 8, 8] uint16, valid until the next iteration
+   * }
+   * console.log(seen); // 6
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  async *readBatches(
+    batches: Iterable<DimSelection[][]> | AsyncIterable<DimSelection[][]>,
+    options: ReadBatchesOptions = {},
+  ): AsyncGenerator<SelectionResult, void, undefined> {
+    const ahead = options.ahead ?? 1;
+    if (!Number.isInteger(ahead) || ahead < 0 || ahead > 64) throw new RangeError(`ahead is 0..64, got ${ahead}`);
+    const { ahead: _a, recycle, output: _o, ...rest } = options;
+    const free: NumericArray[] = []; // recycled outputs
+    const queue: Promise<SelectionResult>[] = [];
+    const source = (Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]()) as
+      | Iterator<DimSelection[][]>
+      | AsyncIterator<DimSelection[][]>;
+    let done = false;
+    const issue = async (): Promise<void> => {
+      const step = await source.next();
+      if (step.done) return void (done = true);
+      const sels = step.value;
+      const want = this.#batchElements(sels);
+      const i = want < 0 ? -1 : free.findIndex((o) => o.length === want);
+      const output = i < 0 ? undefined : free.splice(i, 1)[0];
+      // A batch read while another is in flight goes to the reader's thread: the two overlap.
+      const p = this.readBatch(sels, { ...rest, ...(output ? { output } : {}), hotPath: queue.length ? false : rest.hotPath });
+      p.catch(() => {}); // seen when awaited in order; not an unhandled rejection meanwhile
+      queue.push(p);
+    };
+    try {
+      while (!done && queue.length < ahead + 1) await issue();
+      while (queue.length) {
+        const res = await queue.shift()!;
+        yield res;
+        if (recycle) free.push(res.data);
+        if (!done) await issue();
+      }
+    } finally {
+      await Promise.allSettled(queue); // nothing keeps running once the loop is left
+      if (!done) await (source as { return?: () => unknown }).return?.();
+    }
+  }
+
+  /** Elements one readBatch output holds for these selections (-1 when they are not valid; readBatch says why). */
+  #batchElements(sels: DimSelection[][]): number {
+    try {
+      return Array.isArray(sels) && sels.length ? product(this.#box(sels[0]).extent) * sels.length : -1;
+    } catch {
+      return -1;
+    }
+  }
+
   /** A selection as a box [lo, lo + extent) and its output shape. */
   #box(sel: DimSelection[]): { lo: number[]; extent: number[]; shape: number[] } {
     const m = this.meta, nd = m.shape.length;
@@ -194,20 +317,19 @@ export class ShardedArray implements AsyncDisposable {
   }
 
   /**
-   * One read at a time owns the reused request arrays and slab; a read that
-   * starts while another is in flight (e.g. a prefetch) gets fresh ones.
+   * Each read takes a set of request arrays and a slab from a small free list
+   * and gives it back, so reads in flight at once (a prefetch) reuse theirs too.
    */
   async #readBoxes(
     los: number[][],
     extent: number[],
     options: ShardedReadOptions,
   ): Promise<Omit<SelectionResult, "shape">> {
-    const owner = !this.#busy;
-    if (owner) this.#busy = true;
+    const sc = this.#spare.pop() ?? {};
     try {
-      return await this.#readBoxesWith(los, extent, options, owner);
+      return await this.#readBoxesWith(los, extent, options, sc);
     } finally {
-      if (owner) this.#busy = false;
+      if (this.#spare.length < SPARE_SCRATCH) this.#spare.push(sc);
     }
   }
 
@@ -215,7 +337,7 @@ export class ShardedArray implements AsyncDisposable {
     los: number[][],
     extent: number[],
     options: ShardedReadOptions,
-    owner: boolean,
+    sc: Scratch,
   ): Promise<Omit<SelectionResult, "shape">> {
     const m = this.meta, nd = m.shape.length;
     const convert = options.as ? { scale: options.scale ?? 1, offset: options.offset ?? 0 } : undefined;
@@ -269,35 +391,52 @@ export class ShardedArray implements AsyncDisposable {
       for (let d = nd - 1; d >= 0; d--) c[d] = id % grid[d], id = Math.floor(id / grid[d]);
       return c;
     };
-    /** A shard's key and full path, made once per shard (not per chunk or batch). */
-    const shardOf = (id: number) => {
-      let k = this.#keys.get(id);
-      if (k === undefined) {
-        const key = m.chunkKey(shardCoord(id));
-        k = { key, path: path.join(this.path, key) };
-        if (this.#keys.size >= this.#cacheShards) this.#keys.delete(this.#keys.keys().next().value!);
-        this.#keys.set(id, k);
+    // The shards the boxes touch (a few per box), each looked up once per batch: its key,
+    // path and parsed index live in one entry by shard id — no string built or hashed per chunk.
+    const touched = new Map<number, ShardEntry>();
+    const need: ShardEntry[] = [];
+    const sLo = cc.slice(), sHi = cc.slice(), sc2 = cc.slice();
+    for (let b = 0; b < los.length; b++) {
+      const lo = los[b];
+      for (let d = 0; d < nd; d++) {
+        sLo[d] = sc2[d] = Math.floor(Math.floor(lo[d] / inner[d]) / perShard[d]);
+        sHi[d] = Math.floor((Math.ceil((lo[d] + extent[d]) / inner[d]) - 1) / perShard[d]) + 1;
       }
-      return k;
-    };
-    if (m.sharded) {
-      const need = new Set<string>();
-      each((_b, shard) => {
-        const k = shardOf(shard).key;
-        if (!this.#indexes.has(k)) need.add(k);
-      });
-      if (need.size) await this.#loadIndexes([...need], options.signal);
+      for (;;) {
+        let id = 0;
+        for (let d = 0; d < nd; d++) id = id * grid[d] + sc2[d];
+        if (!touched.has(id)) {
+          let e = this.#shards.get(id);
+          if (e === undefined) {
+            const key = m.chunkKey(shardCoord(id));
+            e = { key, path: path.join(this.path, key), index: m.sharded ? undefined : null, file: -1 };
+            if (this.#shards.size >= this.#cacheShards) this.#shards.delete(this.#shards.keys().next().value!);
+            this.#shards.set(id, e);
+          }
+          touched.set(id, e);
+          if (e.index === undefined) need.push(e);
+        }
+        let d = nd - 1;
+        for (; d >= 0; d--) {
+          if (++sc2[d] < sHi[d]) break;
+          sc2[d] = sLo[d];
+        }
+        if (d < 0) break;
+      }
     }
+    if (need.length) await this.#loadIndexes(need, options.signal);
 
     // The requests: one per stored inner chunk; the rest is fill.
-    const paths: string[] = [], pathIndex = new Map<number, number>();
-    const plan = this.#scratch(coordsBound(los.length, extent, inner), nd, owner);
+    const paths: string[] = [];
+    const plan = this.#scratch(sc, coordsBound(los.length, extent, inner), nd);
     let n = 0, filled = 0;
+    let lastId = -1, sh: ShardEntry | undefined;
+    for (const e of touched.values()) e.file = -1; // (here: from this line on the batch does not yield)
     each((b, shard, lin) => {
       let s = 0, e = Infinity;
-      const sh = shardOf(shard);
+      if (shard !== lastId) sh = touched.get(shard)!, lastId = shard;
       if (m.sharded) {
-        const idx = this.#indexes.get(sh.key);
+        const idx = sh!.index;
         if (!idx || idx.offsets[lin] < 0) {
           filled++;
           return;
@@ -305,8 +444,8 @@ export class ShardedArray implements AsyncDisposable {
         s = idx.offsets[lin];
         e = s + idx.nbytes[lin];
       }
-      let f = pathIndex.get(shard);
-      if (f === undefined) pathIndex.set(shard, f = paths.push(sh.path) - 1);
+      let f = sh!.file;
+      if (f < 0) sh!.file = f = paths.push(sh!.path) - 1;
       plan.file[n] = f, plan.start[n] = s, plan.end[n] = e;
       for (let d = 0; d < nd; d++) plan.origins[n * nd + d] = cc[d] * inner[d], plan.los[n * nd + d] = los[b][d];
       plan.bases[n] = b * per;
@@ -385,12 +524,13 @@ export class ShardedArray implements AsyncDisposable {
         const len = plan.end[i] === Infinity ? this.#chunkBytes() : plan.end[i] - plan.start[i];
         bytes += Math.ceil(len / 64) * 64;
       }
-      const slab = await this.#slab(bytes, owner);
+      const slab = await this.#slab(sc, bytes);
       {
         const res = await this.#reader.readColumnar({ ...requests, dest: { buffer: slab, offsets } }, {
           signal: options.signal,
           plan: "ordered",
           trustRanges: m.sharded, // ranges from the shard index: no statx round
+          hotPath: options.hotPath,
         });
         if (copySpec) {
           for (let i = 0; i < n; i++) {
@@ -448,46 +588,30 @@ export class ShardedArray implements AsyncDisposable {
     return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
   }
 
-  /** Shard keys and paths by shard id. */
-  readonly #keys = new Map<number, { key: string; path: string }>();
-  #slabMem: Uint8Array | undefined;
-  /** A read owns #plan and #slabMem. */
-  #busy = false;
-  #plan: {
-    cap: number;
-    nd: number;
-    file: Uint32Array;
-    start: Float64Array;
-    end: Float64Array;
-    origins: Int32Array;
-    los: Int32Array;
-    bases: Float64Array;
-  } | undefined;
+  /** Scratch sets not in use (see #readBoxes). */
+  readonly #spare: Scratch[] = [];
 
-  /** Request arrays for up to `cap` chunks: the reused ones for the owning read, else fresh ones. */
-  #scratch(cap: number, nd: number, owner: boolean) {
-    const mk = () => ({
-      cap,
-      nd,
-      file: new Uint32Array(cap),
-      start: new Float64Array(cap),
-      end: new Float64Array(cap),
-      origins: new Int32Array(cap * nd),
-      los: new Int32Array(cap * nd),
-      bases: new Float64Array(cap),
-    });
-    if (!owner) return mk();
-    if (!this.#plan || this.#plan.cap < cap || this.#plan.nd !== nd) this.#plan = mk();
-    return this.#plan;
+  /** Request arrays for up to `cap` chunks, from `sc` when it has big enough ones. */
+  #scratch(sc: Scratch, cap: number, nd: number): RequestScratch {
+    if (!sc.plan || sc.plan.cap < cap || sc.plan.nd !== nd) {
+      sc.plan = {
+        cap,
+        nd,
+        file: new Uint32Array(cap),
+        start: new Float64Array(cap),
+        end: new Float64Array(cap),
+        origins: new Int32Array(cap * nd),
+        los: new Int32Array(cap * nd),
+        bases: new Float64Array(cap),
+      };
+    }
+    return sc.plan;
   }
 
-  /** A 4096-aligned slab of at least `bytes`: the reused one for the owning read, else a fresh one. */
-  async #slab(bytes: number, owner: boolean): Promise<Uint8Array> {
-    if (!owner) return await allocAligned(Math.max(bytes, 64));
-    if (!this.#slabMem || this.#slabMem.byteLength < bytes) {
-      this.#slabMem = await allocAligned(Math.max(bytes, 64) * 1.25);
-    }
-    return this.#slabMem;
+  /** A 4096-aligned slab of at least `bytes`, from `sc` when it has a big enough one. */
+  async #slab(sc: Scratch, bytes: number): Promise<Uint8Array> {
+    if (!sc.slab || sc.slab.byteLength < bytes) sc.slab = await allocAligned(Math.max(bytes, 64) * 1.25);
+    return sc.slab;
   }
 
   /** Bytes of one whole chunk file (unsharded arrays read chunks to EOF): an upper bound for raw chunks. */
@@ -496,9 +620,7 @@ export class ShardedArray implements AsyncDisposable {
   }
 
   /** Reads the indexes of the shards not cached yet: one batch. */
-  async #loadIndexes(keys: string[], signal?: AbortSignal): Promise<void> {
-    const todo = keys.filter((k) => !this.#indexes.has(k));
-    if (!todo.length) return;
+  async #loadIndexes(todo: ShardEntry[], signal?: AbortSignal): Promise<void> {
     const m = this.meta;
     const n = product(m.chunkShape.map((s, d) => s / m.innerShape[d]));
     const codecs = m.indexCodecs.map((c) => c.name);
@@ -508,15 +630,14 @@ export class ShardedArray implements AsyncDisposable {
     }
     const big = (m.indexCodecs[0].configuration?.endian ?? "little") === "big";
     const bytes = 16 * n + (crc ? 4 : 0);
-    const requests = todo.map((k) => {
-      const p = path.join(this.path, k);
-      return m.indexLocation === "start" ? { path: p, start: 0, end: bytes } : { path: p, start: -bytes };
-    });
+    const requests = todo.map(({ path: p }) =>
+      m.indexLocation === "start" ? { path: p, start: 0, end: bytes } : { path: p, start: -bytes }
+    );
     const results = await this.#reader.read(requests, { signal, plan: false });
     results.forEach((r, i) => {
       const where = requests[i].path;
       if (r instanceof LsioError) {
-        if (r.code === "ENOENT") return this.#cache(todo[i], null); // a missing shard: all fill
+        if (r.code === "ENOENT") return void (todo[i].index = null); // a missing shard: all fill
         throw r;
       }
       if (crc) {
@@ -541,14 +662,10 @@ export class ShardedArray implements AsyncDisposable {
         if ((oLo & oHi & nLo & nHi) === -1) offsets[k] = -1; // offset and nbytes 2^64 - 1: empty
         else offsets[k] = oLo + oHi * 4294967296, nbytes[k] = nLo + nHi * 4294967296;
       }
-      this.#cache(todo[i], { offsets, nbytes });
+      todo[i].index = { offsets, nbytes };
     });
   }
 
-  #cache(key: string, index: ShardIndex | null): void {
-    if (this.#indexes.size >= this.#cacheShards) this.#indexes.delete(this.#indexes.keys().next().value!);
-    this.#indexes.set(key, index);
-  }
 
   /** Closes the array's own reader. */
   async close(): Promise<void> {
