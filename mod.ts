@@ -37,8 +37,8 @@ export {
   type PoolRequests,
   type PoolResult,
   type PoolStats,
-  type Reduction,
   type ReduceOptions,
+  type Reduction,
   type StreamChunk,
   type StreamOptions,
   type Transform,
@@ -48,19 +48,25 @@ export {
   WorkerPool,
   type WorkerPoolOptions,
 } from "./src/pool.ts";
-export { LsioStore, type LsioStoreOptions, type LsioStoreStats, type RangeQuery, type StoreKey } from "./src/zarr/store.ts";
+export {
+  LsioStore,
+  type LsioStoreOptions,
+  type LsioStoreStats,
+  type RangeQuery,
+  type StoreKey,
+} from "./src/zarr/store.ts";
 export {
   type DimSelection,
   type NumericArray,
   type NumericDataType,
+  type ReadBatchesOptions,
+  type SelectionResult,
   ShardedArray,
   type ShardedArrayOptions,
-  type ReadBatchesOptions,
   type ShardedReadOptions,
-  type SelectionResult,
   ZarrFormatError,
 } from "./src/zarr/sharded.ts";
-export { type WriteShardedOptions, writeShardedArray } from "./src/zarr/write.ts";
+export { writeShardedArray, type WriteShardedOptions } from "./src/zarr/write.ts";
 export { crc32c } from "./src/zarr/crc32c.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
 export {

@@ -11,7 +11,11 @@ const sampler = new c.ThreadSampler();
 const mod = await import("../mod.ts");
 const cores = navigator.hardwareConcurrency;
 const workers = Math.min(cores, spec.qd);
-const pool = await mod.WorkerPool.open({ workers, queueDepth: Math.max(1, Math.floor(spec.qd / workers)), direct: spec.direct });
+const pool = await mod.WorkerPool.open({
+  workers,
+  queueDepth: Math.max(1, Math.floor(spec.qd / workers)),
+  direct: spec.direct,
+});
 const index = c.loadIndex(spec.index, spec.reads);
 const bs = spec.blockSize, batch = spec.batch, n = index.length;
 const slab = await mod.allocAligned(batch * bs, { shared: true });

@@ -90,7 +90,14 @@ async function child(workload: string, label: string, runtime: "deno" | "bun", s
   const r = await run(argv, (d, t) => progress.update(d / t));
   const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
   if (r.code !== 0 || !line) {
-    rows.push({ workload, impl: spec.impl, label, runtime, status: "failed", note: r.stderr.trim().split("\n").slice(-5).join(" | ") });
+    rows.push({
+      workload,
+      impl: spec.impl,
+      label,
+      runtime,
+      status: "failed",
+      note: r.stderr.trim().split("\n").slice(-5).join(" | "),
+    });
     progress.end("FAILED");
     return;
   }
@@ -118,7 +125,15 @@ async function fio(workload: string, impl: string, label: string, fioArgs: strin
     return;
   }
   progress.start(`${workload}: ${label}`);
-  const r = await run(["fio", ...fioArgs, "--thread", "--ioengine=io_uring", "--invalidate=0", "--group_reporting", "--output-format=json"], () => {});
+  const r = await run([
+    "fio",
+    ...fioArgs,
+    "--thread",
+    "--ioengine=io_uring",
+    "--invalidate=0",
+    "--group_reporting",
+    "--output-format=json",
+  ], () => {});
   if (r.code !== 0) {
     rows.push({ workload, impl, label, runtime: `fio ${version}`, status: "failed", note: r.stderr.slice(-300) });
     progress.end("FAILED");
@@ -169,11 +184,16 @@ function disjoint(jobs: number): string[] {
   return jobs > 1 ? [`--size=${100 / jobs}%`, `--offset_increment=${100 / jobs}%`] : [];
 }
 
-const get = (workload: string, impl: string) => rows.find((r) => r.workload === workload && r.impl === impl && r.status === "ok");
+const get = (workload: string, impl: string) =>
+  rows.find((r) => r.workload === workload && r.impl === impl && r.status === "ok");
 const bars: string[] = [];
 function bar(text: string, value: number | undefined, min: number, unit = "x") {
   const v = value === undefined ? "n/a" : unit === "x" ? `${value.toFixed(2)}x` : fmt(value);
-  bars.push(`${value !== undefined && value >= min ? "MET " : "NOT MET"}  ${text}: ${v} (bar ${unit === "x" ? `${min}x` : fmt(min)})`);
+  bars.push(
+    `${value !== undefined && value >= min ? "MET " : "NOT MET"}  ${text}: ${v} (bar ${
+      unit === "x" ? `${min}x` : fmt(min)
+    })`,
+  );
 }
 
 // ---- random ----
@@ -185,11 +205,26 @@ if (chosen.includes("random")) {
   writeIndex(index, reads, (256 * MiB) / BLOCK, 11);
   warm(data);
   const spec = (impl: string, workers: number, pin: boolean): PoolSpec => ({
-    impl, kind: "random", workers, pin, qd: QD / workers, data, index, reads,
+    impl,
+    kind: "random",
+    workers,
+    pin,
+    qd: QD / workers,
+    data,
+    index,
+    reads,
   });
   const fioRand = (jobs: number) => [
-    `--name=pool-random`, `--filename=${data}`, "--rw=randread", "--bs=4k", "--size=256M",
-    `--numjobs=${jobs}`, `--iodepth=${QD / jobs}`, `--number_ios=${reads / jobs}`, "--norandommap", "--randrepeat=0",
+    `--name=pool-random`,
+    `--filename=${data}`,
+    "--rw=randread",
+    "--bs=4k",
+    "--size=256M",
+    `--numjobs=${jobs}`,
+    `--iodepth=${QD / jobs}`,
+    `--number_ios=${reads / jobs}`,
+    "--norandommap",
+    "--randrepeat=0",
   ];
   await fio("random", "fio-2jobs", `fio io_uring randread, 2 jobs × QD ${QD / 2}`, fioRand(2), BLOCK);
   await child("random", `LSIO pool, 2 workers pinned, QD ${QD / 2} each`, "deno", spec("lsio-2w-pinned", 2, true));
@@ -211,30 +246,96 @@ if (chosen.includes("shard")) {
   warmAll(all);
   const chunks = passes * files.length * 1024;
   const spec = (impl: string, kind: PoolSpec["kind"], workers: number, pin: boolean): PoolSpec => ({
-    impl, kind, workers, pin, qd: QD / workers, files, passes,
+    impl,
+    kind,
+    workers,
+    pin,
+    qd: QD / workers,
+    files,
+    passes,
   });
-  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers pinned", "deno", spec("lsio-2w-pinned", "shard-sum", 2, true));
-  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", "shard-sum", 2, false));
-  await child("shard-sum", "LSIO pool, JS sum transform, 1 worker pinned", "deno", spec("lsio-1w-pinned", "shard-sum", 1, true));
-  await child("shard-sum", "LSIO pool, JS sum transform, 2 workers pinned (Bun)", "bun", spec("lsio-2w-pinned-bun", "shard-sum", 2, true));
+  await child(
+    "shard-sum",
+    "LSIO pool, JS sum transform, 2 workers pinned",
+    "deno",
+    spec("lsio-2w-pinned", "shard-sum", 2, true),
+  );
+  await child(
+    "shard-sum",
+    "LSIO pool, JS sum transform, 2 workers unpinned",
+    "deno",
+    spec("lsio-2w-unpinned", "shard-sum", 2, false),
+  );
+  await child(
+    "shard-sum",
+    "LSIO pool, JS sum transform, 1 worker pinned",
+    "deno",
+    spec("lsio-1w-pinned", "shard-sum", 1, true),
+  );
+  await child(
+    "shard-sum",
+    "LSIO pool, JS sum transform, 2 workers pinned (Bun)",
+    "bun",
+    spec("lsio-2w-pinned-bun", "shard-sum", 2, true),
+  );
   await child("shard-sum", "readSync + JS sum, one thread", "deno", spec("peer-sum", "peer-sum", 1, false));
   await child("shard-sum", "readSync + JS sum, one thread (Bun)", "bun", spec("peer-sum-bun", "peer-sum", 1, false));
-  await child("shard-native", "LSIO pool, native sum, 2 workers pinned", "deno", spec("lsio-2w-pinned", "shard-native", 2, true));
-  await child("shard-native", "LSIO pool, native sum, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", "shard-native", 2, false));
-  await child("shard-native", "LSIO pool, native sum, 1 worker pinned", "deno", spec("lsio-1w-pinned", "shard-native", 1, true));
-  await child("shard-native", "LSIO pool, native sum, 2 workers pinned (Bun)", "bun", spec("lsio-2w-pinned-bun", "shard-native", 2, true));
-  await child("shard-native", "LSIO pool, read only into the final array, 2 workers", "deno", spec("lsio-read-2w", "shard-read", 2, true));
+  await child(
+    "shard-native",
+    "LSIO pool, native sum, 2 workers pinned",
+    "deno",
+    spec("lsio-2w-pinned", "shard-native", 2, true),
+  );
+  await child(
+    "shard-native",
+    "LSIO pool, native sum, 2 workers unpinned",
+    "deno",
+    spec("lsio-2w-unpinned", "shard-native", 2, false),
+  );
+  await child(
+    "shard-native",
+    "LSIO pool, native sum, 1 worker pinned",
+    "deno",
+    spec("lsio-1w-pinned", "shard-native", 1, true),
+  );
+  await child(
+    "shard-native",
+    "LSIO pool, native sum, 2 workers pinned (Bun)",
+    "bun",
+    spec("lsio-2w-pinned-bun", "shard-native", 2, true),
+  );
+  await child(
+    "shard-native",
+    "LSIO pool, read only into the final array, 2 workers",
+    "deno",
+    spec("lsio-read-2w", "shard-read", 2, true),
+  );
   const seq = (jobs: number) => [
-    "--name=pool-shard-seq", `--filename=${files.map((f) => f.replace(/:/g, "\\:")).join(":")}`, "--rw=read", "--bs=256k",
-    "--file_service_type=sequential", `--numjobs=${jobs}`, `--iodepth=${QD / jobs}`, `--loops=${passes}`,
+    "--name=pool-shard-seq",
+    `--filename=${files.map((f) => f.replace(/:/g, "\\:")).join(":")}`,
+    "--rw=read",
+    "--bs=256k",
+    "--file_service_type=sequential",
+    `--numjobs=${jobs}`,
+    `--iodepth=${QD / jobs}`,
+    `--loops=${passes}`,
     ...disjoint(jobs),
   ];
   await fio("shard-native", "fio-seq-2jobs", "fio sequential 256 KiB reads, 2 jobs (read only)", seq(2), BLOCK);
-  console.log(`\nshard-sum: every 4 KiB chunk of 32 float32 shards × ${passes} passes (${fmt(chunks)} chunks), summed by a JS transform into the final array\n`);
+  console.log(
+    `\nshard-sum: every 4 KiB chunk of 32 float32 shards × ${passes} passes (${
+      fmt(chunks)
+    } chunks), summed by a JS transform into the final array\n`,
+  );
   console.log(table("shard-sum", "peer-sum", "chunks_per_s"));
   console.log(`\nshard-native: the same chunks, native float32 sum reduction\n`);
   console.log(table("shard-native", "fio-seq-2jobs", "chunks_per_s"));
-  bar("shard4k + JS sum transform into the final array, chunks/s", get("shard-sum", "lsio-2w-pinned")?.chunks_per_s, 1_000_000, "/s");
+  bar(
+    "shard4k + JS sum transform into the final array, chunks/s",
+    get("shard-sum", "lsio-2w-pinned")?.chunks_per_s,
+    1_000_000,
+    "/s",
+  );
   bar("shard4k + native sum, chunks/s", get("shard-native", "lsio-2w-pinned")?.chunks_per_s, 2_000_000, "/s");
 }
 
@@ -245,11 +346,25 @@ if (chosen.includes("mean")) {
   warmAll(files);
   // 1 MiB pieces, 4 MiB worker buffers: fewer, larger tasks (bench/README.md: buffer sizes).
   const spec = (impl: string, workers: number, pin: boolean, bufferBytes = 4 * MiB): PoolSpec => ({
-    impl, kind: "mean", workers, pin, qd: QD / workers, files, passes, piece: MiB, bufferBytes,
+    impl,
+    kind: "mean",
+    workers,
+    pin,
+    qd: QD / workers,
+    files,
+    passes,
+    piece: MiB,
+    bufferBytes,
   });
   const seq = (jobs: number, bs: string) => [
-    "--name=pool-mean-seq", `--filename=${files.join(":")}`, "--rw=read", `--bs=${bs}`, "--file_service_type=sequential",
-    `--numjobs=${jobs}`, `--iodepth=${Math.max(1, 32 / jobs)}`, `--loops=${passes}`,
+    "--name=pool-mean-seq",
+    `--filename=${files.join(":")}`,
+    "--rw=read",
+    `--bs=${bs}`,
+    "--file_service_type=sequential",
+    `--numjobs=${jobs}`,
+    `--iodepth=${Math.max(1, 32 / jobs)}`,
+    `--loops=${passes}`,
     ...disjoint(jobs),
   ];
   await fio("mean", "fio-seq-2jobs", "fio sequential 256 KiB reads, 2 jobs", seq(2, "256k"), MiB);
@@ -258,7 +373,12 @@ if (chosen.includes("mean")) {
   await child("mean", "LSIO pool.reduce mean, 2 workers pinned", "deno", spec("lsio-2w-pinned", 2, true));
   await child("mean", "LSIO pool.reduce mean, 2 workers unpinned", "deno", spec("lsio-2w-unpinned", 2, false));
   await child("mean", "LSIO pool.reduce mean, 1 worker pinned", "deno", spec("lsio-1w-pinned", 1, true));
-  await child("mean", "LSIO pool.reduce mean, 2 workers pinned, 512 KiB buffers", "deno", spec("lsio-2w-512k", 2, true, MiB / 2));
+  await child(
+    "mean",
+    "LSIO pool.reduce mean, 2 workers pinned, 512 KiB buffers",
+    "deno",
+    spec("lsio-2w-512k", 2, true, MiB / 2),
+  );
   console.log(`\nmean: float32 mean of ${(4 * fileBytes) / MiB} MiB (4 files, 1 MiB pieces) × ${passes} passes, hot\n`);
   console.log(table("mean", "fio-seq-2jobs", "gb_per_s"));
   bar("mean vs fio sequential, 2 jobs", get("mean", "lsio-2w-pinned")?.ratio ?? undefined, 0.9);
@@ -270,6 +390,10 @@ const outDir = quick ? `${RESULTS_DIR}quick/` : RESULTS_DIR;
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(
   `${outDir}pool.json`,
-  JSON.stringify({ date: new Date().toISOString(), quick, qd: QD, cores: navigator.hardwareConcurrency, bars, rows }, null, 2),
+  JSON.stringify(
+    { date: new Date().toISOString(), quick, qd: QD, cores: navigator.hardwareConcurrency, bars, rows },
+    null,
+    2,
+  ),
 );
 console.log(`\nwrote ${outDir}pool.json`);

@@ -6,7 +6,6 @@
 import * as c from "./child.mjs";
 import * as sc from "./shard_child.mjs";
 import type { ReadOptions } from "../mod.ts";
-import type { PlanOptions } from "../src/profiles.ts";
 
 const spec = sc.parseShardSpec();
 const sampler = new c.ThreadSampler();

@@ -41,7 +41,9 @@ c.finish({
   queueDepth: spec.qd,
   ioThreads: workers,
   note: `WorkerPool.readInto, ${workers} pinned workers (one ring each at QD ${Math.floor(spec.qd / cores)}), ` +
-    `${spec.passes} passes of ${m} requests into one shared final ${(m * bs) / 2 ** 20} MiB array; ${issued} reads issued ` +
+    `${spec.passes} passes of ${m} requests into one shared final ${
+      (m * bs) / 2 ** 20
+    } MiB array; ${issued} reads issued ` +
     `(${((m * spec.passes) / issued).toFixed(2)} chunks per read)`,
   extra: { reads_issued: issued, requests: m * spec.passes, passes: spec.passes },
 });

@@ -45,7 +45,13 @@ const PY_PACKAGES = ["zarr==3.1.6", "tensorstore==0.1.86", "zarrs==0.2.3"]; // t
 
 const { values: opts } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false }, impls: { type: "string" }, repeat: { type: "string", default: "1" }, warmup: { type: "string", default: "16" }, inflight: { type: "string", default: "2" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    impls: { type: "string" },
+    repeat: { type: "string", default: "1" },
+    warmup: { type: "string", default: "16" },
+    inflight: { type: "string", default: "2" },
+  },
 });
 const only = opts.impls?.split(",");
 const quick = opts.quick;
@@ -59,12 +65,25 @@ const threads = navigator.hardwareConcurrency;
 // 1. Python peers, installed into the repo (never globally).
 function ensurePython(): string | undefined {
   const probe = () =>
-    spawnSync("python3", ["-c", "import zarr, tensorstore, zarrs"], { env: { ...Deno.env.toObject(), PYTHONPATH: PYDIR } });
+    spawnSync("python3", ["-c", "import zarr, tensorstore, zarrs"], {
+      env: { ...Deno.env.toObject(), PYTHONPATH: PYDIR },
+    });
   if (probe().status === 0) return undefined;
-  const pip = spawnSync("python3", ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", PYDIR, ...PY_PACKAGES], {
+  const pip = spawnSync("python3", [
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--disable-pip-version-check",
+    "--target",
+    PYDIR,
+    ...PY_PACKAGES,
+  ], {
     encoding: "utf8",
   });
-  if (pip.status !== 0) return `pip install ${PY_PACKAGES.join(" ")} failed: ${(pip.stderr || "").trim().split("\n").slice(-2).join(" ")}`;
+  if (pip.status !== 0) {
+    return `pip install ${PY_PACKAGES.join(" ")} failed: ${(pip.stderr || "").trim().split("\n").slice(-2).join(" ")}`;
+  }
   return probe().status === 0 ? undefined : "installed, but python cannot import zarr, tensorstore, zarrs";
 }
 const pyProblem = ensurePython();
@@ -77,7 +96,11 @@ for (const v of variants) {
   arrays[v] = where;
   const stamp = `${where}/.complete`;
   if (fs.existsSync(stamp)) continue;
-  console.log(`writing ${where} (${(T * H * W * 2 / 2 ** 20).toFixed(0)} MiB of uint16, shards 1×512×512, chunks 1×32×64 = 4 KiB, ${v})`);
+  console.log(
+    `writing ${where} (${
+      (T * H * W * 2 / 2 ** 20).toFixed(0)
+    } MiB of uint16, shards 1×512×512, chunks 1×32×64 = 4 KiB, ${v})`,
+  );
   const data = new Uint16Array(T * H * W);
   let seed = 12345;
   for (let i = 0; i < data.length; i++) {
@@ -144,7 +167,17 @@ const bar = new ProgressBar(chosen.length * variants.length * repeat);
 for (const v of variants) {
   for (const { impl, label, kind } of chosen) {
     bar.start(`${v}: ${label} (${kind})`);
-    const spec = JSON.stringify({ impl, array: arrays[v], crops, count: COUNT, size: SIZE, batch: BATCH, threads, warmup, inflight });
+    const spec = JSON.stringify({
+      impl,
+      array: arrays[v],
+      crops,
+      count: COUNT,
+      size: SIZE,
+      batch: BATCH,
+      threads,
+      warmup,
+      inflight,
+    });
     if (kind === "python" && pyProblem) {
       rows.push({ variant: v, impl, label, runtime: "python", status: "skipped", note: pyProblem });
       bar.end(`skipped: ${pyProblem}`);
@@ -212,7 +245,15 @@ for (const v of variants) {
   const ts = ok.find((r) => r.impl === "tensorstore")?.crops_per_s;
   const zs = ok.find((r) => r.impl === "zarrs")?.crops_per_s;
   for (const r of rs) r.ratio_vs_zarrita_fs = base && r.crops_per_s ? r.crops_per_s / base : null;
-  console.log(`\nzarr-crops (${v}): ${fmt(COUNT)} random ${SIZE}×${SIZE} crops of a ${T}×${H}×${W} uint16 array, batches of ${BATCH} after ${warmup} untimed, ${inflight === 2 ? "the next read while one is summed" : "one batch at a time"}, ${threads} threads${repeat > 1 ? `, median of ${repeat} runs` : ""}; ${sums.size === 1 ? "every row read the same values" : "CHECKSUMS DIFFER"}\n`);
+  console.log(
+    `\nzarr-crops (${v}): ${
+      fmt(COUNT)
+    } random ${SIZE}×${SIZE} crops of a ${T}×${H}×${W} uint16 array, batches of ${BATCH} after ${warmup} untimed, ${
+      inflight === 2 ? "the next read while one is summed" : "one batch at a time"
+    }, ${threads} threads${repeat > 1 ? `, median of ${repeat} runs` : ""}; ${
+      sums.size === 1 ? "every row read the same values" : "CHECKSUMS DIFFER"
+    }\n`,
+  );
   const head = ["impl", "runtime", "crops/s", "MB/s", "vs zarrita+FS", "vs tensorstore"];
   const body = rs.map((r) =>
     r.status !== "ok" ? [r.label, r.runtime, r.status, "-", "-", "-"] : [
@@ -227,7 +268,9 @@ for (const v of variants) {
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join("  ");
   console.log([line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line)].join("\n"));
-  for (const r of rs.filter((r) => r.status !== "ok")) console.log(`  ${r.label} (${r.runtime}): ${r.status}: ${r.note}`);
+  for (const r of rs.filter((r) => r.status !== "ok")) {
+    console.log(`  ${r.label} (${r.runtime}): ${r.status}: ${r.note}`);
+  }
   if (v === "raw") {
     // The batched reader's best configuration under Deno (worker pool or main thread), named in the bar.
     const best = ok.filter((r) => r.impl.startsWith("lsio-batched") && r.runtime.startsWith("deno"))
@@ -235,7 +278,11 @@ for (const v of variants) {
     const lsio = best?.crops_per_s;
     if (best) bars.push(`(LSIO row: ${best.label})`);
     const check = (what: string, value: number | undefined, min: number) =>
-      bars.push(`${value !== undefined && value >= min ? "MET    " : "NOT MET"}  ${what}: ${value === undefined ? "n/a" : `${value.toFixed(2)}x`} (bar ${min}x)`);
+      bars.push(
+        `${value !== undefined && value >= min ? "MET    " : "NOT MET"}  ${what}: ${
+          value === undefined ? "n/a" : `${value.toFixed(2)}x`
+        } (bar ${min}x)`,
+      );
     check("LSIO batched reader vs zarrita + FileSystemStore", lsio && base ? lsio / base : undefined, 10);
     check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
     check("LSIO batched reader vs zarrs", lsio && zs ? lsio / zs : undefined, 1);
@@ -245,5 +292,25 @@ console.log("\nBars (issue 6, raw variant):\n" + bars.join("\n"));
 // Quick and --impls runs never overwrite the full results kept in the repo.
 const outDir = quick ? `${RESULTS_DIR}quick/` : only ? `${RESULTS_DIR}partial/` : RESULTS_DIR;
 fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(`${outDir}zarr-crops.json`, JSON.stringify({ date: new Date().toISOString(), quick, repeat, warmup, inflight, shape: [T, H, W], count: COUNT, batch: BATCH, size: SIZE, threads, bars, rows }, null, 2));
+fs.writeFileSync(
+  `${outDir}zarr-crops.json`,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      quick,
+      repeat,
+      warmup,
+      inflight,
+      shape: [T, H, W],
+      count: COUNT,
+      batch: BATCH,
+      size: SIZE,
+      threads,
+      bars,
+      rows,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`\nwrote ${outDir}zarr-crops.json`);

@@ -73,7 +73,9 @@ for (let pass = 1; pass <= 3; pass++) {
     onProgress: ({ bytesDone }) => {
       const f = bytesDone / total, s = (performance.now() - t0) / 1000;
       const bar = "#".repeat(Math.round(f * 30)).padEnd(30, ".");
-      const line = `   pass ${pass} [${bar}] ${(f * 100).toFixed(0).padStart(3)}%  ${(bytesDone / s / 1e9).toFixed(2)} GB/s`;
+      const line = `   pass ${pass} [${bar}] ${(f * 100).toFixed(0).padStart(3)}%  ${
+        (bytesDone / s / 1e9).toFixed(2)
+      } GB/s`;
       process.stderr.write(tty ? `\r${line}` : `${line}\n`);
     },
   });
@@ -116,6 +118,8 @@ if (fio.error || fio.status !== 0) {
   const read = JSON.parse(fio.stdout.slice(fio.stdout.indexOf("{"))).jobs[0].read;
   const fioGBs = read.bw_bytes / 1e9;
   console.log(`3. fio sequential 256 KiB reads of the same files, ${jobs} jobs (read only, no arithmetic):`);
-  console.log(`   ${fioGBs.toFixed(2)} GB/s → LSIO's best pass at ${(lsioGBs / fioGBs).toFixed(2)}× fio's read bandwidth`);
+  console.log(
+    `   ${fioGBs.toFixed(2)} GB/s → LSIO's best pass at ${(lsioGBs / fioGBs).toFixed(2)}× fio's read bandwidth`,
+  );
 }
 await pool.close();

@@ -24,7 +24,9 @@ const dir = new URL(`../bench/data/random-crops-${T}x${H}x${W}-${codecs}/`, impo
 
 // 1. The data set: shards of 1×512×512, inner chunks of 1×32×64 (4 KiB raw), made once.
 if (!fs.existsSync(`${dir}.complete`)) {
-  console.log(`1. writing ${dir}: ${T}×${H}×${W} uint16 (${(T * H * W * 2 / 2 ** 20).toFixed(0)} MiB), ${codecs} inner chunks`);
+  console.log(
+    `1. writing ${dir}: ${T}×${H}×${W} uint16 (${(T * H * W * 2 / 2 ** 20).toFixed(0)} MiB), ${codecs} inner chunks`,
+  );
   const data = new Uint16Array(T * H * W);
   for (let i = 0; i < data.length; i++) {
     const x = i % W, y = Math.floor(i / W) % H, t = Math.floor(i / (W * H));
@@ -57,7 +59,9 @@ function* selections(): Generator<DimSelection[][]> {
     yield sels;
   }
 }
-console.log(`2. ${batches} batches of ${BATCH} random ${CROP}×${CROP} crops → float32 [${BATCH}, ${CROP}, ${CROP}], on ${pool.size} pinned workers`);
+console.log(
+  `2. ${batches} batches of ${BATCH} random ${CROP}×${CROP} crops → float32 [${BATCH}, ${CROP}, ${CROP}], on ${pool.size} pinned workers`,
+);
 const tty = process.stderr.isTTY;
 let mean = 0, b = 0;
 const t0 = performance.now();
@@ -83,7 +87,9 @@ const seconds = (performance.now() - t0) / 1000;
 const crops = batches * BATCH;
 const bytes = crops * CROP * CROP * 2; // uint16 read per crop (the float32 delivered is twice that)
 console.log(
-  `   ${Math.round(crops / seconds).toLocaleString("en")} crops/s, ${(bytes / seconds / 1e9).toFixed(3)} GB/s of uint16 crops ` +
+  `   ${Math.round(crops / seconds).toLocaleString("en")} crops/s, ${
+    (bytes / seconds / 1e9).toFixed(3)
+  } GB/s of uint16 crops ` +
     `(${seconds.toFixed(2)} s); mean pixel ${mean.toFixed(4)}`,
 );
 await arr.close();

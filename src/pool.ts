@@ -515,7 +515,7 @@ export class WorkerPool implements AsyncDisposable {
       below += Number(u[ReductionWord.below]);
       above += Number(u[ReductionWord.above]);
       chunks += Number(u[ReductionWord.chunks]);
-      if (d.hist) for (let b = 0; b < bins; b++) counts[b] += Number(d.hist[b]);
+      if (d.hist) { for (let b = 0; b < bins; b++) counts[b] += Number(d.hist[b]); }
     }
     const errors = new Map<number, LsioError>();
     for (const [i, e] of r.errors) errors.set(i, e as LsioError);
@@ -544,7 +544,11 @@ export class WorkerPool implements AsyncDisposable {
     const slice = (s: number, e: number) => sliceRequests(requests, s, e);
     const read = (s: number) =>
       s < n
-        ? this.#reader.readColumnar(slice(s, Math.min(n, s + win)), { signal: options.signal, pastEof: options.pastEof, plan: "ordered" })
+        ? this.#reader.readColumnar(slice(s, Math.min(n, s + win)), {
+          signal: options.signal,
+          pastEof: options.pastEof,
+          plan: "ordered",
+        })
         : undefined;
     let next = read(0);
     let bytesDone = 0;
@@ -591,7 +595,9 @@ export class WorkerPool implements AsyncDisposable {
     options: PoolCallOptions,
     extra: Partial<BatchMessage>,
     more?: (p: Prepared) => Partial<BatchMessage>,
-  ): Promise<{ batch: NativeBatch; done: DoneMessage[]; errors: Map<number, LsioError | TransformError>; stats: PoolStats }> {
+  ): Promise<
+    { batch: NativeBatch; done: DoneMessage[]; errors: Map<number, LsioError | TransformError>; stats: PoolStats }
+  > {
     if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
     options.signal?.throwIfAborted();
     const previous = this.#queue;
@@ -670,7 +676,7 @@ export class WorkerPool implements AsyncDisposable {
     // unmerged). Already grouped (the common case): no copy at all.
     // (One path or none: every request reads that file or failed already.)
     let grouped = true;
-    if (batch.paths.length > 1) for (let i = 1; i < n && grouped; i++) if (file[i] < file[i - 1]) grouped = false;
+    if (batch.paths.length > 1) { for (let i = 1; i < n && grouped; i++) if (file[i] < file[i - 1]) grouped = false; }
     let columns: WorkColumns;
     if (grouped) {
       columns = { file: batch.file, offset: batch.offset, length: batch.length, status: batch.status };
@@ -689,7 +695,8 @@ export class WorkerPool implements AsyncDisposable {
         status: new Int32Array(sab(4 * n), 0, n),
         index: order,
       };
-      const o32 = new Uint32Array(columns.offset.buffer, 0, 2 * n), l32 = new Uint32Array(columns.length.buffer, 0, 2 * n);
+      const o32 = new Uint32Array(columns.offset.buffer, 0, 2 * n),
+        l32 = new Uint32Array(columns.length.buffer, 0, 2 * n);
       for (let j = 0; j < n; j++) {
         const i = order[j];
         columns.file[j] = file[i];
@@ -861,7 +868,9 @@ async function spawn(
   const ready = await new Promise<{ pinned: number; backend: number; error?: number }>((resolve, reject) => {
     worker.onmessage = (e) => {
       if (e.data?.type === "ready") resolve(e.data);
-      else if (e.data?.type === "done" && e.data.fatal) reject(new Error(`LSIO worker ${w} failed to start: ${e.data.fatal}`));
+      else if (e.data?.type === "done" && e.data.fatal) {
+        reject(new Error(`LSIO worker ${w} failed to start: ${e.data.fatal}`));
+      }
     };
     worker.onerror = (e) => {
       e.preventDefault?.();
@@ -908,7 +917,18 @@ function transformSpec(t: Transform): TransformSpec {
   throw new TypeError("transform is a function or { module, name }");
 }
 
-const VIEWS = new Set(["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64", "bigint64", "biguint64"]);
+const VIEWS = new Set([
+  "uint8",
+  "int8",
+  "uint16",
+  "int16",
+  "uint32",
+  "int32",
+  "float32",
+  "float64",
+  "bigint64",
+  "biguint64",
+]);
 function view(v: ChunkView | undefined): string | undefined {
   if (v === undefined || v === "uint8") return undefined;
   if (!VIEWS.has(v)) throw new TypeError(`Unknown view ${JSON.stringify(v)}`);
@@ -917,7 +937,9 @@ function view(v: ChunkView | undefined): string | undefined {
 
 function intOption(v: number | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} is an integer in ${min}..${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} is an integer in ${min}..${max}, got ${v}`);
+  }
   return v;
 }
 
@@ -929,7 +951,9 @@ function sliceRequests(r: PoolRequests, s: number, e: number): ColumnarRequests 
   if (Array.isArray(r)) {
     const list = (r as readonly ReadRequest[]).slice(s, e);
     const paths: string[] = [], index = new Map<string, number>();
-    const file = new Uint32Array(list.length), start = new Float64Array(list.length), end = new Float64Array(list.length);
+    const file = new Uint32Array(list.length),
+      start = new Float64Array(list.length),
+      end = new Float64Array(list.length);
     list.forEach((q, k) => {
       let f = index.get(q.path);
       if (f === undefined) index.set(q.path, f = paths.push(q.path) - 1);

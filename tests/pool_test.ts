@@ -69,7 +69,11 @@ test("pool: map returns each transform's value in request order, errors in place
 test("pool: transformInto with a module transform fills the final array; float32 views", async () => {
   const reqs = Array.from({ length: 256 }, (_, k) => ({ path: paths[4], start: k * 4096, end: k * 4096 + 4096 }));
   const out = new Float64Array(new SharedArrayBuffer(reqs.length * 8));
-  const res = await pool.transformInto(reqs, { transform: { module: FIX, name: "sumInto" }, view: "float32", output: out });
+  const res = await pool.transformInto(reqs, {
+    transform: { module: FIX, name: "sumInto" },
+    view: "float32",
+    output: out,
+  });
   assertEquals(res.errors.size, 0);
   assertEquals(res.stats.chunks, 256);
   const f = new Float32Array(contents[4].buffer.slice(contents[4].byteOffset, contents[4].byteOffset + (1 << 20)));
@@ -257,7 +261,10 @@ test("pool: a slow worker's tasks are stolen by the other", async () => {
 });
 
 test("pool: AbortSignal cancels a running batch; progress reports; the pool stays usable", async () => {
-  const reqs = Array.from({ length: 4000 }, (_, k) => ({ path: paths[4], start: (k % 256) * 4096, end: (k % 256) * 4096 + 4096 }));
+  const reqs = Array.from(
+    { length: 4000 },
+    (_, k) => ({ path: paths[4], start: (k % 256) * 4096, end: (k % 256) * 4096 + 4096 }),
+  );
   const ac = new AbortController();
   const slow = { module: FIX, name: "slowEverywhere" }; // ≈ 1 s of work: the abort lands midway
   setTimeout(() => ac.abort(new Error("stop now")), 30);

@@ -28,6 +28,16 @@ bash csrc/tests/run.sh 2>&1 | tee "$log/c.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 count "$log/c.txt" "C tests"
 
+stage "Format and lint (deno fmt --check, deno lint)"
+for check in "fmt --check" "lint"; do
+  # shellcheck disable=SC2086
+  if deno $check >"$log/style.txt" 2>&1; then
+    passed=$((passed + 1)); echo "deno $check: ok"
+  else
+    failed=$((failed + 1)); status=1; echo "deno $check: FAILED"; tail -n 40 "$log/style.txt"
+  fi
+done
+
 stage "TypeScript tests (Deno)"
 deno test -A --doc tests/ mod.ts src/ ffi/ 2>&1 | tee "$log/deno.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1

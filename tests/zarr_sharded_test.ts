@@ -7,13 +7,33 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import { crc32c, type DimSelection, type NumericArray, ShardedArray, WorkerPool, writeShardedArray, ZarrFormatError } from "../mod.ts";
+import {
+  crc32c,
+  type DimSelection,
+  type NumericArray,
+  ShardedArray,
+  WorkerPool,
+  writeShardedArray,
+  ZarrFormatError,
+} from "../mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";
 
 const FIXTURES = env("LSIO_ZARR_FIXTURES") ?? new URL("./fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
-const NUMERIC = new Set(["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"]);
+const NUMERIC = new Set([
+  "bool",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "float32",
+  "float64",
+]);
 const dir = tempDir("lsio-zarr-");
 const pool = await WorkerPool.open({ workers: 2 });
 
@@ -29,7 +49,10 @@ function fixtureArrays(): { name: string; meta: Record<string, unknown> }[] {
 }
 
 const plain = (a: ArrayLike<unknown> | Iterable<unknown>) =>
-  Array.from(a as ArrayLike<unknown>, (v) => (typeof v === "bigint" ? `${v}n` : typeof v === "boolean" ? +v : Number.isNaN(v) ? "NaN" : v));
+  Array.from(
+    a as ArrayLike<unknown>,
+    (v) => (typeof v === "bigint" ? `${v}n` : typeof v === "boolean" ? +v : Number.isNaN(v) ? "NaN" : v),
+  );
 
 /** The selection of C-order `data` of `shape`, by plain index arithmetic (independent of the reader). */
 function naiveSelect(data: NumericArray, shape: number[], sel: DimSelection[] | null): unknown[] {
@@ -119,10 +142,31 @@ test("zarr: the batched reader equals zarrita on every numeric zarr-python fixtu
   assert(skipped.every((s) => s.includes("string") || s.includes("float16")), skipped.join(", "));
 });
 
-const DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"] as const;
+const DTYPES = [
+  "bool",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "float32",
+  "float64",
+] as const;
 const CTORS: Record<string, new (n: number) => NumericArray> = {
-  bool: Uint8Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array,
-  uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, float32: Float32Array, float64: Float64Array,
+  bool: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
 };
 
 test("zarr: written arrays of every rank, data type, codec and index layout read back through zarrita and the batched reader", async () => {
@@ -144,12 +188,27 @@ test("zarr: written arrays of every rank, data type, codec and index layout read
         const v = randInt(r, -100, 100);
         // some runs of fill (0) so empty chunks occur
         const x = r() < 0.3 ? 0 : v;
-        (data as unknown as unknown[])[i] = dtype === "bool" ? +(x > 0) : dtype.includes("int64") ? BigInt(dtype === "uint64" ? Math.abs(x) : x)
-          : dtype.startsWith("uint") ? Math.abs(x) : dtype.startsWith("float") ? x / 4 : x;
+        (data as unknown as unknown[])[i] = dtype === "bool"
+          ? +(x > 0)
+          : dtype.includes("int64")
+          ? BigInt(dtype === "uint64" ? Math.abs(x) : x)
+          : dtype.startsWith("uint")
+          ? Math.abs(x)
+          : dtype.startsWith("float")
+          ? x / 4
+          : x;
       }
       const name = `gen-${rank}d-${dtype}-${codecs}-${indexLocation}${crc ? "" : "-nocrc"}`;
       const where = path.join(dir, name);
-      await writeShardedArray(where, data, { shape, dataType: dtype, shardShape: shard, chunkShape: chunk, codecs, indexLocation, crc32c: crc });
+      await writeShardedArray(where, data, {
+        shape,
+        dataType: dtype,
+        shardShape: shard,
+        chunkShape: chunk,
+        codecs,
+        indexLocation,
+        crc32c: crc,
+      });
       const label = `${name} shape ${shape} shard ${shard} chunk ${chunk}`;
       // zarrita reads what we wrote (its sharding reads the index at the end only).
       if (indexLocation === "end") {
@@ -171,7 +230,13 @@ test("zarr: written arrays of every rank, data type, codec and index layout read
 test("zarr: a corrupted shard index is caught (crc32c), naming the shard; missing shards and empty chunks read as fill", async () => {
   const where = path.join(dir, "crc");
   const data = Float32Array.from({ length: 64 }, (_, i) => i + 1);
-  await writeShardedArray(where, data, { shape: [8, 8], dataType: "float32", shardShape: [4, 8], chunkShape: [2, 4], fillValue: -1 });
+  await writeShardedArray(where, data, {
+    shape: [8, 8],
+    dataType: "float32",
+    shardShape: [4, 8],
+    chunkShape: [2, 4],
+    fillValue: -1,
+  });
   const shard = path.join(where, "c", "1", "0");
   const bytes = fs.readFileSync(shard);
   bytes[bytes.length - 20] ^= 0xff; // inside the index (before the 4 crc bytes)
@@ -189,7 +254,13 @@ test("zarr: a corrupted shard index is caught (crc32c), naming the shard; missin
   const sparse = new Float32Array(64).fill(-1);
   sparse[9] = 5;
   const w2 = path.join(dir, "sparse");
-  await writeShardedArray(w2, sparse, { shape: [8, 8], dataType: "float32", shardShape: [8, 8], chunkShape: [2, 2], fillValue: -1 });
+  await writeShardedArray(w2, sparse, {
+    shape: [8, 8],
+    dataType: "float32",
+    shardShape: [8, 8],
+    chunkShape: [2, 2],
+    fillValue: -1,
+  });
   await using s2 = await ShardedArray.open(w2);
   const r2 = await s2.read(null, { pool });
   assertEquals(Array.from(r2.data as Float32Array), Array.from(sparse));
@@ -226,7 +297,10 @@ test("zarr: readBatch reads many crops in one go, normalised to float32 where th
     const both = await Promise.all(halves.map((h, i) => a.readBatch(h, i ? opts : { ...opts, hotPath: true })));
     both.forEach((res, h) =>
       halves[h].forEach((sel, k) => {
-        assertEquals(Array.from(res.data.subarray(k * 256, k * 256 + 256) as Uint16Array), naiveSelect(data, shape, sel));
+        assertEquals(
+          Array.from(res.data.subarray(k * 256, k * 256 + 256) as Uint16Array),
+          naiveSelect(data, shape, sel),
+        );
       })
     );
   }
@@ -236,7 +310,10 @@ test("zarr: readBatch reads many crops in one go, normalised to float32 where th
 test("zarr: a raw chunk of the wrong size is an error (never copied past its end), on the main thread and in the pool", async () => {
   const where = path.join(dir, "short");
   await writeShardedArray(where, Uint16Array.from({ length: 64 }, (_, i) => i + 1), {
-    shape: [8, 8], dataType: "uint16", shardShape: [8, 8], chunkShape: [4, 4],
+    shape: [8, 8],
+    dataType: "uint16",
+    shardShape: [8, 8],
+    chunkShape: [4, 4],
   });
   // Rewrite the index (at the end: 4 chunks × 16 bytes + crc32c) so chunk 0 claims 10 bytes, then fix the checksum.
   const shard = path.join(where, "c", "0", "0");
@@ -257,9 +334,18 @@ test("zarr: a raw chunk of the wrong size is an error (never copied past its end
 test("zarr: zstd chunks decode natively; a corrupt frame fails with EBADMSG naming the shard", async () => {
   const where = path.join(dir, "zstd-bad");
   const data = Float32Array.from({ length: 256 }, (_, i) => i / 2);
-  await writeShardedArray(where, data, { shape: [16, 16], dataType: "float32", shardShape: [16, 16], chunkShape: [8, 8], codecs: "zstd" });
+  await writeShardedArray(where, data, {
+    shape: [16, 16],
+    dataType: "float32",
+    shardShape: [16, 16],
+    chunkShape: [8, 8],
+    codecs: "zstd",
+  });
   await using good = await ShardedArray.open(where);
-  assertEquals(Array.from((await good.read([[3, 11], [5, 13]], { pool })).data as Float32Array), naiveSelect(data, [16, 16], [[3, 11], [5, 13]]));
+  assertEquals(
+    Array.from((await good.read([[3, 11], [5, 13]], { pool })).data as Float32Array),
+    naiveSelect(data, [16, 16], [[3, 11], [5, 13]]),
+  );
   const shard = path.join(where, "c", "0", "0");
   const b = fs.readFileSync(shard);
   b[0] ^= 0xff; // the first chunk's zstd magic number
@@ -291,7 +377,11 @@ test("zarr: readBatches reads ahead and recycles outputs; every batch equals rea
       const sels = batches[k];
       assertEquals(res.shape, [sels.length, 12, 12]);
       sels.forEach((sel, j) =>
-        assertEquals(Array.from(res.data.subarray(j * 144, (j + 1) * 144) as Uint16Array), naiveSelect(data, shape, sel), `batch ${k} crop ${j}`)
+        assertEquals(
+          Array.from(res.data.subarray(j * 144, (j + 1) * 144) as Uint16Array),
+          naiveSelect(data, shape, sel),
+          `batch ${k} crop ${j}`,
+        )
       );
       seen.push(res.data);
       k++;
@@ -315,9 +405,13 @@ test("zarr: readBatches reads ahead and recycles outputs; every batch equals rea
   // A bad batch rejects in its turn, after the batches before it were yielded.
   const bad = [batches[0], [[0, [0, 4], [0, 4]], [0, [0, 5], [0, 4]]] as DimSelection[][], batches[1]];
   let before = 0;
-  await assertRejects(async () => {
-    for await (const _ of arr.readBatches(bad, { ahead: 2 })) before++;
-  }, RangeError, "one shape");
+  await assertRejects(
+    async () => {
+      for await (const _ of arr.readBatches(bad, { ahead: 2 })) before++;
+    },
+    RangeError,
+    "one shape",
+  );
   assertEquals(before, 1);
   // Leaving early waits for the batches read ahead and closes the source.
   let closed = false;
@@ -331,9 +425,13 @@ test("zarr: readBatches reads ahead and recycles outputs; every batch equals rea
   let taken = 0;
   for await (const _ of arr.readBatches(endless(), { ahead: 2 })) if (++taken === 4) break;
   assert(closed, "the source was closed");
-  await assertRejects(async () => {
-    for await (const _ of arr.readBatches(batches, { ahead: -1 })) break;
-  }, RangeError, "ahead");
+  await assertRejects(
+    async () => {
+      for await (const _ of arr.readBatches(batches, { ahead: -1 })) break;
+    },
+    RangeError,
+    "ahead",
+  );
 });
 
 test("zarr: cleanup", async () => {

@@ -32,7 +32,10 @@ function arrays(): string[] {
 /** Plain values for comparison: typed arrays, zarrita's bool/string arrays, bigints. */
 function plain(data: unknown): unknown {
   if (data && typeof data === "object" && Symbol.iterator in data) {
-    return Array.from(data as Iterable<unknown>, (v) => (typeof v === "bigint" ? `${v}n` : Number.isNaN(v) ? "NaN" : v));
+    return Array.from(
+      data as Iterable<unknown>,
+      (v) => (typeof v === "bigint" ? `${v}n` : Number.isNaN(v) ? "NaN" : v),
+    );
   }
   return data;
 }

@@ -3,7 +3,7 @@
 // and in the pool's workers (`decodeInto` is the workers' transform). Raw
 // chunks take the native path (lsio_copy_boxes, _boxcopy.ts).
 import type { ChunkContext } from "../pool.ts";
-import { chunkCodec, type ChunkCodec } from "./_codecs.ts";
+import { type ChunkCodec, chunkCodec } from "./_codecs.ts";
 import type { CodecMeta, NumericArray, NumericDataType } from "./_meta.ts";
 
 /** What every chunk of one read shares (ctx.args in the workers). */
@@ -75,8 +75,8 @@ export function copyBox(
       const { scale, offset } = convert;
       for (let k = 0; k < run; k++) o[oi + k] = (Number(s[si + k * ss]) - offset) * scale;
     } else if (ss === 1 && run >= 256) o.set(s.subarray(si, si + run), oi);
-    else if (ss === 1) for (let k = 0; k < run; k++) o[oi + k] = s[si + k]; // short rows: no subarray object
-    else for (let k = 0; k < run; k++) o[oi + k] = s[si + k * ss];
+    else if (ss === 1) { for (let k = 0; k < run; k++) o[oi + k] = s[si + k]; // short rows: no subarray object
+     } else for (let k = 0; k < run; k++) o[oi + k] = s[si + k * ss];
     let d = last - 1;
     for (; d >= 0; d--) {
       if (++i[d] < b[d]) break;

@@ -83,23 +83,31 @@ export class ZarrFormatError extends Error {
 /** Parses zarr.json (`where` names it in errors). */
 export function parseArrayMeta(json: Record<string, unknown>, where: string): ArrayMeta {
   if (json.zarr_format !== 3 || json.node_type !== "array") {
-    throw new ZarrFormatError(`${where}: not a Zarr v3 array (zarr_format ${json.zarr_format}, node_type ${json.node_type})`);
+    throw new ZarrFormatError(
+      `${where}: not a Zarr v3 array (zarr_format ${json.zarr_format}, node_type ${json.node_type})`,
+    );
   }
   const shape = json.shape as number[];
   const dataType = json.data_type as NumericDataType;
   if (!(typeof dataType === "string" && dataType in TYPED)) {
-    throw new ZarrFormatError(`${where}: data type ${JSON.stringify(json.data_type)} is not one the batched reader handles (use zarrita for it)`);
+    throw new ZarrFormatError(
+      `${where}: data type ${
+        JSON.stringify(json.data_type)
+      } is not one the batched reader handles (use zarrita for it)`,
+    );
   }
   const grid = json.chunk_grid as { name: string; configuration: { chunk_shape: number[] } };
   if (grid?.name !== "regular") throw new ZarrFormatError(`${where}: chunk grid ${grid?.name} is not "regular"`);
   const chunkShape = grid.configuration.chunk_shape;
   const codecs = (json.codecs ?? []) as CodecMeta[];
-  const shard = codecs.length === 1 && codecs[0].name === "sharding_indexed" ? codecs[0].configuration as {
-    chunk_shape: number[];
-    codecs: CodecMeta[];
-    index_codecs?: CodecMeta[];
-    index_location?: "start" | "end";
-  } : undefined;
+  const shard = codecs.length === 1 && codecs[0].name === "sharding_indexed"
+    ? codecs[0].configuration as {
+      chunk_shape: number[];
+      codecs: CodecMeta[];
+      index_codecs?: CodecMeta[];
+      index_location?: "start" | "end";
+    }
+    : undefined;
   if (!shard && codecs.some((c) => c.name === "sharding_indexed")) {
     throw new ZarrFormatError(`${where}: sharding_indexed must be the only codec here`);
   }
@@ -108,9 +116,14 @@ export function parseArrayMeta(json: Record<string, unknown>, where: string): Ar
     throw new ZarrFormatError(`${where}: shapes of different rank`);
   }
   if (shard && chunkShape.some((s, d) => s % innerShape[d] !== 0)) {
-    throw new ZarrFormatError(`${where}: shard shape ${chunkShape} is not a multiple of the inner chunk shape ${innerShape}`);
+    throw new ZarrFormatError(
+      `${where}: shard shape ${chunkShape} is not a multiple of the inner chunk shape ${innerShape}`,
+    );
   }
-  const enc = (json.chunk_key_encoding ?? { name: "default" }) as { name: string; configuration?: { separator?: string } };
+  const enc = (json.chunk_key_encoding ?? { name: "default" }) as {
+    name: string;
+    configuration?: { separator?: string };
+  };
   const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
   const chunkKey = enc.name === "v2"
     ? (c: number[]) => (c.length ? c.join(sep) : "0")

@@ -263,7 +263,11 @@ export class ShardedArray implements AsyncDisposable {
       const i = want < 0 ? -1 : free.findIndex((o) => o.length === want);
       const output = i < 0 ? undefined : free.splice(i, 1)[0];
       // A batch read while another is in flight goes to the reader's thread: the two overlap.
-      const p = this.readBatch(sels, { ...rest, ...(output ? { output } : {}), hotPath: queue.length ? false : rest.hotPath });
+      const p = this.readBatch(sels, {
+        ...rest,
+        ...(output ? { output } : {}),
+        hotPath: queue.length ? false : rest.hotPath,
+      });
       p.catch(() => {}); // seen when awaited in order; not an unhandled rejection meanwhile
       queue.push(p);
     };
@@ -665,7 +669,6 @@ export class ShardedArray implements AsyncDisposable {
       todo[i].index = { offsets, nbytes };
     });
   }
-
 
   /** Closes the array's own reader. */
   async close(): Promise<void> {

@@ -82,13 +82,17 @@ function fillJson(v: number | bigint | boolean, dt: NumericDataType): unknown {
 export async function writeShardedArray(dir: string, data: NumericArray, options: WriteShardedOptions): Promise<void> {
   const { shape, dataType, shardShape, chunkShape } = options;
   const nd = shape.length;
-  if (shardShape.length !== nd || chunkShape.length !== nd) throw new RangeError("shape, shardShape and chunkShape differ in rank");
+  if (shardShape.length !== nd || chunkShape.length !== nd) {
+    throw new RangeError("shape, shardShape and chunkShape differ in rank");
+  }
   if (shardShape.some((s, d) => !(s > 0) || s % chunkShape[d] !== 0)) {
     throw new RangeError(`shard shape ${shardShape} is not a multiple of chunk shape ${chunkShape}`);
   }
   const T = TYPED[dataType];
   if (!T) throw new TypeError(`Unknown data type ${dataType}`);
-  if (data.length !== product(shape)) throw new RangeError(`data holds ${data.length} elements, shape ${shape} needs ${product(shape)}`);
+  if (data.length !== product(shape)) {
+    throw new RangeError(`data holds ${data.length} elements, shape ${shape} needs ${product(shape)}`);
+  }
   const codecs = codecList(options.codecs);
   const crc = options.crc32c ?? true;
   const where = options.indexLocation ?? "end";
@@ -136,7 +140,10 @@ export async function writeShardedArray(dir: string, data: NumericArray, options
         (chunk as { fill(v: unknown): void }).fill(fillElem);
         copyBox(data, shape, stride, zeros, lo, chunkShape, chunk, 0);
         const empty = !options.writeEmptyChunks && (chunk as ArrayLike<unknown>) &&
-          Array.prototype.every.call(chunk, (v: unknown) => v === fillElem || (Number.isNaN(v) && Number.isNaN(fillElem)));
+          Array.prototype.every.call(
+            chunk,
+            (v: unknown) => v === fillElem || (Number.isNaN(v) && Number.isNaN(fillElem)),
+          );
         if (!empty) bytes = await codec.encode({ data: chunk, shape: chunkShape, stride: cStrides(chunkShape) });
       }
       if (bytes) {
