@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the C unit tests (plain, valgrind, UBSan, cross-compile
-# check) and the same TypeScript test files under Deno and under Bun. Prints one closing line
+# check), deno fmt --check and deno lint, and the same TypeScript test files under Deno and Bun. Prints one closing line
 # "N passed, N failed" summing all of them; exits non-zero on any failure.
 # Expects the toolchains that .ci/setup installs.
 set -uo pipefail
