@@ -84,7 +84,7 @@ function shardWorkload(quick: boolean): Workload {
 interface Impl {
   id: string;
   label: string;
-  runtime: "deno" | "node" | "bun" | "fio";
+  runtime: "deno" | "node" | "bun" | "fio" | "c";
   /** The command, given the spec as one JSON argument. */
   argv(spec: string): string[];
   /** Runs every read of the workload, whatever --peer-reads says. */
@@ -96,6 +96,8 @@ interface Impl {
   plan?: false | PlanOptions;
   /** fio: plain sequential reads of this many bytes over the selected shard files (no iolog; shard4k). */
   seqBs?: number;
+  /** bench/pread_loop.c (shard4k): 256 KiB preads into the final array, or into one reused buffer. */
+  preadInto?: "final" | "reuse";
 }
 
 const IMPLS: Impl[] = [
@@ -231,6 +233,24 @@ const IMPLS: Impl[] = [
     seqBs: 256 * 1024,
     argv: () => [],
   },
+  {
+    id: "pread-final",
+    label: "C pread loop, 256 KiB pieces into the final array",
+    runtime: "c",
+    full: true,
+    kind: "shards",
+    preadInto: "final",
+    argv: () => [],
+  },
+  {
+    id: "pread-reuse",
+    label: "C pread loop, 256 KiB pieces into one reused buffer",
+    runtime: "c",
+    full: true,
+    kind: "shards",
+    preadInto: "reuse",
+    argv: () => [],
+  },
 
   {
     id: "bun-readsync",
@@ -251,7 +271,7 @@ function usage(): never {
   --quick            small sizes (smoke run, well under a minute)
   --qd=N             reads in flight for LSIO, fio and the async peers (default 64)
   --impls=a,b        only these implementations: ${[...new Set(IMPLS.map((i) => i.id))].join(", ")}
-  --runtimes=a,b     only implementations on these runtimes (deno,node,bun,fio)
+  --runtimes=a,b     only implementations on these runtimes (deno,node,bun,fio,c)
   --peer-reads=N     at most N reads for the runtime peers (default: all, like LSIO and fio)
   --repeat=N         run every implementation N times, interleaved; report the median (default 1)
   --out=DIR          write the JSON and SVG results there (default bench/results/, --quick: bench/results/quick/)`);
@@ -302,8 +322,10 @@ const versions: Record<string, string> = {
   node: versionOf(["node", "--version"]),
   bun: versionOf([BUN, "--version"]),
   fio: fioVersion() ?? "not found",
+  c: "zig cc -O2",
 };
 
+let preadLoopPath: string | undefined;
 const t0 = performance.now();
 console.log(
   `LSIO bench${opts.quick ? " (quick)" : ""}: kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} CPUs, ` +
@@ -346,6 +368,12 @@ for (const w of chosen) {
     if (fioSeq) {
       console.log(`${r.label} (${r.runtime}) / fio 256k sequential: ${(r.chunks_per_s! / fioSeq).toFixed(2)}x`);
     }
+  }
+  const into = records.find((r) => r.impl === "pread-final")?.chunks_per_s;
+  const reuse = records.find((r) => r.impl === "pread-reuse")?.chunks_per_s;
+  if (into && reuse) {
+    console.log(`C pread loop: into the final array / into one reused buffer: ${(into / reuse).toFixed(2)}x`);
+    if (fioSeq) console.log(`C pread loop into the final array / fio 256k sequential: ${(into / fioSeq).toFixed(2)}x`);
   }
   const partial = records.filter((r) => r.status === "ok" && r.chunks < w.reads);
   if (partial.length) console.log(`fewer reads (chunks/s still comparable): ${partial.map((r) => r.impl).join(", ")}`);
@@ -568,6 +596,17 @@ function shardCache(data: ShardData): { cache: "hot"; note: string } {
   };
 }
 
+/** bench/pread_loop.c, built once per bench run with the repo's zig (memo: preadLoopPath). */
+function preadLoop(): string {
+  if (preadLoopPath) return preadLoopPath;
+  const out = `${ROOT}.tmp/pread_loop`;
+  Deno.mkdirSync(`${ROOT}.tmp`, { recursive: true });
+  const zig = `${ROOT}.tools/ziglang/ziglang/zig`;
+  const cc = new Deno.Command(zig, { args: ["cc", "-O2", "-std=c11", "-o", out, `${HERE}pread_loop.c`] }).outputSync();
+  if (!cc.success) throw new Error(`zig cc bench/pread_loop.c: ${new TextDecoder().decode(cc.stderr)}`);
+  return (preadLoopPath = out);
+}
+
 async function runShardImpl(
   impl: Impl,
   w: Workload,
@@ -585,6 +624,8 @@ async function runShardImpl(
     argv = fioArgs({ iolog: data.iolog, qd, direct: false, cold: false });
   } else if (impl.seqBs) {
     argv = fioSeqArgs({ files: data.selectedPaths, bs: impl.seqBs, qd, loops: passes, cold: false });
+  } else if (impl.preadInto) {
+    argv = [preadLoop(), impl.preadInto, String(256 * 1024), String(passes), ...data.selectedPaths];
   } else {
     argv = impl.argv(JSON.stringify({
       impl: impl.id,
