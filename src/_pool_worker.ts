@@ -373,11 +373,20 @@ function doneMessage(id: number): DoneMessage {
   return { type: "done", id, worker: me, tasks: 0, stolen: 0, chunks: 0, bytes: 0, readsIssued: 0, errors: [] };
 }
 
-scope.onmessage = async (e: MessageEvent) => {
-  const m = e.data;
+/**
+ * Messages are handled one after another: the pool may queue the next batch
+ * while this one runs (runBatch awaits between tasks), and a batch owns the
+ * worker's batch struct and buffer until it is done.
+ */
+let handled: Promise<void> = Promise.resolve();
+scope.onmessage = (e: MessageEvent) => {
+  handled = handled.then(() => onMessage(e.data));
+};
+
+async function onMessage(m: { type: string; id?: number }): Promise<void> {
   try {
-    if (m.type === "init") await init(m);
-    else if (m.type === "batch") await runBatch(m);
+    if (m.type === "init") await init(m as unknown as InitMessage);
+    else if (m.type === "batch") await runBatch(m as unknown as BatchMessage);
     else if (m.type === "close") {
       closeReader();
       post({ type: "closed", worker: me });
@@ -385,4 +394,4 @@ scope.onmessage = async (e: MessageEvent) => {
   } catch (err) {
     post({ ...doneMessage(m.id ?? -1), fatal: String((err as Error)?.stack ?? err) });
   }
-};
+}

@@ -52,6 +52,12 @@ interface PoolRef {
   pool?: WorkerPool;
 }
 const KiB = 1024;
+/**
+ * Batches handed to the workers at once: the next batch is prepared and queued
+ * behind the current one (a worker reads its messages in order), so the
+ * workers go from one batch to the next without waiting for the main thread.
+ */
+const MAX_INFLIGHT = 2;
 
 /** Options of {@linkcode WorkerPool.open}. */
 export interface WorkerPoolOptions {
@@ -144,7 +150,9 @@ export type ChunkView =
 
 /**
  * Requests: a list of `{ path, start?, end? }` or columns (see
- * {@linkcode ColumnarRequests}). Calls run one at a time and a call reads its
+ * {@linkcode ColumnarRequests}). Up to two calls are handed to the workers at
+ * once (each worker takes them in order, so it goes from one batch to the next
+ * without waiting for the main thread); more wait their turn. A call reads its
  * requests when its turn comes: keep them unchanged until its promise settles.
  */
 export type PoolRequests = readonly ReadRequest[] | Omit<ColumnarRequests, "dest">;
@@ -328,11 +336,15 @@ export class WorkerPool implements AsyncDisposable {
   readonly #options: PoolConfig;
   readonly #reader: Reader;
   readonly #slots: (Slot | undefined)[];
-  #queue: Promise<void> = Promise.resolve();
   #batchId = 0;
   #closed: Promise<void> | undefined;
-  #control: Int32Array | undefined;
-  #current: { fail(e: Error): void } | undefined;
+  /** Batches dispatched and not yet done, by id: their cancel word and what fails them when a worker dies. */
+  readonly #inflight = new Map<number, { control: Int32Array; dying(k: number, e: Error): void }>();
+  /** Calls running (prepared, dispatched or gathering): close() waits for them. */
+  readonly #calls = new Set<Promise<unknown>>();
+  /** Free places among the MAX_INFLIGHT batches, and the calls waiting for one. */
+  #free = MAX_INFLIGHT;
+  readonly #waiting: (() => void)[] = [];
 
   private constructor(lib: Native, reader: Reader, options: PoolConfig, slots: Slot[]) {
     this.#lib = lib;
@@ -579,8 +591,8 @@ export class WorkerPool implements AsyncDisposable {
    */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
-    if (this.#control) Atomics.store(this.#control, 0, 1);
-    this.#closed = this.#queue.catch(() => {}).then(async () => {
+    for (const b of this.#inflight.values()) Atomics.store(b.control, 0, 1);
+    this.#closed = Promise.allSettled([...this.#calls]).then(async () => {
       await Promise.all(this.#slots.map((s) => s && closeWorker(s.worker)));
       await this.#reader.close();
     });
@@ -592,7 +604,7 @@ export class WorkerPool implements AsyncDisposable {
     return this.close();
   }
 
-  /** Prepares, dispatches to every worker, gathers; one batch at a time. */
+  /** Prepares, dispatches to every worker, gathers; at most MAX_INFLIGHT batches at once. */
   async #call(
     mode: PoolMode,
     requests: PoolRequests,
@@ -604,12 +616,30 @@ export class WorkerPool implements AsyncDisposable {
   > {
     if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
     options.signal?.throwIfAborted();
-    const previous = this.#queue;
-    let release!: () => void;
-    this.#queue = new Promise((r) => (release = r));
+    const call = this.#callNow(mode, requests, options, extra, more);
+    this.#calls.add(call);
     try {
-      await previous;
+      return await call;
+    } finally {
+      this.#calls.delete(call);
+    }
+  }
+
+  /** #call once a place among the batches in flight is free. */
+  async #callNow(
+    mode: PoolMode,
+    requests: PoolRequests,
+    options: PoolCallOptions,
+    extra: Partial<BatchMessage>,
+    more?: (p: Prepared) => Partial<BatchMessage>,
+  ): Promise<
+    { batch: NativeBatch; done: DoneMessage[]; errors: Map<number, LsioError | TransformError>; stats: PoolStats }
+  > {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    try {
       if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
+      options.signal?.throwIfAborted();
       const t0 = performance.now();
       const p = await this.#prepare(requests, options);
       const extraMore = more ? more(p) : {};
@@ -660,7 +690,9 @@ export class WorkerPool implements AsyncDisposable {
       };
       return { batch, done, errors, stats };
     } finally {
-      release();
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
     }
   }
 
@@ -748,7 +780,6 @@ export class WorkerPool implements AsyncDisposable {
     fillShares(queues, p.tasks.length - 1);
     const progress = new Float64Array(new SharedArrayBuffer(16 * w));
     const control = new Int32Array(new SharedArrayBuffer(4));
-    this.#control = control;
     const msg: BatchMessage = {
       type: "batch",
       id,
@@ -779,21 +810,24 @@ export class WorkerPool implements AsyncDisposable {
       signal?.addEventListener("abort", onAbort, { once: true });
       const finish = () => {
         if (--waiting > 0) return;
-        this.#dying = undefined;
+        this.#inflight.delete(id);
         if (timer !== undefined) clearInterval(timer);
         signal?.removeEventListener("abort", onAbort);
-        this.#current = undefined;
-        this.#control = undefined;
         if (failure) return reject(failure);
         report();
         resolve(done);
       };
-      this.#current = {
-        fail: (e) => {
+      // Registered before any worker can answer: finish() removes it.
+      this.#inflight.set(id, {
+        control,
+        dying: (k, e) => {
           failure ??= e;
-          Atomics.store(control, 0, 1); // the others stop early
+          Atomics.store(control, 0, 1);
+          const h = slotHandlers.get(k);
+          slotHandlers.delete(k);
+          h?.();
         },
-      };
+      });
       this.#slots.forEach((slot, k) => {
         if (!slot) {
           failure ??= new Error(`LSIO worker ${k} is not running`);
@@ -818,18 +852,8 @@ export class WorkerPool implements AsyncDisposable {
         slot.worker.addEventListener("message", handler);
         slot.worker.postMessage(msg);
       });
-      this.#dying = (k, e) => {
-        failure ??= e;
-        Atomics.store(control, 0, 1);
-        const h = slotHandlers.get(k);
-        slotHandlers.delete(k);
-        h?.();
-      };
     });
   }
-
-  /** Called when worker k dies mid-batch. */
-  #dying: ((k: number, e: Error) => void) | undefined;
 
   /** @internal Worker k died: fail the running batch, start a replacement. */
   async _replace(k: number, why: string): Promise<void> {
@@ -837,7 +861,7 @@ export class WorkerPool implements AsyncDisposable {
     const old = this.#slots[k];
     this.#slots[k] = undefined;
     old?.worker.terminate();
-    this.#dying?.(k, e);
+    for (const b of [...this.#inflight.values()]) b.dying(k, e); // every batch in flight fails
     if (this.#closed) return;
     const cores = Math.max(1, navigator.hardwareConcurrency || 1);
     this.#slots[k] = await spawn(k, this.#options, cores, { pool: this });
