@@ -340,8 +340,8 @@ export class WorkerPool implements AsyncDisposable {
   #closed: Promise<void> | undefined;
   /** Batches dispatched and not yet done, by id: their cancel word and what fails them when a worker dies. */
   readonly #inflight = new Map<number, { control: Int32Array; dying(k: number, e: Error): void }>();
-  /** Calls running (prepared, dispatched or gathering): close() waits for them. */
-  readonly #calls = new Set<Promise<unknown>>();
+  /** Calls running (waiting, prepared, dispatched or gathering), each settled when it ends: close() waits for them. */
+  readonly #calls = new Set<Promise<void>>();
   /** Free places among the MAX_INFLIGHT batches, and the calls waiting for one. */
   #free = MAX_INFLIGHT;
   readonly #waiting: (() => void)[] = [];
@@ -616,25 +616,9 @@ export class WorkerPool implements AsyncDisposable {
   > {
     if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
     options.signal?.throwIfAborted();
-    const call = this.#callNow(mode, requests, options, extra, more);
-    this.#calls.add(call);
-    try {
-      return await call;
-    } finally {
-      this.#calls.delete(call);
-    }
-  }
-
-  /** #call once a place among the batches in flight is free. */
-  async #callNow(
-    mode: PoolMode,
-    requests: PoolRequests,
-    options: PoolCallOptions,
-    extra: Partial<BatchMessage>,
-    more?: (p: Prepared) => Partial<BatchMessage>,
-  ): Promise<
-    { batch: NativeBatch; done: DoneMessage[]; errors: Map<number, LsioError | TransformError>; stats: PoolStats }
-  > {
+    let ended!: () => void;
+    const running = new Promise<void>((r) => (ended = r)); // what close() waits for
+    this.#calls.add(running);
     if (this.#free > 0) this.#free--;
     else await new Promise<void>((r) => this.#waiting.push(r));
     try {
@@ -693,6 +677,8 @@ export class WorkerPool implements AsyncDisposable {
       const next = this.#waiting.shift();
       if (next) next();
       else this.#free++;
+      this.#calls.delete(running);
+      ended();
     }
   }
 

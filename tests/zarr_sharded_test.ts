@@ -21,7 +21,7 @@ import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";
 
 const FIXTURES = env("LSIO_ZARR_FIXTURES") ?? new URL("./fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
-const NUMERIC = new Set([
+const DTYPES = [
   "bool",
   "int8",
   "int16",
@@ -33,7 +33,8 @@ const NUMERIC = new Set([
   "uint64",
   "float32",
   "float64",
-]);
+] as const;
+const NUMERIC = new Set<string>(DTYPES);
 const dir = tempDir("lsio-zarr-");
 const pool = await WorkerPool.open({ workers: 2 });
 
@@ -142,19 +143,6 @@ test("zarr: the batched reader equals zarrita on every numeric zarr-python fixtu
   assert(skipped.every((s) => s.includes("string") || s.includes("float16")), skipped.join(", "));
 });
 
-const DTYPES = [
-  "bool",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "float32",
-  "float64",
-] as const;
 const CTORS: Record<string, new (n: number) => NumericArray> = {
   bool: Uint8Array,
   int8: Int8Array,
