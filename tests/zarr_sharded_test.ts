@@ -415,6 +415,13 @@ test("zarr: readBatches reads ahead and recycles outputs; every batch equals rea
   assert(closed, "the source was closed");
   await assertRejects(
     async () => {
+      for await (const _ of arr.readBatches(null as unknown as DimSelection[][][])) break;
+    },
+    TypeError,
+    "iterable",
+  );
+  await assertRejects(
+    async () => {
       for await (const _ of arr.readBatches(batches, { ahead: -1 })) break;
     },
     RangeError,

@@ -248,6 +248,9 @@ export class ShardedArray implements AsyncDisposable {
   ): AsyncGenerator<SelectionResult, void, undefined> {
     const ahead = options.ahead ?? 1;
     if (!Number.isInteger(ahead) || ahead < 0 || ahead > 64) throw new RangeError(`ahead is 0..64, got ${ahead}`);
+    if (batches === null || typeof batches !== "object") {
+      throw new TypeError("readBatches takes an iterable or async iterable of batches of selections");
+    }
     const { ahead: _a, recycle, output: _o, ...rest } = options;
     const free: NumericArray[] = []; // recycled outputs
     const queue: Promise<SelectionResult>[] = [];
@@ -276,7 +279,10 @@ export class ShardedArray implements AsyncDisposable {
       while (queue.length) {
         const res = await queue.shift()!;
         yield res;
-        if (recycle) free.push(res.data);
+        if (recycle) {
+          free.push(res.data);
+          if (free.length > ahead + 1) free.shift(); // batches of ever new sizes: keep a few, not all
+        }
         if (!done) await issue();
       }
     } finally {
