@@ -2,8 +2,8 @@
 // kept alive by this object for as long as C may touch them.
 import { BATCH_WORDS, BatchWord, type Native } from "../ffi/native.ts";
 import { getUint64, setInt64, setOpenEnd } from "./_int64.ts";
+import { encodePaths } from "./_paths.ts";
 
-const encoder = new TextEncoder();
 const MAX_U64_LO = 0xffffffff;
 
 /** Per-request bytes: file u32, status i32, start/end/dest/offset/length 64-bit. */
@@ -59,17 +59,7 @@ export class NativeBatch {
     this.status = new Int32Array(mem, L.status, count);
 
     // Paths: NUL-terminated, back to back, plus where each starts.
-    const encoded = paths.map((p) => encoder.encode(p));
-    let blobBytes = 0;
-    for (const e of encoded) blobBytes += e.length + 1;
-    const blob = new Uint8Array(new ArrayBuffer(Math.max(blobBytes, 1)));
-    const pathOffsets = new BigUint64Array(new ArrayBuffer(Math.max(paths.length, 1) * 8));
-    let at = 0;
-    encoded.forEach((e, i) => {
-      pathOffsets[i] = BigInt(at);
-      blob.set(e, at);
-      at += e.length + 1;
-    });
+    const { blob, offsets: pathOffsets } = encodePaths(paths);
     this.fileSize = new BigInt64Array(new ArrayBuffer(Math.max(paths.length, 1) * 8));
     this.#pinned.push(mem, blob, pathOffsets);
 

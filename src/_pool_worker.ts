@@ -21,6 +21,7 @@ import { allocAlignedWith } from "./aligned.ts";
 import { BoxCopier } from "./zarr/_boxcopy.ts";
 import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts";
 import { stealTask, takeTask } from "./_pool_shared.ts";
+import { encodePaths } from "./_paths.ts";
 
 /** main → worker: set up. */
 export interface InitMessage {
@@ -55,7 +56,6 @@ const VIEWS: Record<string, TypedArrayCtor & { BYTES_PER_ELEMENT: number }> = {
   biguint64: BigUint64Array,
 };
 
-const encoder = new TextEncoder();
 // deno-lint-ignore no-explicit-any
 const scope = globalThis as any;
 
@@ -130,18 +130,8 @@ async function loadTransform(spec: TransformSpec): Promise<AnyFn> {
 
 /** Points the batch struct at this batch's paths (NUL-terminated blob). */
 function setPaths(paths: readonly string[]): unknown[] {
-  const encoded = paths.map((p) => encoder.encode(p));
-  let bytes = 0;
-  for (const e of encoded) bytes += e.length + 1;
-  const blob = new Uint8Array(Math.max(bytes, 1));
-  const offsets = new BigUint64Array(Math.max(paths.length, 1));
+  const { blob, offsets } = encodePaths(paths);
   const sizes = new BigInt64Array(Math.max(paths.length, 1));
-  let at = 0;
-  encoded.forEach((e, i) => {
-    offsets[i] = BigInt(at);
-    blob.set(e, at);
-    at += e.length + 1;
-  });
   struct[BatchWord.fileCount] = BigInt(paths.length);
   struct[BatchWord.paths] = lib.addressOf(blob);
   struct[BatchWord.pathOffsets] = lib.addressOf(offsets);
