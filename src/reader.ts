@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import { native } from "../ffi/mod.ts";
 import { Backend, BatchFlag, BatchWord, type Native, Op, OPTS_WORDS, ReaderFlag } from "../ffi/native.ts";
 import { NativeBatch } from "./_batch.ts";
@@ -568,23 +569,31 @@ export class Reader implements Disposable, AsyncDisposable {
    */
   async readColumnar(requests: ColumnarRequests, options: ReadOptions = {}): Promise<ColumnarResult> {
     const { dest } = requests;
-    const batch = this.#fromColumnar(requests, false);
+    const batch = this.#fromColumnar(requests, false, false);
     const n = batch.count;
-    if (!dest) {
+    if (dest && dest.offsets.length !== n) {
+      throw new RangeError(`dest.offsets has ${dest.offsets.length} entries, not ${n}`);
+    }
+    const buf = dest?.buffer;
+    const base = buf ? Number(this.#lib.addressOf(buf)) : 0;
+    const offs = dest?.offsets;
+    // The columns are copied into the native batch in slices, the event loop served in between:
+    // 2^20 requests take 25-40 ms to copy here, too long to hold timers and I/O callbacks back.
+    await inSlices(n, (lo, hi) => {
+      fillRanges(batch, requests.start, requests.end, lo, hi);
+      if (!buf || !offs) return;
+      for (let i = lo; i < hi; i++) {
+        const o = Number(offs[i]);
+        if (!(o >= 0 && o <= buf.byteLength) || !Number.isInteger(o)) {
+          throw new RangeError(`dest.offsets[${i}] = ${o} lies outside dest.buffer (${buf.byteLength} bytes)`);
+        }
+        batch.setDest(i, base + o);
+        batch.setCapacity(i, buf.byteLength - o); // C refuses (ENOBUFS) anything longer
+      }
+    });
+    if (!buf) {
       const slab = await this.#readIntoSlab(batch, options);
       return new ColumnarResult(batch, slab.data, 0, slab.stats);
-    }
-    if (dest.offsets.length !== n) throw new RangeError(`dest.offsets has ${dest.offsets.length} entries, not ${n}`);
-    const buf = dest.buffer;
-    const base = Number(this.#lib.addressOf(buf));
-    const offs = dest.offsets;
-    for (let i = 0; i < n; i++) {
-      const o = Number(offs[i]);
-      if (!(o >= 0 && o <= buf.byteLength) || !Number.isInteger(o)) {
-        throw new RangeError(`dest.offsets[${i}] = ${o} lies outside dest.buffer (${buf.byteLength} bytes)`);
-      }
-      batch.setDest(i, base + o);
-      batch.setCapacity(i, buf.byteLength - o); // C refuses (ENOBUFS) anything longer
     }
     batch.pin(buf);
     // Trusted explicit ranges: no statx round (see ReadOptions.trustRanges); capacities still checked.
@@ -712,7 +721,8 @@ export class Reader implements Disposable, AsyncDisposable {
     return batch;
   }
 
-  #fromColumnar(requests: ColumnarRequests, shared: boolean): NativeBatch {
+  /** The native batch for columnar requests; its ranges filled unless `fill` is false (the caller fills them). */
+  #fromColumnar(requests: ColumnarRequests, shared: boolean, fill = true): NativeBatch {
     if (requests === null || typeof requests !== "object") throw new TypeError("requests is an object of columns");
     const { paths, file, start, end } = requests;
     if (!(file instanceof Uint32Array)) throw new TypeError("file is a Uint32Array");
@@ -724,7 +734,7 @@ export class Reader implements Disposable, AsyncDisposable {
     paths.forEach(checkPath);
     const batch = new NativeBatch(this.#lib, paths, n, shared);
     batch.file.set(file);
-    fillRanges(batch, start, end);
+    if (fill) fillRanges(batch, start, end, 0, n);
     return batch;
   }
 
@@ -922,30 +932,51 @@ function explicitRanges(batch: NativeBatch, dest?: { bytes: number; base: number
   return true;
 }
 
+/** Requests per slice of work done between two looks at the clock. */
+const SLICE = 65536;
+/** Longest the event loop waits while a batch's columns are copied (ms). */
+const SLICE_BUDGET_MS = 4;
+
+/** Runs fn over [0, n) in slices, letting the event loop run whenever SLICE_BUDGET_MS has gone by. */
+async function inSlices(n: number, fn: (lo: number, hi: number) => void): Promise<void> {
+  let since = performance.now();
+  for (let lo = 0; lo < n; lo += SLICE) {
+    const hi = Math.min(n, lo + SLICE);
+    fn(lo, hi);
+    if (hi < n && performance.now() - since > SLICE_BUDGET_MS) {
+      await new Promise((r) => setImmediate(r)); // a macrotask: timers and I/O callbacks run first
+      since = performance.now();
+    }
+  }
+}
+
+/** Requests [lo, hi) of the start and end columns into the batch. */
 function fillRanges(
   batch: NativeBatch,
   start: Float64Array | BigInt64Array,
   end: Float64Array | BigInt64Array | undefined,
+  lo: number,
+  hi: number,
 ): void {
-  const n = batch.count;
-  fillColumn(batch.start32, start, n, "start", false);
-  if (end === undefined) { for (let i = 0; i < n; i++) setOpenEnd(batch.end32, i); }
-  else fillColumn(batch.end32, end, n, "end", true);
+  fillColumn(batch.start32, start, lo, hi, "start", false);
+  if (end === undefined) { for (let i = lo; i < hi; i++) setOpenEnd(batch.end32, i); }
+  else fillColumn(batch.end32, end, lo, hi, "end", true);
 }
 
-/** Copies one int64 column from numbers (Infinity: open end) or BigInts. */
+/** Copies elements [lo, hi) of one int64 column from numbers (Infinity: open end) or BigInts. */
 function fillColumn(
   words: Uint32Array,
   column: Float64Array | BigInt64Array,
-  n: number,
+  lo: number,
+  hi: number,
   name: string,
   infinityIsOpen: boolean,
 ): void {
   if (column instanceof BigInt64Array) {
-    new BigInt64Array(words.buffer, words.byteOffset, n).set(column);
+    new BigInt64Array(words.buffer, words.byteOffset + 8 * lo, hi - lo).set(column.subarray(lo, hi));
     return;
   }
-  for (let i = 0; i < n; i++) {
+  for (let i = lo; i < hi; i++) {
     const x = column[i];
     if (Number.isSafeInteger(x)) setInt64(words, i, x);
     else if (infinityIsOpen && x === Infinity) setOpenEnd(words, i);
