@@ -569,7 +569,7 @@ export class Reader implements Disposable, AsyncDisposable {
    */
   async readColumnar(requests: ColumnarRequests, options: ReadOptions = {}): Promise<ColumnarResult> {
     const { dest } = requests;
-    const batch = this.#fromColumnar(requests, false, false);
+    const batch = this.#fromColumnar(requests, false);
     const n = batch.count;
     if (dest && dest.offsets.length !== n) {
       throw new RangeError(`dest.offsets has ${dest.offsets.length} entries, not ${n}`);
@@ -710,9 +710,13 @@ export class Reader implements Disposable, AsyncDisposable {
     options: ReadOptions = {},
     trustRanges = false,
   ): Promise<NativeBatch> {
-    const batch = Array.isArray(requests)
-      ? this.#fromRequests(requests as readonly ReadRequest[], true)
-      : this.#fromColumnar(requests as ColumnarRequests, true);
+    let batch: NativeBatch;
+    if (Array.isArray(requests)) batch = this.#fromRequests(requests as readonly ReadRequest[], true);
+    else {
+      const columns = requests as ColumnarRequests;
+      batch = this.#fromColumnar(columns, true);
+      await inSlices(batch.count, (lo, hi) => fillRanges(batch, columns.start, columns.end, lo, hi));
+    }
     batch.unlimitedCapacity();
     // Ranges known to lie inside their files (a shard index says so): no statx
     // round trip; a range that is not after all fails when read (ENODATA).
@@ -721,8 +725,8 @@ export class Reader implements Disposable, AsyncDisposable {
     return batch;
   }
 
-  /** The native batch for columnar requests; its ranges filled unless `fill` is false (the caller fills them). */
-  #fromColumnar(requests: ColumnarRequests, shared: boolean, fill = true): NativeBatch {
+  /** The native batch for columnar requests, checked; the caller fills the ranges (fillRanges, in slices). */
+  #fromColumnar(requests: ColumnarRequests, shared: boolean): NativeBatch {
     if (requests === null || typeof requests !== "object") throw new TypeError("requests is an object of columns");
     const { paths, file, start, end } = requests;
     if (!(file instanceof Uint32Array)) throw new TypeError("file is a Uint32Array");
@@ -734,7 +738,6 @@ export class Reader implements Disposable, AsyncDisposable {
     paths.forEach(checkPath);
     const batch = new NativeBatch(this.#lib, paths, n, shared);
     batch.file.set(file);
-    if (fill) fillRanges(batch, start, end, 0, n);
     return batch;
   }
 
