@@ -119,6 +119,8 @@ interface ShardEntry {
   index: ShardIndex | null | undefined;
   /** Its index in the current batch's paths (-1: none yet). */
   file: number;
+  /** The index being read (by a batch in flight), when it is. */
+  loading?: Promise<void>;
 }
 
 interface ShardIndex {
@@ -376,10 +378,10 @@ export class ShardedArray implements AsyncDisposable {
       for (let b = 0; b < los.length; b++) {
         const lo = los[b];
         for (let d = 0; d < nd; d++) {
-          cLo[d] = cc[d] = Math.floor(lo[d] / inner[d]);
+          cLo[d] = Math.floor(lo[d] / inner[d]);
           cHi[d] = Math.ceil((lo[d] + extent[d]) / inner[d]);
         }
-        for (;;) {
+        forEachCoord(cLo, cHi, cc, () => {
           let shard = 0, lin = 0;
           for (let d = 0; d < nd; d++) {
             const sd = Math.floor(cc[d] / perShard[d]);
@@ -387,13 +389,7 @@ export class ShardedArray implements AsyncDisposable {
             lin = lin * perShard[d] + (cc[d] - sd * perShard[d]);
           }
           visit(b, shard, lin);
-          let d = nd - 1;
-          for (; d >= 0; d--) {
-            if (++cc[d] < cHi[d]) break;
-            cc[d] = cLo[d];
-          }
-          if (d < 0) break;
-        }
+        });
       }
     };
     const shardCoord = (id: number) => {
@@ -404,37 +400,37 @@ export class ShardedArray implements AsyncDisposable {
     // The shards the boxes touch (a few per box), each looked up once per batch: its key,
     // path and parsed index live in one entry by shard id — no string built or hashed per chunk.
     const touched = new Map<number, ShardEntry>();
-    const need: ShardEntry[] = [];
-    const sLo = cc.slice(), sHi = cc.slice(), sc2 = cc.slice();
+    const need: ShardEntry[] = [], loading = new Set<Promise<void>>();
+    const sLo = cc.slice(), sHi = cc.slice(), sCur = cc.slice();
     for (let b = 0; b < los.length; b++) {
       const lo = los[b];
       for (let d = 0; d < nd; d++) {
-        sLo[d] = sc2[d] = Math.floor(Math.floor(lo[d] / inner[d]) / perShard[d]);
+        sLo[d] = Math.floor(Math.floor(lo[d] / inner[d]) / perShard[d]);
         sHi[d] = Math.floor((Math.ceil((lo[d] + extent[d]) / inner[d]) - 1) / perShard[d]) + 1;
       }
-      for (;;) {
+      forEachCoord(sLo, sHi, sCur, () => {
         let id = 0;
-        for (let d = 0; d < nd; d++) id = id * grid[d] + sc2[d];
-        if (!touched.has(id)) {
-          let e = this.#shards.get(id);
-          if (e === undefined) {
-            const key = m.chunkKey(shardCoord(id));
-            e = { key, path: path.join(this.path, key), index: m.sharded ? undefined : null, file: -1 };
-            if (this.#shards.size >= this.#cacheShards) this.#shards.delete(this.#shards.keys().next().value!);
-            this.#shards.set(id, e);
-          }
-          touched.set(id, e);
-          if (e.index === undefined) need.push(e);
+        for (let d = 0; d < nd; d++) id = id * grid[d] + sCur[d];
+        if (touched.has(id)) return;
+        let e = this.#shards.get(id);
+        if (e === undefined) {
+          const key = m.chunkKey(shardCoord(id));
+          e = { key, path: path.join(this.path, key), index: m.sharded ? undefined : null, file: -1 };
+          if (this.#shards.size >= this.#cacheShards) this.#shards.delete(this.#shards.keys().next().value!);
+          this.#shards.set(id, e);
         }
-        let d = nd - 1;
-        for (; d >= 0; d--) {
-          if (++sc2[d] < sHi[d]) break;
-          sc2[d] = sLo[d];
-        }
-        if (d < 0) break;
-      }
+        touched.set(id, e);
+        if (e.index !== undefined) return;
+        if (e.loading) loading.add(e.loading); // a read in flight (a read-ahead batch) is reading it already
+        else need.push(e);
+      });
     }
-    if (need.length) await this.#loadIndexes(need, options.signal);
+    if (need.length) {
+      const load = this.#loadIndexes(need, options.signal);
+      for (const e of need) e.loading = load;
+      loading.add(load.finally(() => need.forEach((e) => (e.loading = undefined))));
+    }
+    if (loading.size) await Promise.all(loading);
 
     // The requests: one per stored inner chunk; the rest is fill.
     const paths: string[] = [];
@@ -688,6 +684,24 @@ export class ShardedArray implements AsyncDisposable {
 }
 
 /** An upper bound on the chunks `boxes` boxes of `extent` touch. */
+/** Calls visit() for every coordinate of the box [lo, hi) in C order, `cur` holding it. */
+function forEachCoord(lo: number[], hi: number[], cur: number[], visit: () => void): void {
+  const nd = lo.length;
+  for (let d = 0; d < nd; d++) {
+    if (hi[d] <= lo[d]) return;
+    cur[d] = lo[d];
+  }
+  for (;;) {
+    visit();
+    let d = nd - 1;
+    for (; d >= 0; d--) {
+      if (++cur[d] < hi[d]) break;
+      cur[d] = lo[d];
+    }
+    if (d < 0) return;
+  }
+}
+
 function coordsBound(boxes: number, extent: number[], inner: number[]): number {
   return boxes * extent.reduce((n, e, d) => n * (Math.ceil(e / inner[d]) + 1), 1);
 }
