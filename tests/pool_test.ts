@@ -48,6 +48,17 @@ function expected(q: { path: string; start?: number; end?: number }) {
   return x.ok ? { ok: true as const, bytes: contents[f].subarray(x.offset, x.offset + x.length) } : x;
 }
 
+/** Places for the chunks of (valid) requests in one shared final array, 64-byte aligned. */
+function sharedLayout(reqs: { path: string; start?: number; end?: number }[]) {
+  const offsets = new Float64Array(reqs.length);
+  let at = 0;
+  reqs.forEach((q, i) => {
+    offsets[i] = at;
+    at += Math.ceil(((expected(q) as { bytes: Uint8Array }).bytes.length + 1) / 64) * 64;
+  });
+  return { offsets, out: new Uint8Array(new SharedArrayBuffer(at)) };
+}
+
 const pool = await WorkerPool.open({ workers: 2, bufferBytes: 64 * 1024, taskChunks: 32 });
 
 test("pool: map returns each transform's value in request order, errors in place", async () => {
@@ -97,13 +108,7 @@ test("pool: transformInto with a module transform fills the final array; float32
 
 test("pool: readInto puts every chunk at its offset of a shared final array", async () => {
   const reqs = randomRequests(2, 3000).filter((q) => expected(q).ok);
-  const offsets = new Float64Array(reqs.length);
-  let at = 0;
-  reqs.forEach((q, i) => {
-    offsets[i] = at;
-    at += Math.ceil(((expected(q) as { bytes: Uint8Array }).bytes.length + 1) / 64) * 64;
-  });
-  const out = new Uint8Array(new SharedArrayBuffer(at));
+  const { offsets, out } = sharedLayout(reqs);
   const res = await pool.readInto(reqs, out, { offsets });
   assertEquals(res.errors.size, 0);
   reqs.forEach((q, i) => {
@@ -348,13 +353,7 @@ test("pool: bad options and requests are refused before any work", async () => {
 // Cleanup tests stay last.
 test("pool: keepOpen keeps files open between tasks (same bytes), and closes them with the pool", async () => {
   const reqs = randomRequests(7, 400).filter((q) => expected(q).ok);
-  const offsets = new Float64Array(reqs.length);
-  let at = 0;
-  reqs.forEach((q, i) => {
-    offsets[i] = at;
-    at += Math.ceil(((expected(q) as { bytes: Uint8Array }).bytes.length + 1) / 64) * 64;
-  });
-  const out = new Uint8Array(new SharedArrayBuffer(at));
+  const { offsets, out } = sharedLayout(reqs);
   const ours = () => openFds().filter((f) => paths.some((p) => f.endsWith(p)));
   const kp = await WorkerPool.open({ workers: 2, keepOpen: 8 });
   for (let round = 0; round < 2; round++) {

@@ -19,6 +19,7 @@ import {
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";
+import { TYPED } from "../src/zarr/_meta.ts";
 
 const FIXTURES = env("LSIO_ZARR_FIXTURES") ?? new URL("./fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
 const DTYPES = [
@@ -37,6 +38,20 @@ const DTYPES = [
 const NUMERIC = new Set<string>(DTYPES);
 const dir = tempDir("lsio-zarr-");
 const pool = await WorkerPool.open({ workers: 2 });
+
+/** A random uint16 array of `shape`, written sharded under dir/name; its values and the array opened. */
+async function randomUint16Array(
+  r: () => number,
+  name: string,
+  shape: number[],
+  shardShape: number[],
+  chunkShape: number[],
+) {
+  const data = Uint16Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => randInt(r, 0, 65535));
+  const where = path.join(dir, name);
+  await writeShardedArray(where, data, { shape, dataType: "uint16", shardShape, chunkShape });
+  return { data, where, arr: await ShardedArray.open(where) };
+}
 
 function fixtureArrays(): { name: string; meta: Record<string, unknown> }[] {
   const out: { name: string; meta: Record<string, unknown> }[] = [];
@@ -143,20 +158,6 @@ test("zarr: the batched reader equals zarrita on every numeric zarr-python fixtu
   assert(skipped.every((s) => s.includes("string") || s.includes("float16")), skipped.join(", "));
 });
 
-const CTORS: Record<string, new (n: number) => NumericArray> = {
-  bool: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
-
 test("zarr: written arrays of every rank, data type, codec and index layout read back through zarrita and the batched reader", async () => {
   const r = rng(62);
   let n = 0;
@@ -171,7 +172,7 @@ test("zarr: written arrays of every rank, data type, codec and index layout read
       const shard = chunk.map((c) => c * randInt(r, 1, 3));
       const shape = shard.map((s) => randInt(r, 1, s * 2 + 1));
       const len = shape.reduce((a, b) => a * b, 1);
-      const data = new CTORS[dtype](len);
+      const data = new TYPED[dtype](len);
       for (let i = 0; i < len; i++) {
         const v = randInt(r, -100, 100);
         // some runs of fill (0) so empty chunks occur
@@ -259,10 +260,9 @@ test("zarr: a corrupted shard index is caught (crc32c), naming the shard; missin
 test("zarr: readBatch reads many crops in one go, normalised to float32 where they are copied", async () => {
   const r = rng(63);
   const shape = [5, 100, 130];
-  const data = Uint16Array.from({ length: 5 * 100 * 130 }, () => randInt(r, 0, 65535));
-  const where = path.join(dir, "crops");
-  await writeShardedArray(where, data, { shape, dataType: "uint16", shardShape: [1, 64, 64], chunkShape: [1, 32, 64] });
-  await using arr = await ShardedArray.open(where);
+  const made = await randomUint16Array(r, "crops", shape, [1, 64, 64], [1, 32, 64]);
+  const { data, where } = made;
+  await using arr = made.arr;
   const sels: DimSelection[][] = Array.from({ length: 12 }, () => {
     const y = randInt(r, 0, 100 - 16), x = randInt(r, 0, 130 - 16);
     return [randInt(r, 0, 4), [y, y + 16], [x, x + 16]];
@@ -348,10 +348,9 @@ test("zarr: zstd chunks decode natively; a corrupt frame fails with EBADMSG nami
 test("zarr: readBatches reads ahead and recycles outputs; every batch equals readBatch; errors and early exits", async () => {
   const r = rng(91);
   const shape = [6, 96, 80];
-  const data = Uint16Array.from({ length: 6 * 96 * 80 }, () => randInt(r, 0, 65535));
-  const where = path.join(dir, "loader");
-  await writeShardedArray(where, data, { shape, dataType: "uint16", shardShape: [1, 32, 40], chunkShape: [1, 16, 20] });
-  await using arr = await ShardedArray.open(where);
+  const made = await randomUint16Array(r, "loader", shape, [1, 32, 40], [1, 16, 20]);
+  const { data } = made;
+  await using arr = made.arr;
   const crop = (): DimSelection[] => {
     const y = randInt(r, 0, 96 - 12), x = randInt(r, 0, 80 - 12);
     return [randInt(r, 0, 5), [y, y + 12], [x, x + 12]];
