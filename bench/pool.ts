@@ -82,6 +82,14 @@ function ensureFloatFiles(dir: string, count: number, bytes: number, name: (i: n
   return paths;
 }
 
+/** The pool set-ups every shard workload compares: pinning, worker count, runtime. */
+const POOL_VARIANTS = [
+  { id: "lsio-2w-pinned", label: "2 workers pinned", runtime: "deno", workers: 2, pin: true },
+  { id: "lsio-2w-unpinned", label: "2 workers unpinned", runtime: "deno", workers: 2, pin: false },
+  { id: "lsio-1w-pinned", label: "1 worker pinned", runtime: "deno", workers: 1, pin: true },
+  { id: "lsio-2w-pinned-bun", label: "2 workers pinned (Bun)", runtime: "bun", workers: 2, pin: true },
+] as const;
+
 async function child(workload: string, label: string, runtime: "deno" | "bun", spec: PoolSpec) {
   progress.start(`${workload}: ${label} (${runtime})`);
   const argv = runtime === "deno"
@@ -254,56 +262,24 @@ if (chosen.includes("shard")) {
     files,
     passes,
   });
-  await child(
-    "shard-sum",
-    "LSIO pool, JS sum transform, 2 workers pinned",
-    "deno",
-    spec("lsio-2w-pinned", "shard-sum", 2, true),
-  );
-  await child(
-    "shard-sum",
-    "LSIO pool, JS sum transform, 2 workers unpinned",
-    "deno",
-    spec("lsio-2w-unpinned", "shard-sum", 2, false),
-  );
-  await child(
-    "shard-sum",
-    "LSIO pool, JS sum transform, 1 worker pinned",
-    "deno",
-    spec("lsio-1w-pinned", "shard-sum", 1, true),
-  );
-  await child(
-    "shard-sum",
-    "LSIO pool, JS sum transform, 2 workers pinned (Bun)",
-    "bun",
-    spec("lsio-2w-pinned-bun", "shard-sum", 2, true),
-  );
+  for (const v of POOL_VARIANTS) {
+    await child(
+      "shard-sum",
+      `LSIO pool, JS sum transform, ${v.label}`,
+      v.runtime,
+      spec(v.id, "shard-sum", v.workers, v.pin),
+    );
+  }
   await child("shard-sum", "readSync + JS sum, one thread", "deno", spec("peer-sum", "peer-sum", 1, false));
   await child("shard-sum", "readSync + JS sum, one thread (Bun)", "bun", spec("peer-sum-bun", "peer-sum", 1, false));
-  await child(
-    "shard-native",
-    "LSIO pool, native sum, 2 workers pinned",
-    "deno",
-    spec("lsio-2w-pinned", "shard-native", 2, true),
-  );
-  await child(
-    "shard-native",
-    "LSIO pool, native sum, 2 workers unpinned",
-    "deno",
-    spec("lsio-2w-unpinned", "shard-native", 2, false),
-  );
-  await child(
-    "shard-native",
-    "LSIO pool, native sum, 1 worker pinned",
-    "deno",
-    spec("lsio-1w-pinned", "shard-native", 1, true),
-  );
-  await child(
-    "shard-native",
-    "LSIO pool, native sum, 2 workers pinned (Bun)",
-    "bun",
-    spec("lsio-2w-pinned-bun", "shard-native", 2, true),
-  );
+  for (const v of POOL_VARIANTS) {
+    await child(
+      "shard-native",
+      `LSIO pool, native sum, ${v.label}`,
+      v.runtime,
+      spec(v.id, "shard-native", v.workers, v.pin),
+    );
+  }
   await child(
     "shard-native",
     "LSIO pool, read only into the final array, 2 workers",
