@@ -54,10 +54,15 @@ LSIO_API int lsio_copy_boxes(lsio_box_copy *c)
 	if (nd > MAX_DIMS || c->dtype < LSIO_DTYPE_INT8 || c->dtype > LSIO_DTYPE_FLOAT64) return -EINVAL;
 	if (c->out_dtype != c->dtype && c->out_dtype != LSIO_DTYPE_FLOAT32 && c->out_dtype != LSIO_DTYPE_FLOAT64)
 		return -EINVAL;
-	if (c->count && (!c->base || !c->offset || !c->origins || !c->los || !c->bases || !c->out)) return -EINVAL;
-	if (nd && (!c->inner || !c->extent)) return -EINVAL;
+	if (c->count && (!c->base || !c->offset || !c->bases || !c->out)) return -EINVAL;
+	/* (a 0-d array has no coordinates: origins and los may be empty) */
+	if (nd && (!c->inner || !c->extent || (c->count && (!c->origins || !c->los)))) return -EINVAL;
 	const size_t in_size = elem_size[c->dtype], out_size = elem_size[c->out_dtype];
-	const int convert = c->out_dtype != c->dtype;
+	const int float_out = c->out_dtype == LSIO_DTYPE_FLOAT32 || c->out_dtype == LSIO_DTYPE_FLOAT64;
+	/* A float output converts unless it is the chunks' own type with scale 1
+	 * and shift 0 (then rows are memcpy'd): a float32 array read as float32
+	 * with a scale is scaled. An integer output is the chunks' type, copied. */
+	const int convert = c->out_dtype != c->dtype || (float_out && (c->scale != 1.0 || c->shift != 0.0));
 	int64_t in_stride[MAX_DIMS], out_stride[MAX_DIMS], a[MAX_DIMS], b[MAX_DIMS], i[MAX_DIMS];
 	int64_t acc = 1, acc2 = 1;
 	for (int64_t d = (int64_t)nd - 1; d >= 0; d--) {

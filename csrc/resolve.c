@@ -18,6 +18,9 @@ static int resolve_range(int64_t start, int64_t end, int64_t size, int truncate,
 {
 	int64_t s = start < 0 ? size + start : start;
 	int64_t e = end == LSIO_OPEN_END ? size : end < 0 ? size + end : end;
+	/* A pure suffix (start < 0, no end) longer than the file is the whole
+	 * file, as an HTTP `Range: bytes=-N` or an object store answers it. */
+	if (s < 0 && end == LSIO_OPEN_END) s = 0;
 	if (s < 0) {
 		if (!truncate) return -ERANGE;
 		s = 0;

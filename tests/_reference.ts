@@ -8,6 +8,7 @@ export type Expected = { ok: true; offset: number; length: number } | { ok: fals
 export function expectRange(size: number, start: number, end: number | undefined, truncate: boolean): Expected {
   let s = start < 0 ? size + start : start;
   let e = end === undefined ? size : end < 0 ? size + end : end;
+  if (s < 0 && end === undefined) s = 0; // a pure suffix longer than the file: all of it (as HTTP)
   const bad = s < 0 || e > size || s > size || e < s;
   if (bad && !truncate) return { ok: false, code: "ERANGE" };
   s = Math.min(Math.max(s, 0), size);

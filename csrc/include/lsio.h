@@ -104,8 +104,10 @@ typedef struct lsio_reader_info {
  * per-file arrays `file_count`.
  *
  * Range rules (RESOLVE): start < 0 counts from the end of the file; end < 0
- * too; end == LSIO_OPEN_END reads to EOF. A range that starts before byte 0 or
- * ends past EOF fails with -ERANGE, or is clamped with LSIO_BATCH_TRUNCATE_EOF.
+ * too; end == LSIO_OPEN_END reads to EOF. A pure suffix (start < 0, end ==
+ * LSIO_OPEN_END) longer than the file reads the whole file, as HTTP suffix
+ * ranges do. Any other range that starts before byte 0 or ends past EOF fails
+ * with -ERANGE, or is clamped with LSIO_BATCH_TRUNCATE_EOF.
  * A file that shrinks between RESOLVE and READ fails its chunks with -ENODATA.
  * A resolved length larger than the caller's capacity (length[] on input)
  * fails with -ENOBUFS. Cancelled chunks get -ECANCELED.
@@ -228,7 +230,9 @@ LSIO_API int lsio_reduce(lsio_reduction *r);
  * contributes the part of its request's box [lo, lo + extent) that it covers;
  * the box is laid out C order from element bases[request] of `out`. One call
  * per batch of chunks; rows are memcpy'd or converted to float32/float64 as
- * (value - shift) * scale. Every field is 64 bits wide. */
+ * (value - shift) * scale — a float output of the chunks' own type is scaled
+ * too unless scale is 1 and shift 0; an integer output (the chunks' own type)
+ * is a copy, scale and shift unused. Every field is 64 bits wide. */
 typedef struct lsio_box_copy {
 	uint64_t count;          /* chunks */
 	uint64_t ndim;           /* at most 32 */

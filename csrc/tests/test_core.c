@@ -325,6 +325,7 @@ static int32_t model_resolve(int64_t size, int64_t start, int64_t end, uint64_t 
 	if (size < 0) return (int32_t)size;
 	int64_t s = start < 0 ? size + start : start;
 	int64_t e = end == LSIO_OPEN_END ? size : end < 0 ? size + end : end;
+	if (s < 0 && end == LSIO_OPEN_END) s = 0; /* a pure suffix longer than the file: all of it */
 	if (truncate) {
 		if (s < 0) s = 0;
 		if (s > size) s = size;
@@ -617,14 +618,16 @@ static void t_range_rules(const cfg *c)
 		{10000, LSIO_OPEN_END, 0, 0, 10000, 0},      /* open end at EOF */
 		{0, 0, 0, 0, 0, 0},
 		{9990, 10010, -ERANGE, 0, 9990, 10},         /* past EOF */
-		{-10001, LSIO_OPEN_END, -ERANGE, 0, 0, 10000}, /* before byte 0 */
+		{-10001, LSIO_OPEN_END, 0, 0, 0, 10000},     /* a suffix longer than the file: all of it */
+		{-10001, 10000, -ERANGE, 0, 0, 10000},       /* before byte 0 with an explicit end */
 		{-20000, 100, -ERANGE, 0, 0, 100},
 		{20000, 30000, -ERANGE, 0, 10000, 0},        /* wholly past EOF */
 		{200, 100, -ERANGE, 0, 200, 0},              /* end before start */
 		{-5, -10, -ERANGE, 0, 9995, 0},
 		{0, 20000, -ERANGE, 0, 0, 10000},
 		/* extremes: nothing may overflow (UBSan run) */
-		{INT64_MIN, LSIO_OPEN_END, -ERANGE, 0, 0, 10000},
+		{INT64_MIN, LSIO_OPEN_END, 0, 0, 0, 10000},
+		{INT64_MIN, -1, -ERANGE, 0, 0, 9999},
 		{0, INT64_MIN, -ERANGE, 0, 0, 0},
 		{INT64_MIN, INT64_MIN, -ERANGE, 0, 0, 0},
 		{INT64_MAX, LSIO_OPEN_END, -ERANGE, 0, 10000, 0},

@@ -298,6 +298,45 @@ static void t_copy_boxes_zstd(void)
 	CHECK_EQ(c.failed, 1);
 }
 
+/* A float output of the chunks' own type is scaled (float32 → float32 with a
+ * scale was memcpy'd once); scale 1, shift 0 copies the bits exactly (NaN
+ * payloads and -0 included); a 0-d array (no coordinates, NULL origins/los)
+ * copies its one element, raw and converted. */
+static void t_copy_boxes_same_type_and_0d(void)
+{
+	float chunk[4] = {1.5f, -0.0f, 4.0f, 8.0f};
+	uint32_t nan_bits = 0x7fc00123u;
+	memcpy(&chunk[3], &nan_bits, 4);
+	const int64_t inner[1] = {4}, extent[1] = {4};
+	int32_t origins[1] = {0}, los[1] = {0};
+	double bases[1] = {0};
+	uint64_t off[1] = {0};
+	float out[4];
+	lsio_box_copy c;
+	memset(&c, 0, sizeof c);
+	c.count = 1, c.ndim = 1, c.base = (const uint8_t *)chunk, c.offset = off, c.inner = inner, c.extent = extent;
+	c.origins = origins, c.los = los, c.bases = bases, c.out = (uint8_t *)out;
+	c.dtype = c.out_dtype = LSIO_DTYPE_FLOAT32, c.scale = 2, c.shift = 1;
+	CHECK_EQ(lsio_copy_boxes(&c), 0);
+	CHECK(out[0] == 1.0f && out[1] == -2.0f && out[2] == 6.0f && out[3] != out[3]);
+	c.scale = 1, c.shift = 0; /* a plain copy: the same bits */
+	CHECK_EQ(lsio_copy_boxes(&c), 0);
+	CHECK_EQ(memcmp(out, chunk, sizeof out), 0);
+	/* 0-d: one element, no coordinates */
+	int16_t one = -42;
+	double d_out = 0;
+	lsio_box_copy z;
+	memset(&z, 0, sizeof z);
+	z.count = 1, z.ndim = 0, z.base = (const uint8_t *)&one, z.offset = off, z.bases = bases;
+	z.out = (uint8_t *)&d_out, z.dtype = LSIO_DTYPE_INT16, z.out_dtype = LSIO_DTYPE_FLOAT64, z.scale = 0.5, z.shift = 0;
+	CHECK_EQ(lsio_copy_boxes(&z), 0);
+	CHECK(d_out == -21.0);
+	int16_t i_out = 0;
+	z.out = (uint8_t *)&i_out, z.out_dtype = LSIO_DTYPE_INT16;
+	CHECK_EQ(lsio_copy_boxes(&z), 0);
+	CHECK_EQ(i_out, -42);
+}
+
 static void run_case(const char *name, void (*fn)(void)) { run_named_case("reduce_", name, fn); }
 
 int main(void)
@@ -309,6 +348,7 @@ int main(void)
 	run_case("bad_args", t_bad_args);
 	run_case("copy_boxes", t_copy_boxes);
 	run_case("copy_boxes_zstd", t_copy_boxes_zstd);
+	run_case("copy_boxes_same_type_and_0d", t_copy_boxes_same_type_and_0d);
 	printf("%ld checks\n", g_checks);
 	printf("%d passed, %d failed\n", g_passed, g_failed);
 	return g_failed ? 1 : 0;
