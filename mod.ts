@@ -31,9 +31,8 @@ export {
 export { type ByteRange, errnoName, LsioError, type LsioErrorOptions } from "./src/errors.ts";
 export {
   type ChunkContext,
-  type ChunkView,
   type PoolCallOptions,
-  type PoolReadIntoOptions,
+  type PoolReadIntoRequests,
   type PoolRequests,
   type PoolResult,
   type PoolStats,
@@ -57,9 +56,9 @@ export {
 } from "./src/zarr/store.ts";
 export {
   type DimSelection,
-  type NumericArray,
-  type NumericDataType,
+  type ReadArray,
   type ReadBatchesOptions,
+  type ReadDtype,
   type SelectionResult,
   ShardedArray,
   type ShardedArrayOptions,
@@ -69,6 +68,15 @@ export {
 export { writeShardedArray, type WriteShardedOptions } from "./src/zarr/write.ts";
 export { crc32c } from "./src/zarr/crc32c.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
+export {
+  type Dtype,
+  type DtypeArrays,
+  DTYPES,
+  type NumericArray,
+  type NumericArrayConstructor,
+  TYPED_ARRAYS,
+  type TypedArrayOf,
+} from "./src/dtype.ts";
 export {
   type DetectedProfile,
   detectProfile,

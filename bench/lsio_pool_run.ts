@@ -32,11 +32,13 @@ let bytes = 0, steals = 0, prepare = 0;
 const t0 = performance.now();
 for (let s = 0; s < n; s += batch) {
   const e = Math.min(n, s + batch), m = e - s;
-  const res = await pool.readInto(
-    { paths: [spec.data], file: file.subarray(0, m), start: start.subarray(s, e), end: end.subarray(s, e) },
-    slab,
-    { offsets: offsets.subarray(0, m) },
-  );
+  const res = await pool.readInto({
+    paths: [spec.data],
+    file: file.subarray(0, m),
+    start: start.subarray(s, e),
+    end: end.subarray(s, e),
+    dest: { buffer: slab, offsets: offsets.subarray(0, m) },
+  });
   if (res.errors.size) throw [...res.errors.values()][0];
   bytes += res.stats.bytes;
   prepare += res.stats.prepareSeconds;

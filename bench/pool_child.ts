@@ -6,7 +6,7 @@
 //   random        pool.readInto: random 4 KiB reads of one hot file, batches
 //                 of 65536, each chunk to its own place of a 256 MiB shared array
 //   shard-sum     pool.transformInto: every chunk of the selected shards,
-//                 summed as float32 by a JS transform into output[i]
+//                 summed as float32 by a JS transform into dest[i]
 //   shard-native  pool.reduce: the same chunks, native float32 sum
 //   shard-read    pool.readInto: the same chunks into one final array, no transform
 //   mean          pool.reduce over whole files in `piece`-byte pieces: mean as float32
@@ -91,11 +91,13 @@ async function main(): Promise<void> {
     const t1 = performance.now();
     for (let s = 0; s < n; s += batch) {
       const e = Math.min(n, s + batch), m = e - s;
-      const r = await pool.readInto(
-        { paths: [spec.data!], file: file.subarray(0, m), start: start.subarray(s, e), end: end.subarray(s, e) },
-        out,
-        { offsets: offsets.subarray(0, m) },
-      );
+      const r = await pool.readInto({
+        paths: [spec.data!],
+        file: file.subarray(0, m),
+        start: start.subarray(s, e),
+        end: end.subarray(s, e),
+        dest: { buffer: out, offsets: offsets.subarray(0, m) },
+      });
       if (r.errors.size) throw [...r.errors.values()][0];
       account(r.stats);
       c.progress(e, n);
@@ -116,8 +118,8 @@ async function main(): Promise<void> {
     for (let p = 0; p < passes; p++) {
       const r = await pool.transformInto(req, {
         transform: { module: TRANSFORMS, name: "sumFloat32" },
-        view: "float32",
-        output: out,
+        dtype: "float32",
+        dest: out,
       });
       if (r.errors.size) throw [...r.errors.values()][0];
       account(r.stats);
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
     c.prefault(out);
     const offsets = Float64Array.from({ length: n }, (_, i) => i * BLOCK);
     for (let p = 0; p < passes; p++) {
-      const r = await pool.readInto(req, out, { offsets });
+      const r = await pool.readInto({ ...req, dest: { buffer: out, offsets } });
       if (r.errors.size) throw [...r.errors.values()][0];
       account(r.stats);
       c.progress((p + 1) * n, passes * n);

@@ -20,7 +20,7 @@ c.prefault(final);
 let bytes = 0, issued = 0;
 const t0 = performance.now();
 for (let p = 0; p < spec.passes; p++) {
-  const res = await pool.readInto({ paths, file, start, end }, final, { offsets });
+  const res = await pool.readInto({ paths, file, start, end, dest: { buffer: final, offsets } });
   if (res.errors.size) throw [...res.errors.values()][0];
   bytes += res.stats.bytes;
   issued += res.stats.readsIssued;

@@ -1,7 +1,7 @@
 // Transforms the pool benchmark loads in its workers (by module URL + name).
 import type { ChunkContext } from "../mod.ts";
 
-/** The seed's example: sum each chunk as float32 into output[request index]. */
+/** The seed's example: sum each chunk as float32 into dest[request index]. */
 export function sumFloat32(chunk: Float32Array, ctx: ChunkContext): void {
   // Four accumulators: the loop is the bottleneck, and independent adds pipeline.
   let a = 0, b = 0, c = 0, d = 0, i = 0;
@@ -13,5 +13,5 @@ export function sumFloat32(chunk: Float32Array, ctx: ChunkContext): void {
     d += chunk[i + 3];
   }
   for (; i < chunk.length; i++) a += chunk[i];
-  (ctx.output as Float32Array)[ctx.index] = a + b + c + d;
+  (ctx.dest as Float32Array)[ctx.index] = a + b + c + d;
 }

@@ -110,7 +110,7 @@ for (const v of variants) {
   }
   await writeShardedArray(where, data, {
     shape: [T, H, W],
-    dataType: "uint16",
+    dtype: "uint16",
     shardShape: [1, 512, 512],
     chunkShape: [1, 32, 64],
     codecs: v,

@@ -34,7 +34,7 @@ if (!fs.existsSync(`${dir}.complete`)) {
   }
   await writeShardedArray(dir, data, {
     shape: [T, H, W],
-    dataType: "uint16",
+    dtype: "uint16",
     shardShape: [1, 512, 512],
     chunkShape: [1, 32, 64],
     codecs,
@@ -67,7 +67,7 @@ let mean = 0, b = 0;
 const t0 = performance.now();
 // The next batch is read (in the workers) while this one is used; outputs are recycled: a batch's
 // data is valid until the next iteration. uint16 → float32 in [0, 1] where each chunk is copied.
-const loader = arr.readBatches(selections(), { pool, ahead: 1, recycle: true, as: "float32", scale: 1 / 65535 });
+const loader = arr.readBatches(selections(), { pool, ahead: 1, recycle: true, dtype: "float32", scale: 1 / 65535 });
 for await (const batch of loader) {
   // "Training step": here, the mean of the batch.
   const d = batch.data as Float32Array;

@@ -146,7 +146,7 @@ export const BOX_COPY_WORDS = 20;
 /** `LSIO_CHUNK_*` (lsio_box_copy.codec). */
 export const ChunkCodec = { raw: 0, zstd: 1 } as const;
 /** `LSIO_DTYPE_*`. */
-export const Dtype = {
+export const DtypeCode = {
   int8: 1,
   uint8: 2,
   int16: 3,

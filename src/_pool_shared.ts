@@ -63,18 +63,20 @@ export interface BatchMessage {
   progress: Float64Array;
   /** [0]: non-zero = cancel. */
   control: Int32Array;
-  /** "read": destination of each request, as byte offsets from output's start (work order). */
+  /** "read": destination of each request, as byte offsets from dest's start (work order). */
   destOffsets?: BigUint64Array;
-  /** "read"/"into": the caller's SharedArrayBuffer-backed output. */
-  output?: ArrayBufferView;
-  /** "into": elements of `output` per request (ctx.outStart = index * stride). */
+  /** "read"/"into": the caller's SharedArrayBuffer-backed destination. */
+  dest?: ArrayBufferView;
+  /** "into": elements of `dest` per request (ctx.destStart = index * stride). */
   stride?: number;
   transform?: TransformSpec;
   /** Structured-cloned once per batch and worker; the transform sees it as ctx.args. */
   args?: unknown;
-  /** Typed-array type the transform sees chunks as. */
-  view?: string;
+  /** The dtype the transform sees chunks as (undefined: bytes); a chunk of another length than a whole number of its elements fails (EMSGSIZE). */
+  dtype?: string;
   reduce?: ReduceSpec;
+  /** Bytes of one element of `dtype` or of the reduction's: a chunk of another length fails with EMSGSIZE. */
+  elementBytes?: number;
   /** "into" without a transform: copy each chunk's part of its box natively (raw Zarr chunks). */
   copyBoxes?: BoxCopySpec;
   /** Merge adjacent requests into reads up to this many bytes (0: never). */

@@ -22,6 +22,7 @@ import { BoxCopier } from "./zarr/_boxcopy.ts";
 import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts";
 import { stealTask, takeTask } from "./_pool_shared.ts";
 import { encodePaths } from "./_paths.ts";
+import { TYPED_ARRAYS } from "./dtype.ts";
 
 /** main → worker: set up. */
 export interface InitMessage {
@@ -43,18 +44,8 @@ type AnyFn = (...args: any[]) => unknown;
 // deno-lint-ignore no-explicit-any
 type TypedArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => any;
 
-const VIEWS: Record<string, TypedArrayCtor & { BYTES_PER_ELEMENT: number }> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-  bigint64: BigInt64Array,
-  biguint64: BigUint64Array,
-};
+const VIEWS = TYPED_ARRAYS as unknown as Record<string, TypedArrayCtor & { BYTES_PER_ELEMENT: number }>;
+const EMSGSIZE = 90;
 
 // deno-lint-ignore no-explicit-any
 const scope = globalThis as any;
@@ -152,9 +143,9 @@ class ChunkContext {
   worker = 0;
   fileIndex = 0;
   fileOffset = 0;
-  outStart = 0;
-  outEnd = 0;
-  output: unknown = undefined;
+  destStart = 0;
+  destEnd = 0;
+  dest: unknown = undefined;
   args: unknown = undefined;
   scratch: Uint8Array = new Uint8Array(0);
 }
@@ -173,16 +164,18 @@ async function runBatch(msg: BatchMessage): Promise<void> {
   const direct = mode === "read";
   let outBase = 0n, destAddr = 0n;
   if (direct) {
-    outBase = lib.addressOf(msg.output!);
+    outBase = lib.addressOf(msg.dest!);
     destAddr = lib.addressOf(msg.destOffsets!);
   }
   const fn = msg.transform ? await loadTransform(msg.transform) : undefined;
-  const copier = msg.copyBoxes ? new BoxCopier(lib, msg.copyBoxes, msg.output!) : undefined;
+  const copier = msg.copyBoxes ? new BoxCopier(lib, msg.copyBoxes, msg.dest!) : undefined;
   const indexAddr = index ? lib.addressOf(index) : 0n;
-  const View = msg.view ? VIEWS[msg.view] : undefined;
+  const View = msg.dtype ? VIEWS[msg.dtype] : undefined;
+  // Chunks that are not a whole number of elements fail (EMSGSIZE) instead of losing their last bytes.
+  const elementBytes = msg.elementBytes ?? 1;
   const ctx = new ChunkContext();
   ctx.worker = me;
-  ctx.output = msg.output;
+  ctx.dest = msg.dest;
   ctx.args = msg.args;
   ctx.scratch = scratch;
   const stride = msg.stride ?? 0;
@@ -266,6 +259,9 @@ async function runBatch(msg: BatchMessage): Promise<void> {
     if (rc < 0) throw new Error(`lsio_run failed on worker ${me}: ${rc}`);
     done.readsIssued += Number(struct[BatchWord.readsIssued]);
     done.bytes += Number(struct[BatchWord.bytesDone]);
+    if (elementBytes > 1) {
+      for (let j = lo; j < hi; j++) if (status[j] === 0 && len32[2 * j] % elementBytes !== 0) status[j] = -EMSGSIZE;
+    }
 
     if (copier) { // raw or zstd chunks: every chunk of the task decoded/copied into its box in one native call
       copier.run(
@@ -312,8 +308,8 @@ async function runBatch(msg: BatchMessage): Promise<void> {
         ctx.index = i;
         ctx.fileIndex = file[j];
         ctx.fileOffset = off32[2 * j] + off32[2 * j + 1] * 4294967296;
-        ctx.outStart = i * stride;
-        ctx.outEnd = ctx.outStart + stride;
+        ctx.destStart = i * stride;
+        ctx.destEnd = ctx.destStart + stride;
         try {
           const v = fn(view, ctx);
           if (v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function") {

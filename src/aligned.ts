@@ -8,6 +8,7 @@
  */
 import { native } from "../ffi/mod.ts";
 import type { Native } from "../ffi/native.ts";
+import { checkBoolean, describe, options as checkOptions } from "./_strict.ts";
 
 /** Options for {@linkcode allocAligned}. */
 export interface AllocAlignedOptions {
@@ -23,6 +24,12 @@ export function allocAlignedWith(
   bytes: number,
   options: AllocAlignedOptions = {},
 ): Uint8Array {
+  checkOptions(options, ["align", "shared"], "allocAligned options");
+  checkBoolean(options.shared, "shared");
+  if (options.align !== undefined && typeof options.align !== "number") {
+    throw new TypeError(`align is a number, got ${describe(options.align)}`);
+  }
+  if (typeof bytes !== "number") throw new TypeError(`bytes is a number, got ${describe(bytes)}`);
   const align = options.align ?? 4096;
   if (!Number.isSafeInteger(bytes) || bytes < 0) {
     throw new RangeError(`Cannot allocate ${bytes} bytes: a size is a non-negative integer`);

@@ -11,13 +11,14 @@ const ERRNO: Record<number, [string, string]> = {
   4: ["EINTR", "Interrupted system call"],
   5: ["EIO", "Input/output error"],
   6: ["ENXIO", "No such device or address"],
-  9: ["EBADF", "Bad file descriptor (the reader is closed)"],
+  9: ["EBADF", "Bad file descriptor"],
   11: ["EAGAIN", "Resource temporarily unavailable"],
   12: ["ENOMEM", "Out of memory"],
   13: ["EACCES", "Permission denied"],
   14: ["EFAULT", "Bad address"],
   16: ["EBUSY", "Device or resource busy"],
   19: ["ENODEV", "No such device"],
+  17: ["EEXIST", "File exists"],
   20: ["ENOTDIR", "Not a directory"],
   21: ["EISDIR", "Is a directory"],
   22: ["EINVAL", "Invalid argument"],
@@ -108,4 +109,21 @@ export class LsioError extends Error {
     if (options.path !== undefined) this.path = options.path;
     if (options.range !== undefined) this.range = options.range;
   }
+}
+
+/** errno numbers of the names node:fs errors carry (Linux numbering, as the native core reports). */
+const ERRNO_BY_NAME: Record<string, number> = Object.fromEntries(
+  Object.entries(ERRNO).map(([n, [name]]) => [name, Number(n)]),
+);
+
+/**
+ * A node:fs error (`{ code: "ENOENT" }`) as an {@linkcode LsioError} naming
+ * `path`; an LsioError or an error without an errno code is returned as is.
+ */
+export function fsError(e: unknown, path: string, op?: string): Error {
+  if (e instanceof LsioError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const errno = typeof code === "string" ? ERRNO_BY_NAME[code] : undefined;
+  if (errno === undefined) return e instanceof Error ? e : new Error(String(e));
+  return new LsioError(errno, { path, ...(op ? { op } : {}) });
 }

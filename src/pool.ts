@@ -17,9 +17,20 @@
  * @module
  */
 import { native } from "../ffi/mod.ts";
-import { Backend, Dtype, type Native, ReduceOp, ReductionWord } from "../ffi/native.ts";
+import { Backend, DtypeCode, type Native, ReduceOp, ReductionWord } from "../ffi/native.ts";
 import type { NativeBatch } from "./_batch.ts";
+import { type Dtype, DTYPES, TYPED_ARRAYS } from "./dtype.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
+import {
+  checkBoolean,
+  checkEnum,
+  checkFunction,
+  checkKeys,
+  describe,
+  finiteOption,
+  intOption,
+  options as checkOptions,
+} from "./_strict.ts";
 import {
   type BatchMessage,
   type DoneMessage,
@@ -33,14 +44,51 @@ import type { InitMessage } from "./_pool_worker.ts";
 import type { BoxCopySpec } from "./zarr/_boxcopy.ts";
 import {
   type BatchStats,
+  checkReadOptions,
   type ColumnarRequests,
   type Progress,
   Reader,
+  type ReadIntoRequest,
   type ReadOptions,
   type ReadRequest,
+  requestError,
 } from "./reader.ts";
 
 const ECANCELED = 125;
+const EMSGSIZE = 90;
+const ENOBUFS = 105;
+
+const POOL_KEYS = [
+  "workers",
+  "pin",
+  "backend",
+  "queueDepth",
+  "direct",
+  "keepOpen",
+  "pastEof",
+  "bufferBytes",
+  "taskChunks",
+  "mergeMax",
+  "scratchBytes",
+] as const;
+const CALL_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof", "trustRanges"] as const;
+const TRANSFORM_KEYS = [...CALL_KEYS, "transform", "dtype", "args"] as const;
+const INTO_KEYS = [...TRANSFORM_KEYS, "dest", "stride"] as const;
+const REDUCE_KEYS = [...CALL_KEYS, "dtype", "bins", "range", "minmax"] as const;
+const STREAM_KEYS = [...CALL_KEYS, "window"] as const;
+/** Element types a reduction takes (bool: its bytes are uint8). */
+const REDUCE_DTYPES = [
+  "int8",
+  "uint8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "float32",
+  "float64",
+] as const;
 
 type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof">> & {
   backend: "auto" | "io_uring" | "threads";
@@ -124,29 +172,17 @@ export interface ChunkContext<A = any> {
   fileIndex: number;
   /** The file offset the chunk was read from. */
   fileOffset: number;
-  /** {@linkcode WorkerPool.transformInto}: the caller's output array. */
-  output: unknown;
-  /** {@linkcode WorkerPool.transformInto}: this request's part of `output` is `outStart..outEnd` (elements). */
-  outStart: number;
-  outEnd: number;
+  /** {@linkcode WorkerPool.transformInto}: the caller's destination array. */
+  dest: unknown;
+  /** {@linkcode WorkerPool.transformInto}: this request's part of `dest` starts here (elements). */
+  destStart: number;
+  /** {@linkcode WorkerPool.transformInto}: and ends here (exclusive; `destStart + stride`). */
+  destEnd: number;
   /** Per-worker scratch memory, reused (64-byte aligned). */
   scratch: Uint8Array;
   /** The call's `args`. */
   args: A;
 }
-
-/** Typed-array types a transform can see chunks as. */
-export type ChunkView =
-  | "uint8"
-  | "int8"
-  | "uint16"
-  | "int16"
-  | "uint32"
-  | "int32"
-  | "float32"
-  | "float64"
-  | "bigint64"
-  | "biguint64";
 
 /**
  * Requests: a list of `{ path, start?, end? }` or columns (see
@@ -156,6 +192,16 @@ export type ChunkView =
  * requests when its turn comes: keep them unchanged until its promise settles.
  */
 export type PoolRequests = readonly ReadRequest[] | Omit<ColumnarRequests, "dest">;
+
+/**
+ * Requests of {@linkcode WorkerPool.readInto}: each names its destination, as
+ * for {@linkcode Reader.readInto} (a list, each `dest` a view of one
+ * SharedArrayBuffer) or {@linkcode Reader.readColumnar} (columns with
+ * `dest: { buffer, offsets }`, `buffer` SharedArrayBuffer-backed).
+ */
+export type PoolReadIntoRequests =
+  | readonly ReadIntoRequest[]
+  | (Omit<ColumnarRequests, "dest"> & Required<Pick<ColumnarRequests, "dest">>);
 
 /** Options of every pool call. */
 export interface PoolCallOptions extends Pick<ReadOptions, "signal" | "onProgress" | "progressIntervalMs" | "pastEof"> {
@@ -171,8 +217,12 @@ export interface PoolCallOptions extends Pick<ReadOptions, "signal" | "onProgres
 export interface TransformOptions<T = unknown> extends PoolCallOptions {
   /** The transform, run on every chunk in a worker. */
   transform: Transform<T>;
-  /** The typed-array type the transform sees each chunk as (default `"uint8"`; 64-byte aligned). */
-  view?: ChunkView;
+  /**
+   * The element type the transform sees each chunk as (default `"uint8"`:
+   * its bytes; 64-byte aligned). A chunk whose length is not a whole number
+   * of elements fails with `EMSGSIZE` (no bytes are dropped).
+   */
+  dtype?: Dtype;
   /**
    * Parameters for the transform, sent once per batch to each worker
    * (structured clone; SharedArrayBuffers are shared) and seen as `ctx.args`.
@@ -183,21 +233,19 @@ export interface TransformOptions<T = unknown> extends PoolCallOptions {
 /** Options of {@linkcode WorkerPool.transformInto}. */
 export interface TransformIntoOptions extends TransformOptions {
   /** The final array, backed by a SharedArrayBuffer; the transform writes into it. */
-  output: ArrayBufferView;
-  /** Elements of `output` per request: `ctx.outStart = index * stride` (default `output.length / requests`). */
+  dest: ArrayBufferView;
+  /** Elements of `dest` per request: `ctx.destStart = index * stride` (default `dest.length / requests`). */
   stride?: number;
-}
-
-/** Options of {@linkcode WorkerPool.readInto}. */
-export interface PoolReadIntoOptions extends PoolCallOptions {
-  /** Where request i's bytes start in `output` (bytes). */
-  offsets: Float64Array | BigUint64Array;
 }
 
 /** A native reduction: sum, mean, min/max and/or a histogram over all chunks. */
 export interface ReduceOptions extends PoolCallOptions {
-  /** Element type of the chunks (little-endian). */
-  dtype: keyof typeof Dtype;
+  /**
+   * Element type of the chunks (little-endian; not `bool`). A chunk whose
+   * length is not a whole number of elements fails with `EMSGSIZE` and is
+   * not reduced.
+   */
+  dtype: Exclude<Dtype, "bool">;
   /** Histogram over `[range[0], range[1])` with this many bins (omitted: no histogram). */
   bins?: number;
   range?: [number, number];
@@ -355,22 +403,22 @@ export class WorkerPool implements AsyncDisposable {
 
   /** Starts the workers (each pins itself and opens its ring) and waits until all are ready. */
   static async open(options: WorkerPoolOptions = {}): Promise<WorkerPool> {
+    checkOptions(options, POOL_KEYS, "WorkerPool.open options");
     const lib = await native();
     const cores = Math.max(1, navigator.hardwareConcurrency || 1);
     const o = {
       workers: intOption(options.workers, "workers", 1, 1024) ?? cores,
-      pin: options.pin ?? true,
-      backend: options.backend ?? "auto",
+      pin: checkBoolean(options.pin, "pin") ?? true,
+      backend: checkEnum(options.backend, ["auto", "io_uring", "threads"] as const, "backend") ?? "auto",
       queueDepth: intOption(options.queueDepth, "queueDepth", 1, 4096) ?? 0,
-      direct: options.direct ?? false,
+      direct: checkBoolean(options.direct, "direct") ?? false,
       keepOpen: intOption(options.keepOpen, "keepOpen", 0, 2 ** 31) ?? 0,
-      pastEof: options.pastEof ?? "error",
+      pastEof: checkEnum(options.pastEof, ["error", "truncate"] as const, "pastEof") ?? "error",
       bufferBytes: intOption(options.bufferBytes, "bufferBytes", 4096, 2 ** 31) ?? 2048 * KiB,
       taskChunks: intOption(options.taskChunks, "taskChunks", 1, 2 ** 20) ?? 256,
       mergeMax: intOption(options.mergeMax, "mergeMax", 0, 2 ** 30) ?? 256 * KiB,
       scratchBytes: intOption(options.scratchBytes, "scratchBytes", 0, 2 ** 30) ?? 64 * KiB,
     };
-    if (!(o.backend in Backend)) throw new TypeError(`Unknown backend ${JSON.stringify(o.backend)}`);
     const reader = await Reader.open({ backend: o.backend, pastEof: o.pastEof, plan: false });
     const ref: PoolRef = {};
     let slots: Slot[] = [];
@@ -411,9 +459,12 @@ export class WorkerPool implements AsyncDisposable {
    * ({@linkcode LsioError} or {@linkcode TransformError}) in its place.
    */
   async map<T = unknown>(requests: PoolRequests, options: TransformOptions<T>): Promise<(Awaited<T> | Error)[]> {
+    checkCall(options, TRANSFORM_KEYS, "WorkerPool.map options");
+    const dtype = chunkDtype(options.dtype);
     const r = await this.#call("map", requests, options, {
       transform: transformSpec(options.transform),
-      view: view(options.view),
+      dtype,
+      elementBytes: elementBytes(dtype),
       args: options.args,
     });
     const out: (Awaited<T> | Error)[] = new Array(r.batch.count);
@@ -432,20 +483,25 @@ export class WorkerPool implements AsyncDisposable {
    * returned per chunk.
    */
   async transformInto(requests: PoolRequests, options: TransformIntoOptions): Promise<PoolResult> {
-    const { output } = options;
-    if (!ArrayBuffer.isView(output) || !isShared(output)) {
-      throw new TypeError("output is a typed array backed by a SharedArrayBuffer (workers write into it)");
+    checkCall(options, INTO_KEYS, "WorkerPool.transformInto options");
+    const { dest } = options;
+    if (!ArrayBuffer.isView(dest) || !isShared(dest)) {
+      throw new TypeError(
+        `dest is a typed array backed by a SharedArrayBuffer (workers write into it), got ${describe(dest)}`,
+      );
     }
     const n = requestCount(requests);
-    const length = (output as unknown as { length?: number }).length ?? output.byteLength;
-    const stride = options.stride ?? (n ? Math.floor(length / n) : 0);
-    if (!Number.isInteger(stride) || stride < 0 || stride * n > length) {
-      throw new RangeError(`stride ${stride} × ${n} requests does not fit output of ${length} elements`);
+    const length = (dest as unknown as { length?: number }).length ?? dest.byteLength;
+    const stride = intOption(options.stride, "stride", 0, 2 ** 53) ?? (n ? Math.floor(length / n) : 0);
+    if (stride * n > length) {
+      throw new RangeError(`stride ${stride} × ${n} requests does not fit dest of ${length} elements`);
     }
+    const dtype = chunkDtype(options.dtype);
     const r = await this.#call("into", requests, options, {
       transform: transformSpec(options.transform),
-      view: view(options.view),
-      output,
+      dtype,
+      elementBytes: elementBytes(dtype),
+      dest,
       stride,
       args: options.args,
     });
@@ -458,43 +514,43 @@ export class WorkerPool implements AsyncDisposable {
    */
   async _copyBoxesInto(
     requests: PoolRequests,
-    output: ArrayBufferView,
+    dest: ArrayBufferView,
     spec: BoxCopySpec,
     options: PoolCallOptions,
   ): Promise<PoolResult> {
-    if (!isShared(output)) throw new TypeError("output is backed by a SharedArrayBuffer");
-    const r = await this.#call("into", requests, options, { output, copyBoxes: spec });
+    if (!isShared(dest)) throw new TypeError("dest is backed by a SharedArrayBuffer");
+    const r = await this.#call("into", requests, options, { dest, copyBoxes: spec });
     return { errors: r.errors, stats: r.stats };
   }
 
   /**
-   * Reads every chunk straight into `output` (SharedArrayBuffer-backed) at
-   * `options.offsets[i]`, on every worker's ring: no transform, no copy.
+   * Reads every chunk straight into its destination, on every worker's ring:
+   * no transform, no copy. The requests name their destinations as the
+   * reader's do: a list of `{ path, start?, end?, dest }` (every `dest` a view
+   * of one SharedArrayBuffer), or columns with `dest: { buffer, offsets }`
+   * (`buffer` SharedArrayBuffer-backed). A chunk longer than its destination
+   * fails alone (`ENOBUFS`).
    */
-  async readInto(requests: PoolRequests, output: Uint8Array, options: PoolReadIntoOptions): Promise<PoolResult> {
-    if (!(output instanceof Uint8Array) || !isShared(output)) {
-      throw new TypeError("output is a Uint8Array backed by a SharedArrayBuffer");
-    }
-    const n = requestCount(requests);
-    if (options.offsets.length !== n) throw new RangeError(`offsets has ${options.offsets.length} entries, not ${n}`);
-    const r = await this.#call("read", requests, options, { output }, (p) => {
+  async readInto(requests: PoolReadIntoRequests, options: PoolCallOptions = {}): Promise<PoolResult> {
+    checkCall(options, CALL_KEYS, "WorkerPool.readInto options");
+    const { dest, offsets, caps } = readIntoDestinations(requests);
+    const n = offsets.length;
+    const r = await this.#call("read", requests, options, { dest }, (p) => {
       // Destinations in work order; a chunk that does not fit fails alone (ENOBUFS).
       const { columns } = p;
-      const dest = new BigUint64Array(new SharedArrayBuffer(Math.max(n, 1) * 8));
-      const dest32 = new Uint32Array(dest.buffer); // no BigInt per request
+      const out = new BigUint64Array(new SharedArrayBuffer(Math.max(n, 1) * 8));
+      const out32 = new Uint32Array(out.buffer); // no BigInt per request
       const lens = new Uint32Array(columns.length.buffer, columns.length.byteOffset, n * 2);
-      const offs = options.offsets;
       for (let j = 0; j < n; j++) {
         const i = columns.index ? columns.index[j] : j;
-        const o = Number(offs[i]);
-        if (!(Number.isSafeInteger(o) && o >= 0)) throw new RangeError(`offsets[${i}] = ${o} is not a byte offset`);
+        const o = offsets[i];
         const len = lens[2 * j] + lens[2 * j + 1] * 4294967296;
-        if (columns.status[j] === 0 && o + len > output.byteLength) columns.status[j] = -105; // ENOBUFS
-        dest32[2 * j] = o % 4294967296;
-        dest32[2 * j + 1] = Math.floor(o / 4294967296);
+        if (columns.status[j] === 0 && len > caps[i]) columns.status[j] = -ENOBUFS;
+        out32[2 * j] = o % 4294967296;
+        out32[2 * j + 1] = Math.floor(o / 4294967296);
       }
-      return { destOffsets: dest };
-    });
+      return { destOffsets: out };
+    }, true);
     return { errors: r.errors, stats: r.stats };
   }
 
@@ -504,20 +560,28 @@ export class WorkerPool implements AsyncDisposable {
    * results combined across workers.
    */
   async reduce(requests: PoolRequests, options: ReduceOptions): Promise<Reduction> {
-    const dtype = Dtype[options.dtype];
-    if (!dtype) throw new TypeError(`Unknown dtype ${JSON.stringify(options.dtype)}`);
+    if (options === undefined) throw new TypeError("WorkerPool.reduce needs options: { dtype }");
+    checkCall(options, REDUCE_KEYS, "WorkerPool.reduce options");
+    const name = checkEnum(options.dtype, REDUCE_DTYPES, "dtype of a reduction");
+    if (name === undefined) throw new TypeError(`dtype is required (one of ${REDUCE_DTYPES.join(", ")})`);
+    const dtype = DtypeCode[name];
     let ops: number = ReduceOp.sum;
-    if (options.minmax ?? true) ops |= ReduceOp.minmax;
+    if (checkBoolean(options.minmax, "minmax") ?? true) ops |= ReduceOp.minmax;
     let bins = 0, lo = 0, hi = 0;
     if (options.bins !== undefined) {
       bins = intOption(options.bins, "bins", 1, 2 ** 24)!;
       const range = options.range;
-      if (!range || !(range[1] > range[0])) throw new RangeError("A histogram needs range: [lo, hi] with lo < hi");
-      [lo, hi] = range;
+      if (!Array.isArray(range) || range.length !== 2) {
+        throw new TypeError(`A histogram needs range: [lo, hi], got ${describe(range)}`);
+      }
+      lo = finiteOption(range[0], "range[0]")!, hi = finiteOption(range[1], "range[1]")!;
+      if (!(hi > lo)) throw new RangeError(`A histogram needs range: [lo, hi] with lo < hi, got [${lo}, ${hi}]`);
       ops |= ReduceOp.hist;
+    } else if (options.range !== undefined) {
+      throw new TypeError("range is the histogram's: give bins with it");
     }
     const spec: ReduceSpec = { dtype, ops, bins, lo, hi };
-    const r = await this.#call("reduce", requests, options, { reduce: spec });
+    const r = await this.#call("reduce", requests, options, { reduce: spec, elementBytes: elementBytes(name) });
     let sum = 0, min = Infinity, max = -Infinity, elements = 0, nans = 0, below = 0, above = 0, chunks = 0;
     const counts = new Array<number>(bins).fill(0);
     for (const d of r.done) {
@@ -555,6 +619,8 @@ export class WorkerPool implements AsyncDisposable {
    * windows whatever the batch size.
    */
   async *stream(requests: PoolRequests, options: StreamOptions = {}): AsyncGenerator<StreamChunk> {
+    checkCall(options, STREAM_KEYS, "WorkerPool.stream options");
+    if (this.#closed) throw new LsioError(-9, { op: "the pool is closed" });
     const n = requestCount(requests);
     const win = intOption(options.window, "window", 1, 2 ** 24) ?? 4096;
     const slice = (s: number, e: number) => sliceRequests(requests, s, e);
@@ -611,10 +677,11 @@ export class WorkerPool implements AsyncDisposable {
     options: PoolCallOptions,
     extra: Partial<BatchMessage>,
     more?: (p: Prepared) => Partial<BatchMessage>,
+    withDest = false,
   ): Promise<
     { batch: NativeBatch; done: DoneMessage[]; errors: Map<number, LsioError | TransformError>; stats: PoolStats }
   > {
-    if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
+    if (this.#closed) throw new LsioError(-9, { op: "the pool is closed" });
     options.signal?.throwIfAborted();
     let ended!: () => void;
     const running = new Promise<void>((r) => (ended = r)); // what close() waits for
@@ -622,10 +689,10 @@ export class WorkerPool implements AsyncDisposable {
     if (this.#free > 0) this.#free--;
     else await new Promise<void>((r) => this.#waiting.push(r));
     try {
-      if (this.#closed) throw new LsioError(-9, { op: "pool is closed" });
+      if (this.#closed) throw new LsioError(-9, { op: "the pool is closed" });
       options.signal?.throwIfAborted();
       const t0 = performance.now();
-      const p = await this.#prepare(requests, options);
+      const p = await this.#prepare(requests, options, withDest);
       const extraMore = more ? more(p) : {};
       // An empty batch has nothing to hand out (and no memory to point C at).
       const done = p.batch.count === 0 ? [] : await this.#dispatch(mode, p, { ...extra, ...extraMore }, options);
@@ -639,7 +706,18 @@ export class WorkerPool implements AsyncDisposable {
         if (st !== 0) {
           const i = columns.index ? columns.index[j] : j;
           if (st === -ECANCELED) cancelled = true;
-          errors.set(i, new LsioError(st, { path: batch.paths[batch.file[i]], range: range(i) }));
+          if (st === -EMSGSIZE && extra.elementBytes) {
+            const dt = extra.dtype ?? REDUCE_DTYPES.find((d) => DtypeCode[d] === extra.reduce?.dtype);
+            const bytes = batch.lengthOf(i);
+            errors.set(
+              i,
+              new LsioError(st, {
+                path: batch.paths[batch.file[i]],
+                range: range(i),
+                op: `${bytes} bytes is not a whole number of ${dt} elements (${extra.elementBytes} bytes each)`,
+              }),
+            );
+          } else errors.set(i, requestError(batch, i, st, range(i)));
           failed++;
         }
       }
@@ -683,12 +761,17 @@ export class WorkerPool implements AsyncDisposable {
   }
 
   /** Resolves ranges, groups requests by file, cuts tasks. */
-  async #prepare(requests: PoolRequests, options: PoolCallOptions): Promise<Prepared> {
+  async #prepare(
+    requests: PoolRequests | PoolReadIntoRequests,
+    options: PoolCallOptions,
+    withDest: boolean,
+  ): Promise<Prepared> {
     const t0 = performance.now();
     const batch = await this.#reader._resolveShared(
       Array.isArray(requests) ? requests as readonly ReadRequest[] : { ...(requests as ColumnarRequests) },
       { signal: options.signal, pastEof: options.pastEof ?? this.#options.pastEof },
       options.trustRanges ?? false,
+      withDest,
     );
     const n = batch.count;
     const off = batch.offset32, len = batch.length32, file = batch.file;
@@ -924,41 +1007,91 @@ function closeWorker(worker: Worker): Promise<void> {
 }
 
 function transformSpec(t: Transform): TransformSpec {
+  if (t === undefined) throw new TypeError("transform is required: a function or { module, name }");
   if (typeof t === "function") {
     const source = Function.prototype.toString.call(t);
     if (source.includes("[native code]")) throw new TypeError("A native function cannot be sent to a worker");
     return { source };
   }
   if (t && typeof t === "object" && "module" in t) {
+    checkKeys(t, ["module", "name"], "transform");
+    if (!(typeof t.module === "string" || t.module instanceof URL)) {
+      throw new TypeError(`transform.module is a URL or string, got ${describe(t.module)}`);
+    }
+    if (t.name !== undefined && typeof t.name !== "string") {
+      throw new TypeError(`transform.name is a string, got ${describe(t.name)}`);
+    }
     return { module: String(t.module), name: t.name ?? "default" };
   }
-  throw new TypeError("transform is a function or { module, name }");
+  throw new TypeError(`transform is a function or { module, name }, got ${describe(t)}`);
 }
 
-const VIEWS = new Set([
-  "uint8",
-  "int8",
-  "uint16",
-  "int16",
-  "uint32",
-  "int32",
-  "float32",
-  "float64",
-  "bigint64",
-  "biguint64",
-]);
-function view(v: ChunkView | undefined): string | undefined {
-  if (v === undefined || v === "uint8") return undefined;
-  if (!VIEWS.has(v)) throw new TypeError(`Unknown view ${JSON.stringify(v)}`);
-  return v;
+/** The chunk dtype of a transform (undefined: bytes, as uint8). */
+function chunkDtype(d: unknown): Dtype | undefined {
+  const dt = checkEnum(d, DTYPES, "dtype of a transform's chunks");
+  return dt === "uint8" ? undefined : dt;
 }
 
-function intOption(v: number | undefined, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`${name} is an integer in ${min}..${max}, got ${v}`);
+/** Bytes of one element (1 for bytes). */
+function elementBytes(d: Dtype | undefined): number {
+  return d ? TYPED_ARRAYS[d].BYTES_PER_ELEMENT : 1;
+}
+
+/** Checks a call's options: keys, and the types of the options every call shares. */
+function checkCall(o: PoolCallOptions, keys: readonly string[], what: string): void {
+  checkReadOptions(o as ReadOptions, what, keys);
+  checkFunction((o as { onProgress?: unknown }).onProgress, "onProgress");
+}
+
+/**
+ * The destinations of a readInto call: the whole destination buffer (one
+ * SharedArrayBuffer) and each request's byte offset into it and capacity.
+ */
+function readIntoDestinations(
+  requests: PoolReadIntoRequests,
+): { dest: Uint8Array; offsets: Float64Array; caps: Float64Array } {
+  if (Array.isArray(requests)) {
+    const list = requests as readonly ReadIntoRequest[];
+    const n = list.length;
+    const offsets = new Float64Array(n), caps = new Float64Array(n);
+    let sab: SharedArrayBuffer | undefined;
+    for (let i = 0; i < n; i++) {
+      const d = list[i]?.dest;
+      if (!(d instanceof Uint8Array) || !isShared(d)) {
+        throw new TypeError(`Request ${i}: dest is a Uint8Array backed by a SharedArrayBuffer, got ${describe(d)}`);
+      }
+      if (sab === undefined) sab = d.buffer as SharedArrayBuffer;
+      else if (d.buffer !== sab) throw new TypeError(`Request ${i}: every dest is a view of one SharedArrayBuffer`);
+      offsets[i] = d.byteOffset;
+      caps[i] = d.byteLength;
+    }
+    return { dest: new Uint8Array(sab ?? new SharedArrayBuffer(8)), offsets, caps };
   }
-  return v;
+  const c = requests as Omit<ColumnarRequests, "dest"> & Required<Pick<ColumnarRequests, "dest">>;
+  const dest = c?.dest;
+  if (dest === null || typeof dest !== "object") {
+    throw new TypeError(`readInto's columns name their destination: dest: { buffer, offsets }, got ${describe(dest)}`);
+  }
+  checkKeys(dest, ["buffer", "offsets"], "dest");
+  const { buffer, offsets: offs } = dest;
+  if (!(buffer instanceof Uint8Array) || !isShared(buffer)) {
+    throw new TypeError(`dest.buffer is a Uint8Array backed by a SharedArrayBuffer, got ${describe(buffer)}`);
+  }
+  const n = c.file?.length ?? 0;
+  if (!(offs instanceof Float64Array || offs instanceof BigUint64Array)) {
+    throw new TypeError(`dest.offsets is a Float64Array or BigUint64Array, got ${describe(offs)}`);
+  }
+  if (offs.length !== n) throw new RangeError(`dest.offsets has ${offs.length} entries, not ${n}`);
+  const offsets = new Float64Array(n), caps = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const o = Number(offs[i]);
+    if (!(Number.isSafeInteger(o) && o >= 0 && o <= buffer.byteLength)) {
+      throw new RangeError(`dest.offsets[${i}] = ${o} lies outside dest.buffer (${buffer.byteLength} bytes)`);
+    }
+    offsets[i] = o;
+    caps[i] = buffer.byteLength - o;
+  }
+  return { dest: buffer, offsets, caps };
 }
 
 function requestCount(r: PoolRequests): number {

@@ -31,6 +31,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
 import { execFile } from "node:child_process";
+import { checkBoolean, checkEnum, checkKeys, describe, options as checkOptions } from "./_strict.ts";
 
 /** A kind of storage with its own planning defaults (see {@linkcode PROFILES}). */
 export type ProfileName = "ram" | "nvme" | "ssd" | "hdd" | "cloud";
@@ -164,17 +165,16 @@ export function resolvePlanOptions(
   detected?: { profile: ProfileName },
 ): ResolvedPlanOptions {
   if (opts !== undefined && (opts === null || typeof opts !== "object")) {
-    throw new TypeError(`Plan options are an object, got ${opts === null ? "null" : typeof opts}`);
+    throw new TypeError(`Plan options are an object, got ${describe(opts)}`);
   }
-  const asked = opts?.profile ?? "auto";
-  let profile: ProfileName;
-  if (asked === "auto") {
-    profile = detected && NAMES.includes(detected.profile) ? detected.profile : "ssd";
-  } else if (NAMES.includes(asked)) {
-    profile = asked;
-  } else {
-    throw new TypeError(`Unknown profile ${JSON.stringify(asked)}; known: auto, ${NAMES.join(", ")}`);
-  }
+  // (`gaps` belongs to the reader's plan options, which extend these.)
+  if (opts) checkKeys(opts, ["profile", "mergeGap", "mergeMax", "splitSize", "gaps"], "plan");
+  const asked = checkEnum(opts?.profile, ["auto", ...NAMES], "plan.profile") ?? "auto";
+  const profile: ProfileName = asked !== "auto"
+    ? asked
+    : detected && NAMES.includes(detected.profile)
+    ? detected.profile
+    : "ssd";
   const base = PROFILES[profile];
   return {
     profile,
@@ -186,6 +186,7 @@ export function resolvePlanOptions(
 
 function threshold(v: number | undefined, dflt: number, name: string): number {
   if (v === undefined) return dflt;
+  if (typeof v !== "number") throw new TypeError(`plan.${name} is a number (bytes), got ${describe(v)}`);
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} is an integer >= 0 (bytes), got ${v}`);
   return v;
 }
@@ -335,6 +336,9 @@ export function profileCachePath(): string {
  * ```
  */
 export async function detectProfile(target: string, options: DetectOptions = {}): Promise<DetectedProfile> {
+  checkOptions(options, ["measure", "pageCache", "cache", "refresh"], "detectProfile options");
+  for (const k of ["measure", "pageCache", "cache", "refresh"] as const) checkBoolean(options[k], k);
+  if (typeof target !== "string") throw new TypeError(`detectProfile takes a path, got ${describe(target)}`);
   try {
     return await detect(String(target), options);
   } catch (e) {

@@ -19,10 +19,53 @@ import { NativeBatch } from "./_batch.ts";
 import { allocAlignedWith } from "./aligned.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
 import { setInt64, setOpenEnd } from "./_int64.ts";
-import { detectProfile, type PlanOptions as ProfilePlanOptions, resolvePlanOptions } from "./profiles.ts";
+import {
+  detectProfile,
+  type PlanOptions as ProfilePlanOptions,
+  type ProfileName,
+  resolvePlanOptions,
+} from "./profiles.ts";
+import {
+  checkBoolean,
+  checkEnum,
+  checkFunction,
+  checkKeys,
+  describe,
+  intOption,
+  options as checkOptions,
+} from "./_strict.ts";
 
 const EBADF = 9;
 const EAGAIN = 11;
+const EINVAL = 22;
+
+const READER_KEYS = [
+  "backend",
+  "queueDepth",
+  "direct",
+  "pastEof",
+  "maxOpenFiles",
+  "threads",
+  "keepOpen",
+  "hotPath",
+  "plan",
+] as const;
+/** The keys of {@linkcode ReadOptions} (`trustRanges` is internal). */
+export const READ_KEYS = [
+  "signal",
+  "onProgress",
+  "progressIntervalMs",
+  "pastEof",
+  "plan",
+  "hotPath",
+  "trustRanges",
+] as const;
+const PLAN_KEYS = ["profile", "mergeGap", "mergeMax", "splitSize", "gaps"] as const;
+const REQUEST_KEYS = ["path", "start", "end"] as const;
+const INTO_KEYS = ["path", "start", "end", "dest"] as const;
+const COLUMN_KEYS = ["paths", "file", "start", "end", "dest"] as const;
+const DEST_KEYS = ["buffer", "offsets"] as const;
+const PAST_EOF = ["error", "truncate"] as const;
 
 /** Options of {@linkcode Reader.open}. */
 export interface ReaderOptions {
@@ -285,7 +328,22 @@ function chunkError(
   status: number,
   range: (i: number) => ByteRange,
 ): LsioError {
-  return new LsioError(status, { path: batch.paths[batch.file[i]], range: range(i) });
+  return requestError(batch, i, status, range(i));
+}
+
+/**
+ * The error of request i of a batch: with its path, or — when its file index
+ * lies outside the batch's paths — saying so.
+ */
+export function requestError(batch: NativeBatch, i: number, status: number, range: ByteRange): LsioError {
+  const f = batch.file[i], files = batch.paths.length;
+  if (status === -EINVAL && f >= files) {
+    return new LsioError(status, {
+      op: `file index ${f} outside paths, which has ${files} path${files === 1 ? "" : "s"}`,
+      range,
+    });
+  }
+  return new LsioError(status, { path: batch.paths[f], range });
 }
 
 /**
@@ -358,6 +416,10 @@ function checkPath(path: unknown): string {
 }
 
 function checkRange(start: unknown, end: unknown, what: string): void {
+  if (typeof start !== "number") throw new TypeError(`${what}: start is a number, got ${describe(start)}`);
+  if (end !== undefined && typeof end !== "number") {
+    throw new TypeError(`${what}: end is a number (or omitted: to EOF), got ${describe(end)}`);
+  }
   if (!Number.isSafeInteger(start)) {
     throw new TypeError(`${what}: start ${String(start)} is not a safe integer`);
   }
@@ -420,6 +482,8 @@ export class Reader implements Disposable, AsyncDisposable {
   #current: NativeBatch | undefined;
   #closed: Promise<void> | undefined;
   readonly #token = {};
+  /** Profiles `plan: { profile: "auto" }` detected, by folder of a batch's first file (bounded). */
+  readonly #profiles = new Map<string, ProfileName>();
   /** The hot path's ring, on the thread that opened the reader (0n: not opened yet; -1n: unavailable). */
   #hot = 0n;
   readonly #hotToken = {};
@@ -457,23 +521,19 @@ export class Reader implements Disposable, AsyncDisposable {
    * cannot start (e.g. `backend: "io_uring"` where io_uring is disabled).
    */
   static async open(options: ReaderOptions = {}): Promise<Reader> {
+    checkOptions(options, READER_KEYS, "Reader.open options");
     const lib = await native();
     const opts = new Uint32Array(new ArrayBuffer(OPTS_WORDS * 4));
-    const backend = options.backend ?? "auto";
-    if (!(backend in Backend)) throw new TypeError(`Unknown backend ${JSON.stringify(backend)}`);
+    const backend = checkEnum(options.backend, ["auto", "io_uring", "threads"] as const, "backend") ?? "auto";
     opts[0] = Backend[backend];
-    opts[1] = positiveInt(options.queueDepth, "queueDepth", 4096);
-    opts[2] = options.direct ? ReaderFlag.direct : 0;
-    opts[3] = positiveInt(options.threads, "threads", 4096);
-    opts[4] = positiveInt(options.maxOpenFiles, "maxOpenFiles", 0xffffffff);
-    opts[5] = options.keepOpen === 0 ? 0 : positiveInt(options.keepOpen, "keepOpen", 0xffffffff);
-    if (options.pastEof !== undefined && options.pastEof !== "error" && options.pastEof !== "truncate") {
-      throw new TypeError(`pastEof is "error" or "truncate", got ${JSON.stringify(options.pastEof)}`);
-    }
-    if (options.plan && options.plan !== "ordered") checkPlan(options.plan);
-    if (options.hotPath !== undefined && typeof options.hotPath !== "boolean") {
-      throw new TypeError(`hotPath is a boolean, got ${JSON.stringify(options.hotPath)}`);
-    }
+    opts[1] = intOption(options.queueDepth, "queueDepth", 1, 4096) ?? 0;
+    opts[2] = checkBoolean(options.direct, "direct") ? ReaderFlag.direct : 0;
+    opts[3] = intOption(options.threads, "threads", 1, 4096) ?? 0;
+    opts[4] = intOption(options.maxOpenFiles, "maxOpenFiles", 1, 0xffffffff) ?? 0;
+    opts[5] = intOption(options.keepOpen, "keepOpen", 0, 0xffffffff) ?? 0;
+    checkEnum(options.pastEof, PAST_EOF, "pastEof");
+    checkPlanOption(options.plan);
+    checkBoolean(options.hotPath, "hotPath");
     const out = new BigUint64Array(new ArrayBuffer(8));
     const rc = lib.readerOpen(opts, out);
     if (rc < 0) throw new LsioError(rc, { op: `open reader (backend ${backend})` });
@@ -496,6 +556,7 @@ export class Reader implements Disposable, AsyncDisposable {
    * the plan to {@linkcode Reader.read} to read it (once).
    */
   async plan(requests: readonly ReadRequest[], options: ReadOptions = {}): Promise<ReadPlan> {
+    checkReadOptions(options, "Reader.plan options");
     const batch = this.#fromRequests(requests);
     batch.unlimitedCapacity();
     batch.layoutAlign = 64;
@@ -512,6 +573,7 @@ export class Reader implements Disposable, AsyncDisposable {
     requests: readonly ReadRequest[] | ReadPlan,
     options: ReadOptions = {},
   ): Promise<(Uint8Array | LsioError)[]> {
+    checkReadOptions(options, "Reader.read options");
     const plan = requests instanceof ReadPlan ? requests : await this.plan(requests, options);
     const batch = plan._take();
     const { data } = await this.#readPlanned(batch, options);
@@ -534,7 +596,8 @@ export class Reader implements Disposable, AsyncDisposable {
    * result is the number of bytes written, or an {@linkcode LsioError}.
    */
   async readInto(requests: readonly ReadIntoRequest[], options: ReadOptions = {}): Promise<(number | LsioError)[]> {
-    const batch = this.#fromRequests(requests);
+    checkReadOptions(options, "Reader.readInto options");
+    const batch = this.#fromRequests(requests, false, INTO_KEYS);
     const bases = new Map<ArrayBufferLike, number>();
     for (let i = 0; i < requests.length; i++) {
       const { dest, start = 0, end } = requests[i];
@@ -568,8 +631,9 @@ export class Reader implements Disposable, AsyncDisposable {
    * `requests.dest`.
    */
   async readColumnar(requests: ColumnarRequests, options: ReadOptions = {}): Promise<ColumnarResult> {
-    const { dest } = requests;
+    checkReadOptions(options, "Reader.readColumnar options");
     const batch = this.#fromColumnar(requests, false);
+    const { dest } = requests;
     const n = batch.count;
     if (dest && dest.offsets.length !== n) {
       throw new RangeError(`dest.offsets has ${dest.offsets.length} entries, not ${n}`);
@@ -608,6 +672,8 @@ export class Reader implements Disposable, AsyncDisposable {
    * {@linkcode LsioError} per path.
    */
   async fileSizes(paths: readonly string[], options: ReadOptions = {}): Promise<(number | LsioError)[]> {
+    checkReadOptions(options, "Reader.fileSizes options");
+    if (!Array.isArray(paths)) throw new TypeError(`paths is an array of strings, got ${describe(paths)}`);
     paths.forEach(checkPath);
     const batch = new NativeBatch(this.#lib, paths, 0);
     await this.#run(batch, Op.stat, options);
@@ -691,6 +757,23 @@ export class Reader implements Disposable, AsyncDisposable {
     return again;
   }
 
+  /**
+   * The detected profile of `path`'s storage, remembered per folder (a
+   * detection costs ≈ 0.5 ms; a reader planning batch after batch of the same
+   * files asks once).
+   */
+  async #detect(path: string): Promise<{ profile: ProfileName }> {
+    const slash = path.lastIndexOf("/");
+    const folder = slash > 0 ? path.slice(0, slash) : path;
+    let profile = this.#profiles.get(folder);
+    if (profile === undefined) {
+      profile = (await detectProfile(path, { measure: false, pageCache: false })).profile;
+      if (this.#profiles.size >= 256) this.#profiles.delete(this.#profiles.keys().next().value!);
+      this.#profiles.set(folder, profile);
+    }
+    return { profile };
+  }
+
   /** Same as {@linkcode Reader.close}. */
   [Symbol.dispose](): void {
     void this.close();
@@ -710,11 +793,16 @@ export class Reader implements Disposable, AsyncDisposable {
     requests: ColumnarRequests | readonly ReadRequest[],
     options: ReadOptions = {},
     trustRanges = false,
+    withDest = false,
   ): Promise<NativeBatch> {
     let batch: NativeBatch;
-    if (Array.isArray(requests)) batch = this.#fromRequests(requests as readonly ReadRequest[], true);
-    else {
+    if (Array.isArray(requests)) {
+      batch = this.#fromRequests(requests as readonly ReadRequest[], true, withDest ? INTO_KEYS : REQUEST_KEYS);
+    } else {
       const columns = requests as ColumnarRequests;
+      if (!withDest && columns?.dest !== undefined) {
+        throw new TypeError('Columnar requests: "dest" is taken by readInto only (this call has its own destination)');
+      }
       batch = this.#fromColumnar(columns, true);
       const filling = inSlices(batch.count, (lo, hi) => fillRanges(batch, columns.start, columns.end, lo, hi));
       if (filling) await filling;
@@ -729,28 +817,49 @@ export class Reader implements Disposable, AsyncDisposable {
 
   /** The native batch for columnar requests, checked; the caller fills the ranges (fillRanges, in slices). */
   #fromColumnar(requests: ColumnarRequests, shared: boolean): NativeBatch {
-    if (requests === null || typeof requests !== "object") throw new TypeError("requests is an object of columns");
-    const { paths, file, start, end } = requests;
-    if (!(file instanceof Uint32Array)) throw new TypeError("file is a Uint32Array");
+    if (requests === null || typeof requests !== "object" || Array.isArray(requests)) {
+      throw new TypeError(`Columnar requests are an object of columns, got ${describe(requests)}`);
+    }
+    checkKeys(requests, COLUMN_KEYS, "Columnar requests");
+    const { paths, file, start, end, dest } = requests;
+    if (!(file instanceof Uint32Array)) throw new TypeError(`file is a Uint32Array, got ${describe(file)}`);
     const n = file.length;
-    if (!start || start.length !== n || (end && end.length !== n)) {
+    const isColumn = (c: unknown) => c instanceof Float64Array || c instanceof BigInt64Array;
+    if (!isColumn(start)) throw new TypeError(`start is a Float64Array or BigInt64Array, got ${describe(start)}`);
+    if (end !== undefined && !isColumn(end)) {
+      throw new TypeError(`end is a Float64Array or BigInt64Array (or omitted: to EOF), got ${describe(end)}`);
+    }
+    if (start.length !== n || (end && end.length !== n)) {
       throw new RangeError(`file, start and end differ in length (${n}, ${start?.length}, ${end?.length})`);
     }
-    if (!Array.isArray(paths)) throw new TypeError("paths is an array of strings");
+    if (dest !== undefined) {
+      if (dest === null || typeof dest !== "object") {
+        throw new TypeError(`dest is { buffer, offsets }, got ${describe(dest)}`);
+      }
+      checkKeys(dest, DEST_KEYS, "dest");
+      if (!(dest.buffer instanceof Uint8Array)) {
+        throw new TypeError(`dest.buffer is a Uint8Array, got ${describe(dest.buffer)}`);
+      }
+      if (!(dest.offsets instanceof Float64Array || dest.offsets instanceof BigUint64Array)) {
+        throw new TypeError(`dest.offsets is a Float64Array or BigUint64Array, got ${describe(dest.offsets)}`);
+      }
+    }
+    if (!Array.isArray(paths)) throw new TypeError(`paths is an array of strings, got ${describe(paths)}`);
     paths.forEach(checkPath);
     const batch = new NativeBatch(this.#lib, paths, n, shared);
     batch.file.set(file);
     return batch;
   }
 
-  #fromRequests(requests: readonly ReadRequest[], shared = false): NativeBatch {
-    if (!Array.isArray(requests)) throw new TypeError("requests is an array");
+  #fromRequests(requests: readonly ReadRequest[], shared = false, keys: readonly string[] = REQUEST_KEYS): NativeBatch {
+    if (!Array.isArray(requests)) throw new TypeError(`requests are an array, got ${describe(requests)}`);
     const index = new Map<string, number>();
     const paths: string[] = [];
     const files = new Uint32Array(requests.length);
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i];
       if (r === null || typeof r !== "object") throw new TypeError(`Request ${i} is not an object`);
+      checkKeys(r, keys, `Request ${i}`);
       const path = checkPath(r.path);
       checkRange(r.start ?? 0, r.end, `Request ${i} (${path})`);
       let f = index.get(path);
@@ -789,15 +898,13 @@ export class Reader implements Disposable, AsyncDisposable {
     const pastEof = options.pastEof ?? this.#pastEof;
     batch.flags = pastEof === "truncate" ? BatchFlag.truncateEof : 0;
     const asked = options.plan ?? this.#plan;
-    if (asked && asked !== "ordered") checkPlan(asked);
+    checkPlanOption(asked);
     // "ordered": adjacent and overlapping requests only, and only when no sort is needed.
     const plan = asked === "ordered" ? ORDERED_PLAN : asked;
     if (plan && (ops & Op.read)) {
       ops |= Op.plan;
       const auto = (plan.profile ?? "auto") === "auto";
-      const detected = auto && batch.paths.length
-        ? await detectProfile(batch.paths[0], { measure: false, pageCache: false })
-        : undefined;
+      const detected = auto && batch.paths.length ? await this.#detect(batch.paths[0]) : undefined;
       const t = resolvePlanOptions(plan, detected);
       batch.setPlan(t);
       batch.profile = t.profile;
@@ -819,7 +926,7 @@ export class Reader implements Disposable, AsyncDisposable {
       });
     try {
       await previous;
-      if (this.#handle === 0n) throw new LsioError(-EBADF, { op: "read on a closed reader" });
+      if (this.#handle === 0n) throw new LsioError(-EBADF, { op: "the reader is closed" });
       signal?.throwIfAborted();
       signal?.addEventListener("abort", onAbort, { once: true });
       if (onProgress) timer = setInterval(report, options.progressIntervalMs ?? 100);
@@ -866,6 +973,31 @@ export class Reader implements Disposable, AsyncDisposable {
   }
 }
 
+/** Checks read options before any I/O: keys, types and enum values. */
+export function checkReadOptions(o: ReadOptions, what: string, keys: readonly string[] = READ_KEYS): void {
+  checkOptions(o, keys, what);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError(`signal is an AbortSignal, got ${describe(o.signal)}`);
+  }
+  checkFunction(o.onProgress, "onProgress");
+  intOption(o.progressIntervalMs, "progressIntervalMs", 1, 2 ** 31);
+  checkEnum(o.pastEof, PAST_EOF, "pastEof");
+  checkPlanOption(o.plan);
+  checkBoolean(o.hotPath, "hotPath");
+  checkBoolean(o.trustRanges, "trustRanges");
+}
+
+/** `plan`: false, "ordered" or plan options (checked). */
+function checkPlanOption(p: unknown): void {
+  if (p === undefined || p === false || p === "ordered") return;
+  if (p === null || typeof p !== "object") {
+    throw new TypeError(
+      `plan is false, "ordered" or { profile?, mergeGap?, mergeMax?, splitSize?, gaps? }, got ${describe(p)}`,
+    );
+  }
+  checkPlan(p as PlanOptions);
+}
+
 /** The i-th int64 of a column seen as 32-bit words (little-endian; exact below 2^53). */
 function int64At(words: Uint32Array, i: number): number {
   return words[2 * i] + (words[2 * i + 1] | 0) * 4294967296;
@@ -895,16 +1027,9 @@ const ORDERED_PLAN: PlanOptions = { profile: "ram", mergeGap: 0, mergeMax: 256 *
 
 /** Checks plan options before any I/O (the profile may be resolved later). */
 function checkPlan(p: PlanOptions): void {
-  if (p.gaps !== undefined && p.gaps !== "readv" && p.gaps !== "copy") {
-    throw new TypeError(`plan.gaps is "readv" or "copy", got ${JSON.stringify(p.gaps)}`);
-  }
+  checkKeys(p, PLAN_KEYS, "plan");
+  checkEnum(p.gaps, ["readv", "copy"] as const, "plan.gaps");
   resolvePlanOptions(p, { profile: "ssd" }); // throws TypeError/RangeError for bad profiles and thresholds
-}
-
-function positiveInt(v: number | undefined, name: string, max: number): number {
-  if (v === undefined) return 0;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} is an integer in 1..${max}, got ${v}`);
-  return v;
 }
 
 function errorFor(r: ReadRequest, status: number): LsioError {

@@ -59,6 +59,25 @@ function sharedLayout(reqs: { path: string; start?: number; end?: number }[]) {
   return { offsets, out: new Uint8Array(new SharedArrayBuffer(at)) };
 }
 
+/** The requests as columns. */
+function toColumns(reqs: { path: string; start?: number; end?: number }[]) {
+  const paths = [...new Set(reqs.map((q) => q.path))];
+  return {
+    paths,
+    file: Uint32Array.from(reqs, (q) => paths.indexOf(q.path)),
+    start: Float64Array.from(reqs, (q) => q.start ?? 0),
+    end: Float64Array.from(reqs, (q) => q.end ?? Infinity),
+  };
+}
+
+/** The requests, each with its slot of `out` as its dest (the list form of readInto). */
+function withDest(reqs: { path: string; start?: number; end?: number }[], out: Uint8Array, offsets: Float64Array) {
+  return reqs.map((q, i) => ({
+    ...q,
+    dest: out.subarray(offsets[i], i + 1 < reqs.length ? offsets[i + 1] : out.length),
+  }));
+}
+
 const pool = await WorkerPool.open({ workers: 2, bufferBytes: 64 * 1024, taskChunks: 32 });
 
 test("pool: map returns each transform's value in request order, errors in place", async () => {
@@ -82,8 +101,8 @@ test("pool: transformInto with a module transform fills the final array; float32
   const out = new Float64Array(new SharedArrayBuffer(reqs.length * 8));
   const res = await pool.transformInto(reqs, {
     transform: { module: FIX, name: "sumInto" },
-    view: "float32",
-    output: out,
+    dtype: "float32",
+    dest: out,
   });
   assertEquals(res.errors.size, 0);
   assertEquals(res.stats.chunks, 256);
@@ -93,14 +112,14 @@ test("pool: transformInto with a module transform fills the final array; float32
     for (let i = 0; i < 1024; i++) s += f[k * 1024 + i];
     assertEquals(out[k], s, `chunk ${k}`);
   }
-  // stride: each request owns outStart..outEnd of a byte output
+  // stride: each request owns destStart..destEnd of a byte dest
   const bytes = new Uint8Array(new SharedArrayBuffer(reqs.length * 16));
-  await pool.transformInto(reqs, { transform: { module: FIX, name: "plusOne" }, output: bytes, stride: 16 });
+  await pool.transformInto(reqs, { transform: { module: FIX, name: "plusOne" }, dest: bytes, stride: 16 });
   for (let k = 0; k < 256; k += 17) {
     for (let i = 0; i < 16; i++) assertEquals(bytes[k * 16 + i], (contents[4][k * 4096 + i] + 1) & 255);
   }
   await assertRejects(
-    () => pool.transformInto(reqs, { transform: { module: FIX, name: "plusOne" }, output: new Uint8Array(10) }),
+    () => pool.transformInto(reqs, { transform: { module: FIX, name: "plusOne" }, dest: new Uint8Array(10) }),
     TypeError,
     "SharedArrayBuffer",
   );
@@ -109,21 +128,44 @@ test("pool: transformInto with a module transform fills the final array; float32
 test("pool: readInto puts every chunk at its offset of a shared final array", async () => {
   const reqs = randomRequests(2, 3000).filter((q) => expected(q).ok);
   const { offsets, out } = sharedLayout(reqs);
-  const res = await pool.readInto(reqs, out, { offsets });
-  assertEquals(res.errors.size, 0);
-  reqs.forEach((q, i) => {
-    const b = (expected(q) as { bytes: Uint8Array }).bytes;
-    assert(Buffer.from(out.subarray(offsets[i], offsets[i] + b.length)).equals(b), `request ${i}`);
-  });
-  // A chunk that does not fit fails alone with ENOBUFS.
+  for (const form of ["list", "columns"]) {
+    out.fill(0);
+    const res = form === "list"
+      ? await pool.readInto(withDest(reqs, out, offsets))
+      : await pool.readInto({ ...toColumns(reqs), dest: { buffer: out, offsets } });
+    assertEquals(res.errors.size, 0);
+    reqs.forEach((q, i) => {
+      const b = (expected(q) as { bytes: Uint8Array }).bytes;
+      assert(Buffer.from(out.subarray(offsets[i], offsets[i] + b.length)).equals(b), `${form}: request ${i}`);
+    });
+  }
+  // A chunk that does not fit fails alone with ENOBUFS (a list dest's length, a column's rest of the buffer).
   const small = new Uint8Array(new SharedArrayBuffer(8192));
-  const r2 = await pool.readInto(
-    [{ path: paths[4], start: 0, end: 4096 }, { path: paths[4], start: 0, end: 4096 }],
-    small,
-    { offsets: new Float64Array([0, 6000]) },
-  );
+  const r2 = await pool.readInto({
+    paths: [paths[4]],
+    file: new Uint32Array(2),
+    start: new Float64Array([0, 0]),
+    end: new Float64Array([4096, 4096]),
+    dest: { buffer: small, offsets: new Float64Array([0, 6000]) },
+  });
   assertEquals(r2.errors.size, 1);
   assertEquals((r2.errors.get(1) as LsioError).code, "ENOBUFS");
+  const r3 = await pool.readInto([
+    { path: paths[4], start: 0, end: 4096, dest: small.subarray(0, 4096) },
+    { path: paths[4], start: 0, end: 4096, dest: small.subarray(4096, 8000) },
+  ]);
+  assertEquals([...r3.errors.keys()], [1]);
+  assertEquals((r3.errors.get(1) as LsioError).code, "ENOBUFS");
+  // Every dest of a list is a view of one SharedArrayBuffer.
+  await assertRejects(
+    () =>
+      pool.readInto([{ path: paths[4], dest: new Uint8Array(new SharedArrayBuffer(64)) }, {
+        path: paths[4],
+        dest: small,
+      }]),
+    TypeError,
+    "one SharedArrayBuffer",
+  );
 });
 
 test("pool: native reduce equals a JS reduction for every dtype, with histogram", async () => {
@@ -257,7 +299,7 @@ test("pool: a slow worker's tasks are stolen by the other", async () => {
   // Pool-level stats come from transformInto/reduce; map reports through a second call:
   const res = await pool.transformInto(reqs, {
     transform: { module: FIX, name: "slowOnWorker0" },
-    output: new Uint8Array(new SharedArrayBuffer(1024)),
+    dest: new Uint8Array(new SharedArrayBuffer(1024)),
   });
   const [w0, w1] = res.stats.workers;
   assertGreater(w1.stolen, 0, "worker 1 stole");
@@ -334,7 +376,10 @@ test("pool: a worker that dies fails the batch clearly and is replaced", async (
   if (dying[1].status === "rejected") assert(/died|not running/.test(String(dying[1].reason)), String(dying[1].reason));
   else assertEquals(dying[1].value.filter((x) => x === 300).length, 3000);
   // The replacement takes over: the next batches run on every worker.
-  for (let k = 0; k < 20 && pool.workers.some((w) => w.pinnedCpu < 0); k++) await new Promise((r) => setTimeout(r, 50));
+  // (A worker starts in ≈ 0.1 s; on a loaded 2-core machine it took over 1 s once.)
+  for (let k = 0; k < 200 && pool.workers.some((w) => w.pinnedCpu < 0); k++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const out = await pool.map(reqs, { transform: (c: Uint8Array) => c.length });
   assertEquals(out.filter((x) => x === 300).length, 3000);
   const res = await pool.reduce(reqs, { dtype: "uint8" });
@@ -344,9 +389,10 @@ test("pool: a worker that dies fails the batch clearly and is replaced", async (
 test("pool: bad options and requests are refused before any work", async () => {
   await assertRejects(() => WorkerPool.open({ workers: 0 }), RangeError);
   await assertRejects(() => pool.reduce([], { dtype: "complex" as "uint8" }), TypeError);
-  await assertRejects(() => pool.reduce([], { dtype: "uint8", bins: 3 }), RangeError, "range");
+  await assertRejects(() => pool.reduce([], { dtype: "uint8", bins: 3 }), TypeError, "range");
+  await assertRejects(() => pool.reduce([], { dtype: "uint8", bins: 3, range: [1, 0] }), RangeError, "lo < hi");
   await assertRejects(() => pool.map([], { transform: 42 as never }), TypeError);
-  await assertRejects(() => pool.map([], { transform: (c: Uint8Array) => c, view: "float16" as "uint8" }), TypeError);
+  await assertRejects(() => pool.map([], { transform: (c: Uint8Array) => c, dtype: "float16" as "uint8" }), TypeError);
   assertEquals(await pool.map([], { transform: (c: Uint8Array) => c.length }), []);
 });
 
@@ -358,7 +404,7 @@ test("pool: keepOpen keeps files open between tasks (same bytes), and closes the
   const kp = await WorkerPool.open({ workers: 2, keepOpen: 8 });
   for (let round = 0; round < 2; round++) {
     out.fill(0);
-    const res = await kp.readInto(reqs, out, { offsets });
+    const res = await kp.readInto(withDest(reqs, out, offsets));
     assertEquals(res.errors.size, 0);
     reqs.forEach((q, i) => {
       const b = (expected(q) as { bytes: Uint8Array }).bytes;

@@ -11,6 +11,7 @@ import {
   PROFILES,
   resolvePlanOptions,
 } from "../src/profiles.ts";
+import { Reader } from "../mod.ts";
 import { assert, assertEquals, assertGreater, assertStrictEquals, assertThrows } from "./_assert.ts";
 import { removeDir, tempDir } from "./_helpers.ts";
 import { test } from "./_shim.ts";
@@ -108,14 +109,14 @@ test("profiles: resolvePlanOptions takes the profile's defaults, explicit thresh
 });
 
 test("profiles: resolvePlanOptions refuses unknown profiles and bad thresholds", () => {
-  assertThrows(() => resolvePlanOptions({ profile: "tape" as "hdd" }), TypeError, "Unknown profile");
+  assertThrows(() => resolvePlanOptions({ profile: "tape" as "hdd" }), TypeError, '"tape"');
   assertThrows(() => resolvePlanOptions(null as unknown as PlanOptions), TypeError);
   for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
     assertThrows(() => resolvePlanOptions({ mergeGap: bad }), RangeError, "mergeGap");
     assertThrows(() => resolvePlanOptions({ mergeMax: bad }), RangeError, "mergeMax");
     assertThrows(() => resolvePlanOptions({ splitSize: bad }), RangeError, "splitSize");
   }
-  assertThrows(() => resolvePlanOptions({ mergeGap: "4096" as unknown as number }), RangeError);
+  assertThrows(() => resolvePlanOptions({ mergeGap: "4096" as unknown as number }), TypeError, "a string");
 });
 
 test("profiles: detectProfile on a file under /tmp answers with a reason and caches per device", async () => {
@@ -216,3 +217,43 @@ test("profiles: detectProfile never throws: no device, no path, odd input", asyn
     assert(weird.reason.includes("detection failed"), weird.reason);
   });
 });
+
+test('profiles: a reader planning with profile "auto" detects a folder\'s profile once, not per batch', async () => {
+  const dir = tempDir("lsio-profiles-reader-");
+  try {
+    const file = writeFile(dir, "data.bin", 64 * KiB);
+    await withCacheHome(async () => {
+      const first = await detectProfile(file, { measure: false, pageCache: false });
+      if (!first.cached && first.fsType === "tmpfs") return assertEquals(first.profile, "ram"); // no device cache
+      const cacheFile = profileCachePath();
+      const claim = (profile: string) => {
+        const stored = JSON.parse(fs.readFileSync(cacheFile, "utf8"));
+        for (const e of Object.values(stored.devices) as { deviceProfile: string }[]) e.deviceProfile = profile;
+        fs.writeFileSync(cacheFile, JSON.stringify(stored));
+      };
+      await using reader = await Reader.open({ plan: { profile: "auto" } });
+      const requests = [{ path: file, start: 0, end: 4096 }, { path: file, start: 8192, end: 12288 }];
+      claim("hdd");
+      const a = await reader.readColumnar(columns(file, requests));
+      assertEquals(a.stats.profile, "hdd", "the first batch detects (through the device cache)");
+      claim("nvme"); // a detection now would say nvme
+      for (let k = 0; k < 3; k++) {
+        const b = await reader.readColumnar(columns(file, requests));
+        assertEquals(b.stats.profile, "hdd", "later batches reuse the reader's answer for the folder");
+      }
+      await using fresh = await Reader.open({ plan: { profile: "auto" } });
+      assertEquals((await fresh.readColumnar(columns(file, requests))).stats.profile, "nvme", "a new reader detects");
+    });
+  } finally {
+    removeDir(dir);
+  }
+});
+
+function columns(path: string, requests: { start: number; end: number }[]) {
+  return {
+    paths: [path],
+    file: new Uint32Array(requests.length),
+    start: Float64Array.from(requests, (q) => q.start),
+    end: Float64Array.from(requests, (q) => q.end),
+  };
+}

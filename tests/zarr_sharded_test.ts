@@ -49,7 +49,7 @@ async function randomUint16Array(
 ) {
   const data = Uint16Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => randInt(r, 0, 65535));
   const where = path.join(dir, name);
-  await writeShardedArray(where, data, { shape, dataType: "uint16", shardShape, chunkShape });
+  await writeShardedArray(where, data, { shape, dtype: "uint16", shardShape, chunkShape });
   return { data, where, arr: await ShardedArray.open(where) };
 }
 
@@ -191,7 +191,7 @@ test("zarr: written arrays of every rank, data type, codec and index layout read
       const where = path.join(dir, name);
       await writeShardedArray(where, data, {
         shape,
-        dataType: dtype,
+        dtype,
         shardShape: shard,
         chunkShape: chunk,
         codecs,
@@ -221,7 +221,7 @@ test("zarr: a corrupted shard index is caught (crc32c), naming the shard; missin
   const data = Float32Array.from({ length: 64 }, (_, i) => i + 1);
   await writeShardedArray(where, data, {
     shape: [8, 8],
-    dataType: "float32",
+    dtype: "float32",
     shardShape: [4, 8],
     chunkShape: [2, 4],
     fillValue: -1,
@@ -245,7 +245,7 @@ test("zarr: a corrupted shard index is caught (crc32c), naming the shard; missin
   const w2 = path.join(dir, "sparse");
   await writeShardedArray(w2, sparse, {
     shape: [8, 8],
-    dataType: "float32",
+    dtype: "float32",
     shardShape: [8, 8],
     chunkShape: [2, 2],
     fillValue: -1,
@@ -268,7 +268,7 @@ test("zarr: readBatch reads many crops in one go, normalised to float32 where th
     return [randInt(r, 0, 4), [y, y + 16], [x, x + 16]];
   });
   for (const opts of [{}, { pool }]) {
-    const res = await arr.readBatch(sels, { ...opts, as: "float32", scale: 1 / 65535, offset: 0 });
+    const res = await arr.readBatch(sels, { ...opts, dtype: "float32", scale: 1 / 65535, offset: 0 });
     assertEquals(res.shape, [12, 16, 16]);
     assert(res.data instanceof Float32Array);
     sels.forEach((sel, k) => {
@@ -299,7 +299,7 @@ test("zarr: a raw chunk of the wrong size is an error (never copied past its end
   const where = path.join(dir, "short");
   await writeShardedArray(where, Uint16Array.from({ length: 64 }, (_, i) => i + 1), {
     shape: [8, 8],
-    dataType: "uint16",
+    dtype: "uint16",
     shardShape: [8, 8],
     chunkShape: [4, 4],
   });
@@ -324,7 +324,7 @@ test("zarr: zstd chunks decode natively; a corrupt frame fails with EBADMSG nami
   const data = Float32Array.from({ length: 256 }, (_, i) => i / 2);
   await writeShardedArray(where, data, {
     shape: [16, 16],
-    dataType: "float32",
+    dtype: "float32",
     shardShape: [16, 16],
     chunkShape: [8, 8],
     codecs: "zstd",
@@ -378,12 +378,12 @@ test("zarr: readBatches reads ahead and recycles outputs; every batch equals rea
     if (opts.recycle) assert(distinct < seen.length, `recycled: ${distinct} outputs for ${seen.length} batches`);
     else assertEquals(distinct, seen.length);
   }
-  // An async source; as float32.
+  // An async source; converted to float32.
   async function* source() {
     for (const b of batches.slice(0, 3)) yield b;
   }
   let n = 0;
-  for await (const res of arr.readBatches(source(), { as: "float32", scale: 2 })) {
+  for await (const res of arr.readBatches(source(), { dtype: "float32", scale: 2 })) {
     assert(res.data instanceof Float32Array);
     assertEquals(res.data[0], 2 * (naiveSelect(data, shape, batches[n][0])[0] as number));
     n++;

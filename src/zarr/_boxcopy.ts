@@ -1,7 +1,7 @@
 // The native box copy (lsio_copy_boxes) for raw chunks: one FFI call copies
 // (or converts) every chunk of a batch or task into the output — the same
 // struct filled on the main thread and in the pool's workers.
-import { BOX_COPY_WORDS, BoxCopyWord, Dtype, type Native } from "../../ffi/native.ts";
+import { BOX_COPY_WORDS, BoxCopyWord, DtypeCode, type Native } from "../../ffi/native.ts";
 
 /** What the copy of one read needs besides the chunks (sent to the workers as is). */
 export interface BoxCopySpec {
@@ -23,7 +23,7 @@ export interface BoxCopySpec {
 
 /** LSIO_DTYPE_* of a Zarr data type (bool: its bytes). */
 export function dtypeCode(dataType: string): number {
-  const code = dataType === "bool" ? Dtype.uint8 : Dtype[dataType as keyof typeof Dtype];
+  const code = dataType === "bool" ? DtypeCode.uint8 : DtypeCode[dataType as keyof typeof DtypeCode];
   if (!code) throw new TypeError(`No native copy for ${dataType}`);
   return code;
 }

@@ -3,7 +3,8 @@
 // so every codec zarrita can read, LSIO can decode in its workers.
 import { gzipSync } from "node:zlib";
 import { registry } from "zarrita";
-import type { CodecMeta, NumericArray, NumericDataType } from "./_meta.ts";
+import { crc32c } from "./crc32c.ts";
+import { type CodecMeta, type Dtype, type NumericArray, TYPED } from "./_meta.ts";
 
 /** A decoded chunk: elements and their strides (C order unless a transpose says otherwise). */
 export interface DecodedChunk {
@@ -28,7 +29,7 @@ type ChunkMeta = { dataType: string; shape: number[]; codecs: CodecMeta[]; fillV
 
 /** The pipeline for `codecs` over chunks of `shape` and `dataType`. */
 export async function chunkCodec(
-  dataType: NumericDataType,
+  dataType: Dtype,
   shape: number[],
   codecs: CodecMeta[],
   fillValue: unknown,
@@ -36,7 +37,16 @@ export async function chunkCodec(
   let meta: ChunkMeta = { dataType, shape, codecs, fillValue };
   const a2a: Codec[] = [], b2b: Codec[] = [], b2bNames: CodecMeta[] = [];
   let a2b: Codec | undefined;
-  for (const c of codecs) {
+  for (let c of codecs) {
+    if (c.name === "crc32c") { // zarrita decodes without checking and cannot encode: ours does both
+      b2b.push(CRC32C), b2bNames.push(c);
+      continue;
+    }
+    // One-byte elements have no byte order: zarrita would swap bools in 4-byte groups (it takes a
+    // BoolArray for 4 bytes an element), scrambling them; read and write them as they are.
+    if (c.name === "bytes" && TYPED[dataType].BYTES_PER_ELEMENT === 1) {
+      c = { name: "bytes", configuration: { endian: "little" } };
+    }
     const entry = await registry.get(c.name)?.();
     if (!entry) throw new Error(`Unknown codec ${JSON.stringify(c.name)} (not in zarrita's registry)`);
     const codec = entry.fromConfig(c.configuration ?? {}, meta as never) as unknown as Codec;
@@ -70,6 +80,31 @@ export async function chunkCodec(
     },
   };
 }
+
+/** The crc32c codec: 4 bytes of crc32c (little-endian) after the bytes; checked when decoding. */
+const CRC32C: Codec = {
+  kind: "bytes_to_bytes",
+  encode(x: unknown): Uint8Array {
+    const b = x as Uint8Array;
+    const out = new Uint8Array(b.length + 4);
+    out.set(b);
+    new DataView(out.buffer).setUint32(b.length, crc32c(b), true);
+    return out;
+  },
+  decode(x: unknown): Uint8Array {
+    const b = x as Uint8Array;
+    if (b.length < 4) throw new Error(`crc32c: a chunk of ${b.length} bytes has no checksum`);
+    const body = b.subarray(0, b.length - 4);
+    const stored = new DataView(b.buffer, b.byteOffset + b.length - 4, 4).getUint32(0, true);
+    const got = crc32c(body);
+    if (stored !== got) {
+      throw new Error(
+        `crc32c mismatch (computed ${got.toString(16)}, stored ${stored.toString(16)}): the chunk is corrupt`,
+      );
+    }
+    return body;
+  },
+};
 
 /** zarrita's BoolArray → its bytes; typed arrays as they are. */
 function plainArray(data: unknown): NumericArray {

@@ -4,11 +4,11 @@
 // chunks take the native path (lsio_copy_boxes, _boxcopy.ts).
 import type { ChunkContext } from "../pool.ts";
 import { type ChunkCodec, chunkCodec } from "./_codecs.ts";
-import type { CodecMeta, NumericArray, NumericDataType } from "./_meta.ts";
+import type { CodecMeta, Dtype, NumericArray } from "./_meta.ts";
 
 /** What every chunk of one read shares (ctx.args in the workers). */
 export interface DecodeArgs {
-  dataType: NumericDataType;
+  dtype: Dtype;
   innerShape: number[];
   codecs: CodecMeta[];
   fillValue: unknown;
@@ -89,10 +89,10 @@ export function copyBox(
 const pipelines = new Map<string, Promise<ChunkCodec>>();
 
 function pipelineFor(args: DecodeArgs): Promise<ChunkCodec> {
-  const key = JSON.stringify([args.dataType, args.innerShape, args.codecs, args.fillValue]);
+  const key = JSON.stringify([args.dtype, args.innerShape, args.codecs, String(args.fillValue)]);
   let p = pipelines.get(key);
   if (!p) {
-    p = chunkCodec(args.dataType, args.innerShape, args.codecs, args.fillValue);
+    p = chunkCodec(args.dtype, args.innerShape, args.codecs, args.fillValue);
     pipelines.set(key, p);
   }
   return p;
@@ -116,7 +116,7 @@ export function decodeChunk(
   });
 }
 
-/** The pool transform: decode the chunk, write its part of the selection into ctx.output. */
+/** The pool transform: decode the chunk, write its part of the selection into ctx.dest. */
 export function decodeInto(chunk: Uint8Array, ctx: ChunkContext<DecodeArgs>): void | Promise<void> {
-  return decodeChunk(chunk, ctx.index, ctx.args, ctx.output as NumericArray);
+  return decodeChunk(chunk, ctx.index, ctx.args, ctx.dest as NumericArray);
 }

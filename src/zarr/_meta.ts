@@ -1,62 +1,24 @@
 // Zarr v3 array metadata (zarr.json) as the batched reader and the writer
 // need it: shapes, data type, fill value, chunk keys, the sharding codec.
 
-/** Typed-array-backed Zarr v3 data types the batched reader and writer handle. */
-export type NumericDataType =
-  | "bool"
-  | "int8"
-  | "int16"
-  | "int32"
-  | "int64"
-  | "uint8"
-  | "uint16"
-  | "uint32"
-  | "uint64"
-  | "float32"
-  | "float64";
+import { type Dtype, DTYPES, type NumericArray, TYPED_ARRAYS } from "../dtype.ts";
 
-/** A typed array of one of the {@linkcode NumericDataType}s (bool: Uint8Array of 0/1). */
-export type NumericArray =
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+export type { Dtype, NumericArray };
+/** The typed array of each data type (bool: Uint8Array of 0/1). */
+export const TYPED = TYPED_ARRAYS;
 
-type Ctor = {
-  new (n: number): NumericArray;
-  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): NumericArray;
-  BYTES_PER_ELEMENT: number;
-};
-
-export const TYPED: Record<NumericDataType, Ctor> = {
-  bool: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-} as unknown as Record<NumericDataType, Ctor>;
-
+/** One codec of a zarr.json codec list. */
 export interface CodecMeta {
+  /** The codec's name ("bytes", "zstd", "sharding_indexed", …). */
   name: string;
+  /** Its configuration, as in zarr.json. */
   configuration?: Record<string, unknown>;
 }
 
 /** What the reader needs from zarr.json. */
 export interface ArrayMeta {
   shape: number[];
-  dataType: NumericDataType;
+  dtype: Dtype;
   /** The chunk grid's chunk shape: the shard shape when sharded. */
   chunkShape: number[];
   /** Inner chunk shape (sharded) or the chunk shape. */
@@ -66,6 +28,7 @@ export interface ArrayMeta {
   codecs: CodecMeta[];
   indexCodecs: CodecMeta[];
   indexLocation: "start" | "end";
+  /** Exact: a bigint for int64/uint64 (zarr.json is parsed without rounding big integers). */
   fillValue: number | bigint | boolean;
   /** The key of the chunk (or shard) at grid coordinates `coord`. */
   chunkKey(coord: number[]): string;
@@ -73,6 +36,7 @@ export interface ArrayMeta {
   json: Record<string, unknown>;
 }
 
+/** zarr.json or a shard is not what the Zarr v3 spec says it must be; the message names the file. */
 export class ZarrFormatError extends Error {
   constructor(message: string) {
     super(message);
@@ -88,8 +52,8 @@ export function parseArrayMeta(json: Record<string, unknown>, where: string): Ar
     );
   }
   const shape = json.shape as number[];
-  const dataType = json.data_type as NumericDataType;
-  if (!(typeof dataType === "string" && dataType in TYPED)) {
+  const dataType = json.data_type as Dtype;
+  if (!(typeof dataType === "string" && DTYPES.includes(dataType))) {
     throw new ZarrFormatError(
       `${where}: data type ${
         JSON.stringify(json.data_type)
@@ -130,7 +94,7 @@ export function parseArrayMeta(json: Record<string, unknown>, where: string): Ar
     : (c: number[]) => ["c", ...c].join(sep);
   return {
     shape,
-    dataType,
+    dtype: dataType,
     chunkShape,
     innerShape,
     sharded: !!shard,
@@ -143,32 +107,80 @@ export function parseArrayMeta(json: Record<string, unknown>, where: string): Ar
   };
 }
 
-function parseFill(v: unknown, dt: NumericDataType, where: string): number | bigint | boolean {
-  if (dt === "bool") return v === true;
-  if (dt === "int64" || dt === "uint64") return BigInt((v as number | string | null) ?? 0);
-  if (v === null || v === undefined) return 0;
+/**
+ * zarr.json's text parsed as JSON, with one exception: an integer
+ * `fill_value` past 2^53 becomes a bigint, exact (JSON.parse alone rounds
+ * 18446744073709551615 to 18446744073709552000).
+ */
+export function parseZarrJson(text: string): Record<string, unknown> {
+  return JSON.parse(text, function (this: unknown, key, value, context?: { source?: string }) {
+    if (key !== "fill_value" || typeof value !== "number" || Number.isSafeInteger(value)) return value;
+    const source = context?.source;
+    if (source === undefined) {
+      // (Deno and Bun both hand the reviver the source text; a runtime that does not cannot read it exactly.)
+      if (Number.isInteger(value)) throw new ZarrFormatError(`fill_value ${value} cannot be read exactly here`);
+      return value;
+    }
+    return /^-?\d+$/.test(source) ? BigInt(source) : value;
+  });
+}
+
+/** Bounds of each integer data type. */
+const INT_RANGE: Partial<Record<Dtype, [bigint, bigint]>> = {
+  int8: [-(2n ** 7n), 2n ** 7n - 1n],
+  int16: [-(2n ** 15n), 2n ** 15n - 1n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint8: [0n, 2n ** 8n - 1n],
+  uint16: [0n, 2n ** 16n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+};
+
+/** The inclusive bounds of an integer dtype (undefined for bool and floats). */
+export function intRange(dt: Dtype): [bigint, bigint] | undefined {
+  return INT_RANGE[dt];
+}
+
+function parseFill(v: unknown, dt: Dtype, where: string): number | bigint | boolean {
+  const bad = () => new ZarrFormatError(`${where}: fill value ${String(v)} is not a ${dt}`);
+  if (v === null || v === undefined) return dt === "bool" ? false : dt === "int64" || dt === "uint64" ? 0n : 0;
+  if (dt === "bool") {
+    if (typeof v !== "boolean") throw bad();
+    return v;
+  }
+  const range = INT_RANGE[dt];
+  if (range) {
+    if (!(typeof v === "bigint" || Number.isInteger(v))) throw bad();
+    const b = BigInt(v as number | bigint);
+    if (b < range[0] || b > range[1]) throw bad();
+    return dt === "int64" || dt === "uint64" ? b : Number(b);
+  }
   if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
   if (v === "NaN") return NaN;
   if (v === "Infinity") return Infinity;
   if (v === "-Infinity") return -Infinity;
-  if (typeof v === "string" && v.startsWith("0x")) { // a float's bits, big-endian hex
+  if (typeof v === "string" && /^0x[0-9a-fA-F]+$/.test(v)) { // a float's bits, big-endian hex
     const bits = BigInt(v);
     const dv = new DataView(new ArrayBuffer(8));
     if (dt === "float32") {
+      if (bits > 0xffffffffn) throw bad();
       dv.setUint32(0, Number(bits));
       return dv.getFloat32(0);
     }
+    if (bits > 0xffffffffffffffffn) throw bad();
     dv.setBigUint64(0, bits);
     return dv.getFloat64(0);
   }
-  throw new ZarrFormatError(`${where}: fill value ${JSON.stringify(v)} for ${dt}`);
+  throw bad();
 }
 
 /** Does this chunk decode by viewing its bytes (little-endian bytes codec only)? */
 export function isRaw(meta: ArrayMeta): boolean {
   if (meta.codecs.length !== 1 || meta.codecs[0].name !== "bytes") return false;
   const endian = meta.codecs[0].configuration?.endian ?? "little";
-  return endian === "little" || TYPED[meta.dataType].BYTES_PER_ELEMENT === 1;
+  return endian === "little" || TYPED[meta.dtype].BYTES_PER_ELEMENT === 1;
 }
 
 /** Is each chunk one zstd frame of the little-endian array in C order (bytes + zstd)? */
@@ -176,7 +188,7 @@ export function isZstd(meta: ArrayMeta): boolean {
   const c = meta.codecs;
   if (c.length !== 2 || c[0].name !== "bytes" || c[1].name !== "zstd") return false;
   const endian = c[0].configuration?.endian ?? "little";
-  return endian === "little" || TYPED[meta.dataType].BYTES_PER_ELEMENT === 1;
+  return endian === "little" || TYPED[meta.dtype].BYTES_PER_ELEMENT === 1;
 }
 
 export const product = (a: readonly number[]): number => a.reduce((x, y) => x * y, 1);

@@ -12,32 +12,46 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LsioError } from "../errors.ts";
+import { fsError, LsioError } from "../errors.ts";
 import { type ColumnarRequests, Reader } from "../reader.ts";
 import { allocAligned } from "../aligned.ts";
 import { native } from "../../ffi/mod.ts";
-import { ChunkCodec, Dtype } from "../../ffi/native.ts";
+import { ChunkCodec, DtypeCode } from "../../ffi/native.ts";
+import type { TypedArrayOf } from "../dtype.ts";
+import { checkBoolean, checkEnum, describe, finiteOption, intOption, options as checkOptions } from "../_strict.ts";
 import { BoxCopier, type BoxCopySpec, dtypeCode } from "./_boxcopy.ts";
 import type { WorkerPool } from "../pool.ts";
 import { crc32c } from "./crc32c.ts";
 import { type DecodeArgs, decodeChunk } from "./_decode.ts";
 import {
   type ArrayMeta,
+  type Dtype,
   isRaw,
   isZstd,
   type NumericArray,
-  type NumericDataType,
   parseArrayMeta,
+  parseZarrJson,
   product,
   TYPED,
   ZarrFormatError,
 } from "./_meta.ts";
 
 export { ZarrFormatError };
-export type { NumericArray, NumericDataType };
+export type { Dtype, NumericArray };
 
-/** One dimension of a selection: an index (the dimension is dropped), `[start, stop)`, or null for all of it. */
-export type DimSelection = number | [number, number] | null;
+/**
+ * One dimension of a selection: an index (the dimension is dropped), a
+ * two-element `[start, stop)`, or null for all of it. (Any `number[]` is
+ * taken, so literals need no cast; one that is not `[start, stop]` is a
+ * RangeError.)
+ */
+export type DimSelection = number | readonly [start: number, stop: number] | readonly number[] | null;
+
+/** The float types a read can deliver converted ({@linkcode ShardedReadOptions.dtype}). */
+export type ReadDtype = "float32" | "float64";
+
+/** The array a read delivers: the converted type's, or (no `dtype`) any of the array's. */
+export type ReadArray<D extends ReadDtype | undefined> = D extends ReadDtype ? TypedArrayOf<D> : NumericArray;
 
 /** Options of {@linkcode ShardedArray.open}. */
 export interface ShardedArrayOptions {
@@ -48,15 +62,26 @@ export interface ShardedArrayOptions {
 }
 
 /** Options of {@linkcode ShardedArray.read} and {@linkcode ShardedArray.readBatch}. */
-export interface ShardedReadOptions {
+export interface ShardedReadOptions<D extends ReadDtype | undefined = ReadDtype | undefined> {
   /** Decode and copy in these workers (the output is then SharedArrayBuffer-backed). */
   pool?: WorkerPool;
-  /** Write here instead of a new array: the selection's shape, C order (SharedArrayBuffer-backed with a pool). */
-  output?: NumericArray;
-  /** Deliver floats: every value becomes (value - offset) * scale, converted where it is copied (in the workers). */
-  as?: "float32" | "float64";
+  /**
+   * Write here instead of a new array: the selection's shape, C order, of
+   * the delivered type (`dtype`'s, else the array's); SharedArrayBuffer-backed
+   * with a pool.
+   */
+  dest?: NumericArray;
+  /**
+   * Deliver floats: every value becomes (value - offset) * scale, converted
+   * where it is copied (in the workers). Omitted: the array's own type, as
+   * stored (then `scale` and `offset` are refused).
+   */
+  dtype?: D;
+  /** Multiplies every value (after `offset`), with `dtype`. Default 1. */
   scale?: number;
+  /** Subtracted from every value, with `dtype`. Default 0. */
   offset?: number;
+  /** Cancels the read. */
   signal?: AbortSignal;
   /**
    * `false`: read on the reader's thread, not on the calling one, even a small
@@ -67,19 +92,24 @@ export interface ShardedReadOptions {
 }
 
 /** Options of {@linkcode ShardedArray.readBatches}. */
-export interface ReadBatchesOptions extends Omit<ShardedReadOptions, "output"> {
+export interface ReadBatchesOptions<D extends ReadDtype | undefined = ReadDtype | undefined>
+  extends Omit<ShardedReadOptions<D>, "dest"> {
   /** Batches read ahead of the one the caller works on (default 1; 0: one at a time). */
   ahead?: number;
   /** Reuse the outputs of batches already yielded (each valid until the next iteration). Default false. */
   recycle?: boolean;
   /** Not taken: the outputs are the loader's (see `recycle`). */
-  output?: never;
+  dest?: never;
 }
 
+const READ_KEYS = ["pool", "dest", "dtype", "scale", "offset", "signal", "hotPath"] as const;
+const BATCHES_KEYS = [...READ_KEYS.filter((k) => k !== "dest"), "ahead", "recycle"] as const;
+const READ_DTYPES: readonly ReadDtype[] = ["float32", "float64"];
+
 /** What {@linkcode ShardedArray.read} returns. */
-export interface SelectionResult {
+export interface SelectionResult<A extends NumericArray = NumericArray> {
   /** The elements, C order (bool: 0/1 bytes). */
-  data: NumericArray;
+  data: A;
   /** The selection's shape (dimensions selected by an index dropped). */
   shape: number[];
   /** Inner chunks read, and those that read as the fill value (empty or in a missing shard). */
@@ -137,7 +167,7 @@ interface ShardIndex {
  * import { ShardedArray, writeShardedArray } from "../../mod.ts";
  * const dir = await Deno.makeTempDir();
  * const data = Uint16Array.from({ length: 6 * 8 }, (_, i) => i);
- * await writeShardedArray(dir, data, { shape: [6, 8], dataType: "uint16", shardShape: [4, 8], chunkShape: [2, 4] });
+ * await writeShardedArray(dir, data, { shape: [6, 8], dtype: "uint16", shardShape: [4, 8], chunkShape: [2, 4] });
  * await using arr = await ShardedArray.open(dir);
  * const { data: crop, shape } = await arr.read([[1, 3], [2, 5]]);
  * console.log(shape, Array.from(crop as Uint16Array)); // [ 2, 3 ] [ 10, 11, 12, 18, 19, 20 ]
@@ -162,39 +192,70 @@ export class ShardedArray implements AsyncDisposable {
     this.#cacheShards = cacheShards;
   }
 
-  /** Opens the array in `dir` (reads its zarr.json). */
+  /**
+   * Opens the array in `dir` (reads its zarr.json). A `dir` that is missing
+   * or not a folder, or has no zarr.json, is an {@linkcode LsioError}
+   * (`ENOENT`, `ENOTDIR`) naming it; a zarr.json that is not a Zarr v3 array
+   * the batched reader handles, a {@linkcode ZarrFormatError}.
+   */
   static async open(dir: string, options: ShardedArrayOptions = {}): Promise<ShardedArray> {
+    if (typeof dir !== "string" || dir.length === 0 || dir.includes("\0")) {
+      throw new TypeError(`dir is a non-empty path without NUL bytes, got ${describe(dir)}`);
+    }
+    const o = checkOptions(options, ["reader", "indexCacheShards"], "ShardedArray.open options");
+    if (o.reader !== undefined && !(o.reader instanceof Reader)) {
+      throw new TypeError(`reader is a Reader, got ${describe(o.reader)}`);
+    }
+    const cacheShards = intOption(o.indexCacheShards, "indexCacheShards", 1, 2 ** 31) ?? 4096;
     const full = path.resolve(dir);
+    try {
+      if (!(await fs.promises.stat(full)).isDirectory()) {
+        throw new LsioError(-20, { path: full, op: "open zarr array: a Zarr array is a folder" });
+      }
+    } catch (e) {
+      throw fsError(e, full, "open zarr array");
+    }
     const where = path.join(full, "zarr.json");
+    let text: string;
+    try {
+      text = await fs.promises.readFile(where, "utf8");
+    } catch (e) {
+      throw fsError(e, where, "open zarr array");
+    }
     let json: Record<string, unknown>;
     try {
-      json = JSON.parse(await fs.promises.readFile(where, "utf8"));
+      json = parseZarrJson(text);
     } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") throw new LsioError(-2, { path: where, op: "open zarr array" });
-      throw e;
+      if (e instanceof ZarrFormatError) throw new ZarrFormatError(`${where}: ${e.message}`);
+      throw new ZarrFormatError(`${where}: not JSON (${(e as Error).message})`);
     }
+    if (json === null || typeof json !== "object") throw new ZarrFormatError(`${where}: not a JSON object`);
     const meta = parseArrayMeta(json, where);
     // Its own reader keeps shard files open between batches: a training loop returns to the same shards
     // (and the shard indexes are cached the same way: the array is taken as unchanging while open).
-    const reader = options.reader ?? await Reader.open({ keepOpen: 1024 });
-    return new ShardedArray(full, meta, reader, !options.reader, options.indexCacheShards ?? 4096);
+    const reader = o.reader ?? await Reader.open({ keepOpen: 1024 });
+    return new ShardedArray(full, meta, reader, !o.reader, cacheShards);
   }
 
   /** The array's shape. */
   get shape(): number[] {
     return this.meta.shape.slice();
   }
-  /** The array's data type. */
-  get dataType(): NumericDataType {
-    return this.meta.dataType;
+  /** The array's element type. */
+  get dtype(): Dtype {
+    return this.meta.dtype;
   }
 
   /** Reads a selection (default: everything). */
-  async read(selection: DimSelection[] | null = null, options: ShardedReadOptions = {}): Promise<SelectionResult> {
+  async read<D extends ReadDtype | undefined = undefined>(
+    selection: readonly DimSelection[] | null = null,
+    options: ShardedReadOptions<D> = {},
+  ): Promise<SelectionResult<ReadArray<D>>> {
+    checkOptions(options, READ_KEYS, "ShardedArray.read options");
     const nd = this.meta.shape.length;
     const box = this.#box(selection ?? new Array(nd).fill(null));
     const res = await this.#readBoxes([box.lo], box.extent, options);
-    return { ...res, shape: box.shape };
+    return { ...res, data: res.data as ReadArray<D>, shape: box.shape };
   }
 
   /**
@@ -202,7 +263,11 @@ export class ShardedArray implements AsyncDisposable {
    * shard index they need, one for every inner chunk — into one output of
    * shape `[selections.length, ...selection shape]` (an ML batch of crops).
    */
-  async readBatch(selections: DimSelection[][], options: ShardedReadOptions = {}): Promise<SelectionResult> {
+  async readBatch<D extends ReadDtype | undefined = undefined>(
+    selections: readonly (readonly DimSelection[])[],
+    options: ShardedReadOptions<D> = {},
+  ): Promise<SelectionResult<ReadArray<D>>> {
+    checkOptions(options, READ_KEYS, "ShardedArray.readBatch options");
     if (!Array.isArray(selections) || selections.length === 0) {
       throw new RangeError("readBatch needs at least one selection");
     }
@@ -214,7 +279,7 @@ export class ShardedArray implements AsyncDisposable {
       }
     }
     const res = await this.#readBoxes(boxes.map((b) => b.lo), first.extent, options);
-    return { ...res, shape: [boxes.length, ...first.shape] };
+    return { ...res, data: res.data as ReadArray<D>, shape: [boxes.length, ...first.shape] };
   }
 
   /**
@@ -233,9 +298,9 @@ export class ShardedArray implements AsyncDisposable {
    * import { ShardedArray, writeShardedArray } from "../../mod.ts";
    * const dir = await Deno.makeTempDir();
    * const values = Uint16Array.from({ length: 4 * 64 * 64 }, (_, i) => i % 1000);
-   * await writeShardedArray(dir, values, { shape: [4, 64, 64], dataType: "uint16", shardShape: [1, 64, 64], chunkShape: [1, 16, 16] });
+   * await writeShardedArray(dir, values, { shape: [4, 64, 64], dtype: "uint16", shardShape: [1, 64, 64], chunkShape: [1, 16, 16] });
    * await using arr = await ShardedArray.open(dir);
-   * const crops = (t: number) => [[t, [0, 8], [0, 8]], [t, [8, 16], [8, 16]]] as [number, [number, number], [number, number]][];
+   * const crops = (t: number) => [[t, [0, 8], [0, 8]], [t, [8, 16], [8, 16]]];
    * let seen = 0;
    * for await (const batch of arr.readBatches([crops(0), crops(1), crops(2)], { ahead: 1, recycle: true })) {
    *   seen += batch.shape[0]; // batch.data: [2, 8, 8] uint16, valid until the next iteration
@@ -244,21 +309,23 @@ export class ShardedArray implements AsyncDisposable {
    * await Deno.remove(dir, { recursive: true });
    * ```
    */
-  async *readBatches(
-    batches: Iterable<DimSelection[][]> | AsyncIterable<DimSelection[][]>,
-    options: ReadBatchesOptions = {},
-  ): AsyncGenerator<SelectionResult, void, undefined> {
-    const ahead = options.ahead ?? 1;
-    if (!Number.isInteger(ahead) || ahead < 0 || ahead > 64) throw new RangeError(`ahead is 0..64, got ${ahead}`);
+  async *readBatches<D extends ReadDtype | undefined = undefined>(
+    batches: Iterable<readonly (readonly DimSelection[])[]> | AsyncIterable<readonly (readonly DimSelection[])[]>,
+    options: ReadBatchesOptions<D> = {},
+  ): AsyncGenerator<SelectionResult<ReadArray<D>>, void, undefined> {
+    checkOptions(options, BATCHES_KEYS, "ShardedArray.readBatches options");
+    const ahead = intOption(options.ahead, "ahead", 0, 64) ?? 1;
+    const recycle = checkBoolean(options.recycle, "recycle") ?? false;
     if (batches === null || typeof batches !== "object") {
       throw new TypeError("readBatches takes an iterable or async iterable of batches of selections");
     }
-    const { ahead: _a, recycle, output: _o, ...rest } = options;
+    const { ahead: _a, recycle: _r, ...rest } = options;
+    this.#checkRead(rest); // wrong options fail before the first batch, not inside the loop
     const free: NumericArray[] = []; // recycled outputs
-    const queue: Promise<SelectionResult>[] = [];
+    const queue: Promise<SelectionResult<ReadArray<D>>>[] = [];
     const source = (Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]()) as
-      | Iterator<DimSelection[][]>
-      | AsyncIterator<DimSelection[][]>;
+      | Iterator<readonly (readonly DimSelection[])[]>
+      | AsyncIterator<readonly (readonly DimSelection[])[]>;
     let done = false;
     const issue = async (): Promise<void> => {
       const step = await source.next();
@@ -270,7 +337,7 @@ export class ShardedArray implements AsyncDisposable {
       // A batch read while another is in flight goes to the reader's thread: the two overlap.
       const p = this.readBatch(sels, {
         ...rest,
-        ...(output ? { output } : {}),
+        ...(output ? { dest: output } : {}),
         hotPath: queue.length ? false : rest.hotPath,
       });
       p.catch(() => {}); // seen when awaited in order; not an unhandled rejection meanwhile
@@ -294,7 +361,7 @@ export class ShardedArray implements AsyncDisposable {
   }
 
   /** Elements one readBatch output holds for these selections (-1 when they are not valid; readBatch says why). */
-  #batchElements(sels: DimSelection[][]): number {
+  #batchElements(sels: readonly (readonly DimSelection[])[]): number {
     try {
       return Array.isArray(sels) && sels.length ? product(this.#box(sels[0]).extent) * sels.length : -1;
     } catch {
@@ -303,11 +370,12 @@ export class ShardedArray implements AsyncDisposable {
   }
 
   /** A selection as a box [lo, lo + extent) and its output shape. */
-  #box(sel: DimSelection[]): { lo: number[]; extent: number[]; shape: number[] } {
+  #box(sel: readonly DimSelection[]): { lo: number[]; extent: number[]; shape: number[] } {
     const m = this.meta, nd = m.shape.length;
-    if (!Array.isArray(sel) || sel.length !== nd) {
-      throw new RangeError(`A selection of ${sel?.length} dimensions for a ${nd}-d array`);
+    if (!Array.isArray(sel)) {
+      throw new TypeError(`A selection is an array (one entry per dimension), got ${describe(sel)}`);
     }
+    if (sel.length !== nd) throw new RangeError(`A selection of ${sel.length} dimensions for a ${nd}-d array`);
     const lo: number[] = [], extent: number[] = [], shape: number[] = [];
     sel.forEach((s, d) => {
       const n = m.shape[d];
@@ -318,6 +386,9 @@ export class ShardedArray implements AsyncDisposable {
         }
         lo.push(s), extent.push(1);
       } else {
+        if (!Array.isArray(s) || s.length !== 2) {
+          throw new TypeError(`Dimension ${d} of a selection: an index, [start, stop] or null, got ${describe(s)}`);
+        }
         const [a, b] = s;
         if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > n || a > b) {
           throw new RangeError(`Range [${a}, ${b}) outside dimension ${d} (0..${n})`);
@@ -352,15 +423,19 @@ export class ShardedArray implements AsyncDisposable {
     sc: Scratch,
   ): Promise<Omit<SelectionResult, "shape">> {
     const m = this.meta, nd = m.shape.length;
-    const convert = options.as ? { scale: options.scale ?? 1, offset: options.offset ?? 0 } : undefined;
-    const T = options.as ? (options.as === "float32" ? Float32Array : Float64Array) : TYPED[m.dataType];
+    const { convert, T } = this.#checkRead(options);
     const per = product(extent), count = per * los.length;
     const shared = !!options.pool;
-    let out = options.output;
+    let out = options.dest;
     if (out) {
-      if (out.length !== count) throw new RangeError(`output holds ${out.length} elements, the selection ${count}`);
+      if (!(out instanceof T)) {
+        throw new TypeError(
+          `dest is a ${T.name} (the ${options.dtype ?? m.dtype} this read delivers), got ${describe(out)}`,
+        );
+      }
+      if (out.length !== count) throw new RangeError(`dest holds ${out.length} elements, the selection ${count}`);
       if (shared && !(out.buffer instanceof SharedArrayBuffer)) {
-        throw new TypeError("With a pool, output is backed by a SharedArrayBuffer");
+        throw new TypeError("With a pool, dest is backed by a SharedArrayBuffer");
       }
     } else {
       out = shared ? new T(new SharedArrayBuffer(count * T.BYTES_PER_ELEMENT), 0, count) : new T(count);
@@ -458,7 +533,7 @@ export class ShardedArray implements AsyncDisposable {
       n++;
     });
     const args: DecodeArgs = {
-      dataType: m.dataType,
+      dtype: m.dtype,
       innerShape: inner,
       codecs: m.codecs,
       fillValue: m.json.fill_value,
@@ -481,13 +556,13 @@ export class ShardedArray implements AsyncDisposable {
       end: plan.end.subarray(0, n),
     };
     // Raw chunks are copied (or converted) natively, a batch or task per call.
-    const elem = TYPED[m.dataType].BYTES_PER_ELEMENT;
+    const elem = TYPED[m.dtype].BYTES_PER_ELEMENT;
     const zstd = isZstd(m);
     const copySpec: BoxCopySpec | undefined = args.raw || zstd
       ? {
         codec: zstd ? ChunkCodec.zstd : ChunkCodec.raw,
-        dtype: dtypeCode(m.dataType),
-        outDtype: options.as ? (options.as === "float32" ? Dtype.float32 : Dtype.float64) : dtypeCode(m.dataType),
+        dtype: dtypeCode(m.dtype),
+        outDtype: options.dtype ? DtypeCode[options.dtype] : dtypeCode(m.dtype),
         inner,
         extent,
         chunkBytes: product(inner) * elem,
@@ -511,7 +586,7 @@ export class ShardedArray implements AsyncDisposable {
     } else if (options.pool && n) {
       const res = await options.pool.transformInto(requests, {
         transform: { module: DECODE_MODULE, name: "decodeInto" },
-        output: out,
+        dest: out,
         stride: 0,
         args,
         signal: options.signal,
@@ -594,6 +669,29 @@ export class ShardedArray implements AsyncDisposable {
     return { data: out, chunksRead: n - missing, chunksFilled: filled + missing };
   }
 
+  /** The read options checked: the conversion (if any) and the delivered typed array. */
+  #checkRead(o: Omit<ShardedReadOptions, "dest">): {
+    convert?: { scale: number; offset: number };
+    T: (typeof TYPED)[Dtype];
+  } {
+    const dtype = checkEnum(o.dtype, READ_DTYPES, "dtype of a read");
+    const scale = finiteOption(o.scale, "scale"), offset = finiteOption(o.offset, "offset");
+    checkBoolean(o.hotPath, "hotPath");
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+      throw new TypeError(`signal is an AbortSignal, got ${describe(o.signal)}`);
+    }
+    if (o.pool !== undefined && (o.pool === null || typeof o.pool !== "object" || !("_copyBoxesInto" in o.pool))) {
+      throw new TypeError(`pool is a WorkerPool, got ${describe(o.pool)}`);
+    }
+    if (!dtype) {
+      if (scale !== undefined || offset !== undefined) {
+        throw new TypeError(`scale and offset convert to floats: give dtype "float32" or "float64" with them`);
+      }
+      return { T: TYPED[this.meta.dtype] };
+    }
+    return { convert: { scale: scale ?? 1, offset: offset ?? 0 }, T: TYPED[dtype] };
+  }
+
   /** Scratch sets not in use (see #readBoxes). */
   readonly #spare: Scratch[] = [];
 
@@ -622,7 +720,7 @@ export class ShardedArray implements AsyncDisposable {
 
   /** Bytes of one whole chunk file (unsharded arrays read chunks to EOF): an upper bound for raw chunks. */
   #chunkBytes(): number {
-    return product(this.meta.innerShape) * TYPED[this.meta.dataType].BYTES_PER_ELEMENT * 2 + 4096;
+    return product(this.meta.innerShape) * TYPED[this.meta.dtype].BYTES_PER_ELEMENT * 2 + 4096;
   }
 
   /** Reads the indexes of the shards not cached yet: one batch. */

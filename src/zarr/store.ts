@@ -6,9 +6,11 @@
  *
  * @module
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { type ByteRange, LsioError } from "../errors.ts";
+import { type ByteRange, fsError, LsioError } from "../errors.ts";
 import { Reader, type ReaderOptions, type ReadRequest } from "../reader.ts";
+import { checkKeys, describe, options as checkOptions } from "../_strict.ts";
 
 /** A zarrita store key: an absolute path in the store, e.g. `"/c/0/0"`. */
 export type StoreKey = `/${string}`;
@@ -73,13 +75,28 @@ export class LsioStore implements AsyncDisposable {
     this.#ownsReader = ownsReader;
   }
 
-  /** A store over `root` (a directory). */
+  /**
+   * A store over `root` (a directory). A root that is missing or not a
+   * folder is an {@linkcode LsioError} (`ENOENT`, `ENOTDIR`) naming it.
+   */
   static async open(root: string, options: LsioStoreOptions = {}): Promise<LsioStore> {
     if (typeof root !== "string" || root.length === 0 || root.includes("\0")) {
-      throw new TypeError("root is a non-empty path without NUL bytes");
+      throw new TypeError(`root is a non-empty path without NUL bytes, got ${describe(root)}`);
+    }
+    checkOptions(options, ["reader", "readerOptions"], "LsioStore.open options");
+    if (options.reader !== undefined && !(options.reader instanceof Reader)) {
+      throw new TypeError(`reader is a Reader, got ${describe(options.reader)}`);
+    }
+    const full = path.resolve(root);
+    try {
+      if (!(await fs.promises.stat(full)).isDirectory()) {
+        throw new LsioError(-20, { path: full, op: "open store: its root is a folder" });
+      }
+    } catch (e) {
+      throw fsError(e, full, "open store");
     }
     const reader = options.reader ?? await Reader.open({ plan: "ordered", ...options.readerOptions });
-    return new LsioStore(path.resolve(root), reader, options.reader === undefined);
+    return new LsioStore(full, reader, options.reader === undefined);
   }
 
   /** Batches and requests so far. */
@@ -87,7 +104,11 @@ export class LsioStore implements AsyncDisposable {
     return { ...this.#stats };
   }
 
-  /** The whole value of `key`, or undefined when there is none. */
+  /**
+   * The whole value of `key`, or undefined when there is none. (`options` are
+   * what zarrita passes through per request: `signal` is taken, other keys of
+   * other stores' options are ignored.)
+   */
   get(key: StoreKey, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
     return this.#enqueue({ path: this.#resolve(key) }, options.signal);
   }
@@ -95,7 +116,11 @@ export class LsioStore implements AsyncDisposable {
   /** A byte range of `key`'s value, or undefined when there is no such key. */
   getRange(key: StoreKey, range: RangeQuery, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
     const p = this.#resolve(key);
-    if (range && "suffixLength" in range) {
+    if (range === null || typeof range !== "object") {
+      throw new TypeError(`range is { offset, length } or { suffixLength }, got ${describe(range)}`);
+    }
+    checkKeys(range, "suffixLength" in range ? ["suffixLength"] : ["offset", "length"], "range");
+    if ("suffixLength" in range) {
       const n = range.suffixLength;
       if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`suffixLength ${n} is not a byte count`);
       return this.#enqueue(n === 0 ? { path: p, start: 0, end: 0 } : { path: p, start: -n }, options.signal);
