@@ -70,7 +70,10 @@ for (const b of blocks) {
       const printed = r.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " "));
       for (const want of expectedLines(b.code)) {
         const words = want.replace(/\s+/g, " ");
-        assert(printed.some((l) => l.startsWith(words)), `block at line ${b.line}: no line printed "${words}":\n${r.stdout}`);
+        assert(
+          printed.some((l) => l.startsWith(words)),
+          `block at line ${b.line}: no line printed "${words}":\n${r.stdout}`,
+        );
       }
     } finally {
       fs.rmSync(file, { force: true });
