@@ -20,21 +20,9 @@ import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";
 import { TYPED } from "../src/zarr/_meta.ts";
+import { DTYPES } from "../src/dtype.ts";
 
 const FIXTURES = env("LSIO_ZARR_FIXTURES") ?? new URL("./fixtures/zarr-python-v3/data.zarr", import.meta.url).pathname;
-const DTYPES = [
-  "bool",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "float32",
-  "float64",
-] as const;
 const NUMERIC = new Set<string>(DTYPES);
 const dir = tempDir("lsio-zarr-");
 const pool = await WorkerPool.open({ workers: 2 });
