@@ -5,12 +5,14 @@
 //!   zig build test            C unit tests (csrc/tests: test_core.c, test_plan.c, test_reduce.c), run
 //!   zig build fuzz-smoke      the planner fuzz target (csrc/tests/fuzz_plan.c) on 200000
 //!                             seeded random inputs, UBSan (args: -- N [SEED] | -- FILE...)
+//!   zig build lib             the shared library alone (no test programs); .ci/pack
+//!                             builds each npm platform package's library this way
 //!   zig build cross           compile-only check of the portable backend for
 //!                             x86_64/aarch64 macOS and Windows (nothing is run)
 //!   zig build smoke-windows   Windows smoke test exe (zig-out/smoke/, run it under wine64)
 //!
 //! Options: -Dliburing=<path to liburing.a> (default: Debian's multiarch path),
-//!          -Dsanitize=true (UBSan in the test binary).
+//!          -Dsanitize=true (UBSan in the test binary), -Dstrip=true (no debug info in the library).
 const std = @import("std");
 
 const common_sources = [_][]const u8{
@@ -67,11 +69,14 @@ pub fn build(b: *std.Build) void {
     const os_tag = target.result.os.tag;
 
     // The shared library the TypeScript module loads.
-    const lib_mod = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true });
+    const strip = b.option(bool, "strip", "strip debug information from the library (the npm packages)");
+    const lib_mod = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true, .strip = strip });
     addCore(b, lib_mod, os_tag, liburing);
     const lib = b.addLibrary(.{ .name = "lsio", .linkage = .dynamic, .root_module = lib_mod });
     if (os_tag == .linux) lib.setVersionScript(b.path("csrc/lsio.map"));
     b.installArtifact(lib);
+    // `zig build lib -Dtarget=… --prefix DIR`: the library alone (the npm platform packages, .ci/pack).
+    b.step("lib", "build and install only the shared library").dependOn(&b.addInstallArtifact(lib, .{}).step);
 
     // C unit tests.
     const test_mod = b.createModule(.{

@@ -2,6 +2,11 @@
  * light-speed-io (LSIO): read many byte ranges of many files in one call, as
  * fast as the storage allows — io_uring batches driven from Deno and Bun.
  *
+ * This entry point is the core: {@linkcode Reader}, {@linkcode WorkerPool},
+ * errors, aligned memory, storage profiles and element types; it loads no
+ * Zarr code and no zarrita. Zarr v3 arrays are in `light-speed-io/zarr`
+ * (`./zarr.ts`).
+ *
  * @example
  * ```ts
  * import { Reader } from "./mod.ts";
@@ -47,26 +52,6 @@ export {
   WorkerPool,
   type WorkerPoolOptions,
 } from "./src/pool.ts";
-export {
-  LsioStore,
-  type LsioStoreOptions,
-  type LsioStoreStats,
-  type RangeQuery,
-  type StoreKey,
-} from "./src/zarr/store.ts";
-export {
-  type DimSelection,
-  type ReadArray,
-  type ReadBatchesOptions,
-  type ReadDtype,
-  type SelectionResult,
-  ShardedArray,
-  type ShardedArrayOptions,
-  type ShardedReadOptions,
-  ZarrFormatError,
-} from "./src/zarr/sharded.ts";
-export { writeShardedArray, type WriteShardedOptions } from "./src/zarr/write.ts";
-export { crc32c } from "./src/zarr/crc32c.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
 export {
   type Dtype,
@@ -79,7 +64,11 @@ export {
 } from "./src/dtype.ts";
 export {
   type DetectedProfile,
+  type DetectOptions,
   detectProfile,
+  type DeviceFacts,
+  type Measurement,
+  type PlanThresholds,
   type ProfileName,
   PROFILES,
   type ResolvedPlanOptions,

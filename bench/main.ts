@@ -18,7 +18,7 @@ import { ProgressBar } from "./progress.ts";
 import { addRatios, type BenchRecord, RESULTS_DIR, table, writeResults } from "./report.ts";
 import { run } from "./spawn.ts";
 import { prepareShards, type ShardData, type ShardLayout, type ShardRecord, shardTable } from "./shard4k.ts";
-import { type PlanOptions, resolvePlanOptions } from "../src/profiles.ts";
+import { type PlanThresholds, resolvePlanOptions } from "../src/profiles.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -93,7 +93,7 @@ interface Impl {
   /** "file" (default): the one-file workloads; "shards": shard4k. */
   kind?: "file" | "shards";
   /** LSIO's per-call plan option (shard4k). */
-  plan?: false | PlanOptions;
+  plan?: false | PlanThresholds;
   /** fio: plain sequential reads of this many bytes over the selected shard files (no iolog; shard4k). */
   seqBs?: number;
   /** bench/pread_loop.c (shard4k): 256 KiB preads into the final array, or into one reused buffer. */

@@ -30,7 +30,7 @@
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { writeShardedArray } from "../mod.ts";
+import { writeShardedArray } from "../zarr.ts";
 import { DATA_DIR } from "./data.ts";
 import { ProgressBar } from "./progress.ts";
 import { RESULTS_DIR } from "./report.ts";

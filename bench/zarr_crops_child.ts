@@ -64,7 +64,8 @@ async function main(): Promise<void> {
     }
   };
   if (spec.impl.startsWith("lsio-batched")) {
-    const { ShardedArray, WorkerPool } = await import("../mod.ts");
+    const { WorkerPool } = await import("../mod.ts");
+    const { ShardedArray } = await import("../zarr.ts");
     // The workers keep shard files open between tasks, as the main-thread path's reader does.
     const pool = spec.impl === "lsio-batched" ? await WorkerPool.open({ keepOpen: 1024 }) : undefined;
     const arr = await ShardedArray.open(spec.array);
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   } else {
     let store: zarr.Readable;
     if (spec.impl === "zarrita-lsio") {
-      const { LsioStore } = await import("../mod.ts");
+      const { LsioStore } = await import("../zarr.ts");
       const s = await LsioStore.open(spec.array);
       store = s;
       close = () => s.close();

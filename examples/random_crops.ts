@@ -13,7 +13,8 @@
  */
 import * as fs from "node:fs";
 import process from "node:process";
-import { type DimSelection, ShardedArray, WorkerPool, writeShardedArray } from "../mod.ts";
+import { WorkerPool } from "../mod.ts";
+import { type DimSelection, ShardedArray, writeShardedArray } from "../zarr.ts";
 
 const quick = process.argv.includes("--quick");
 const codecs = process.argv.includes("--zstd") ? "zstd" : "raw";

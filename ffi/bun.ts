@@ -13,10 +13,7 @@
  */
 // @ts-ignore: bun:ffi exists only under Bun; Deno never loads this file.
 import { dlopen, ptr } from "bun:ffi";
-import { locateLibrary } from "./library.ts";
 import { BatchWord, type Native, STATE_DONE } from "./native.ts";
-import { existsSync } from "node:fs";
-import process from "node:process";
 
 const symbols = {
   /** uint32_t lsio_abi_version(void) */
@@ -46,9 +43,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls by setImmediate (other tasks still run) this long before backing off to timers. */
 const SPIN_MS = 2;
 
+/**
+ * The ABI version of the library at `path`, read before anything else is
+ * bound: a library of another version may lack symbols this table names.
+ */
+export function probeAbi(path: string): number {
+  const lib = dlopen(path, { lsio_abi_version: symbols.lsio_abi_version });
+  try {
+    return lib.symbols.lsio_abi_version();
+  } finally {
+    lib.close();
+  }
+}
+
 /** Opens the library under Bun. */
-export function openNative(): Native {
-  const path = locateLibrary((k) => process.env[k], existsSync, process.platform);
+export function openNative(path: string): Native {
   const s = dlopen(path, symbols).symbols;
   return {
     runtime: "bun",

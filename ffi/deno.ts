@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { locateLibrary } from "./library.ts";
 import type { Native } from "./native.ts";
 
 const symbols = {
@@ -33,17 +32,21 @@ const symbols = {
   lsio_copy_boxes: { parameters: ["buffer"], result: "i32" },
 } as const;
 
-function exists(path: string): boolean {
+/**
+ * The ABI version of the library at `path`, read before anything else is
+ * bound: a library of another version may lack symbols this table names.
+ */
+export function probeAbi(path: string): number {
+  const lib = Deno.dlopen(path, { lsio_abi_version: symbols.lsio_abi_version });
   try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
+    return lib.symbols.lsio_abi_version();
+  } finally {
+    lib.close();
   }
 }
 
 /** Opens the library under Deno. */
-export function openNative(): Native {
-  const path = locateLibrary((k) => Deno.env.get(k), exists, Deno.build.os);
+export function openNative(path: string): Native {
   const lib = Deno.dlopen(path, symbols);
   const s = lib.symbols;
   const ptr = (h: bigint) => Deno.UnsafePointer.create(h);

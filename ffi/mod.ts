@@ -3,6 +3,10 @@
  *
  * @module
  */
+import { existsSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import process from "node:process";
+import { locateLibrary, type LookupHost } from "./library.ts";
 import { ABI_VERSION, type Native } from "./native.ts";
 
 /** Oldest runtime versions LSIO supports (Bun: dlopen from several Workers at once). */
@@ -20,7 +24,45 @@ export function checkRuntimeVersion(runtime: string, version: string): void {
   );
 }
 
+/** ".ts" when running from the sources, ".js" from the compiled npm package. */
+const EXT = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+
 let loaded: Promise<Native> | undefined;
+
+/** The lookup's view of this runtime: node:fs, node:module and (Deno from sources) npm: imports. */
+function lookupHost(deno: boolean): LookupHost {
+  return {
+    env: (name) => {
+      try {
+        return process.env[name];
+      } catch {
+        return undefined; // Deno without --allow-env
+      }
+    },
+    exists: (p) => {
+      try {
+        return existsSync(p) && statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    },
+    platform: process.platform,
+    arch: process.arch,
+    resolvePackage: (name) => {
+      try {
+        return createRequire(import.meta.url).resolve(name);
+      } catch {
+        return undefined; // not installed, or this module is not in a node_modules tree (a URL)
+      }
+    },
+    importNpm: deno
+      ? async (platform) => {
+        const mod = await import(`./_deno_npm${EXT}`) as { importPlatform(p: string): Promise<string | undefined> };
+        return await mod.importPlatform(platform);
+      }
+      : undefined,
+  };
+}
 
 /** The native library, loaded on first use. */
 export function native(): Promise<Native> {
@@ -32,15 +74,17 @@ async function load(): Promise<Native> {
   const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
   if (g.Bun) checkRuntimeVersion("bun", g.Bun.version);
   else if (g.Deno) checkRuntimeVersion("deno", g.Deno.version.deno);
-  // A variable specifier keeps each runtime's type checker off the other's file.
-  const adapter = g.Bun ? "./bun.ts" : "./deno.ts";
-  const mod = await import(adapter) as { openNative(): Native };
-  const lib = mod.openNative();
-  const abi = lib.abiVersion();
+  const path = await locateLibrary(lookupHost(!g.Bun && !!g.Deno));
+  const mod: { probeAbi(path: string): number; openNative(path: string): Native } = g.Bun
+    ? await import("./bun.ts")
+    : await import("./deno.ts");
+  const abi = mod.probeAbi(path);
   if (abi !== ABI_VERSION) {
     throw new Error(
-      `The LSIO native library at ${lib.path} speaks ABI ${abi}, this code speaks ${ABI_VERSION}: rebuild it with "bash .ci/setup"`,
+      `The LSIO native library at ${path} speaks ABI ${abi}, this code speaks ${ABI_VERSION}: ` +
+        `use the library of the same light-speed-io version (rebuild it with "bash .ci/setup" in a clone, or ` +
+        `reinstall the platform package), or point LSIO_LIBRARY_PATH at one`,
     );
   }
-  return lib;
+  return mod.openNative(path);
 }

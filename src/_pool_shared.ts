@@ -9,7 +9,7 @@
 // share. Each share is one 64-bit word (next task | end << 32) changed only
 // by compare-and-swap, so owner and thieves never block each other.
 
-import type { BoxCopySpec } from "./zarr/_boxcopy.ts";
+import type { BoxCopySpec } from "./_boxcopy.ts";
 
 /** The per-request columns, in work order, shared with every worker. */
 export interface WorkColumns {

@@ -18,7 +18,7 @@ import {
   ReductionWord,
 } from "../ffi/native.ts";
 import { allocAlignedWith } from "./aligned.ts";
-import { BoxCopier } from "./zarr/_boxcopy.ts";
+import { BoxCopier } from "./_boxcopy.ts";
 import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts";
 import { stealTask, takeTask } from "./_pool_shared.ts";
 import { encodePaths } from "./_paths.ts";

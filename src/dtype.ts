@@ -45,15 +45,25 @@ export const DTYPES: readonly Dtype[] = Object.freeze([
 export interface DtypeArrays {
   /** 0 or 1 per byte. */
   bool: Uint8Array;
+  /** Signed 8-bit integers. */
   int8: Int8Array;
+  /** Signed 16-bit integers. */
   int16: Int16Array;
+  /** Signed 32-bit integers. */
   int32: Int32Array;
+  /** Signed 64-bit integers, as bigints. */
   int64: BigInt64Array;
+  /** Unsigned 8-bit integers. */
   uint8: Uint8Array;
+  /** Unsigned 16-bit integers. */
   uint16: Uint16Array;
+  /** Unsigned 32-bit integers. */
   uint32: Uint32Array;
+  /** Unsigned 64-bit integers, as bigints. */
   uint64: BigUint64Array;
+  /** IEEE 754 single precision. */
   float32: Float32Array;
+  /** IEEE 754 double precision. */
   float64: Float64Array;
 }
 
@@ -65,9 +75,13 @@ export type NumericArray = DtypeArrays[Dtype];
 
 /** A typed-array constructor of one of the {@linkcode Dtype}s. */
 export interface NumericArrayConstructor {
+  /** A zeroed array of `length` elements. */
   new (length: number): NumericArray;
+  /** A view of `length` elements of `buffer` from `byteOffset`. */
   new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): NumericArray;
+  /** Bytes of one element. */
   readonly BYTES_PER_ELEMENT: number;
+  /** The constructor's name ("Float32Array"). */
   readonly name: string;
 }
 

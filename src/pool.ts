@@ -41,7 +41,7 @@ import {
   type WorkColumns,
 } from "./_pool_shared.ts";
 import type { InitMessage } from "./_pool_worker.ts";
-import type { BoxCopySpec } from "./zarr/_boxcopy.ts";
+import type { BoxCopySpec } from "./_boxcopy.ts";
 import {
   type BatchStats,
   checkReadOptions,
@@ -52,7 +52,24 @@ import {
   type ReadOptions,
   type ReadRequest,
   requestError,
+  resolveSharedBatch,
 } from "./reader.ts";
+import { trusted } from "./_internal.ts";
+
+/**
+ * The Zarr reader's raw path (module-internal, not part of the public API):
+ * each chunk's part of its box copied (or converted) natively into `dest`,
+ * one call per task.
+ */
+export let copyBoxesInto: (
+  pool: WorkerPool,
+  requests: PoolRequests,
+  dest: ArrayBufferView,
+  spec: BoxCopySpec,
+  options: PoolCallOptions,
+) => Promise<PoolResult>;
+/** A worker died: fail what it was doing and start a replacement (set by WorkerPool's static block). */
+let replaceWorker: (pool: WorkerPool, k: number, why: string) => Promise<void>;
 
 const ECANCELED = 125;
 const EMSGSIZE = 90;
@@ -71,7 +88,7 @@ const POOL_KEYS = [
   "mergeMax",
   "scratchBytes",
 ] as const;
-const CALL_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof", "trustRanges"] as const;
+const CALL_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof"] as const;
 const TRANSFORM_KEYS = [...CALL_KEYS, "transform", "dtype", "args"] as const;
 const INTO_KEYS = [...TRANSFORM_KEYS, "dest", "stride"] as const;
 const REDUCE_KEYS = [...CALL_KEYS, "dtype", "bins", "range", "minmax"] as const;
@@ -204,14 +221,8 @@ export type PoolReadIntoRequests =
   | (Omit<ColumnarRequests, "dest"> & Required<Pick<ColumnarRequests, "dest">>);
 
 /** Options of every pool call. */
-export interface PoolCallOptions extends Pick<ReadOptions, "signal" | "onProgress" | "progressIntervalMs" | "pastEof"> {
-  /**
-   * @internal Every range is explicit and inside its file (e.g. from a shard
-   * index): skip taking the files' sizes; a range past EOF then fails with
-   * ENODATA when read instead of ERANGE up front.
-   */
-  trustRanges?: boolean;
-}
+export interface PoolCallOptions
+  extends Pick<ReadOptions, "signal" | "onProgress" | "progressIntervalMs" | "pastEof"> {}
 
 /** Options of {@linkcode WorkerPool.map} and {@linkcode WorkerPool.transformInto}. */
 export interface TransformOptions<T = unknown> extends PoolCallOptions {
@@ -248,6 +259,7 @@ export interface ReduceOptions extends PoolCallOptions {
   dtype: Exclude<Dtype, "bool">;
   /** Histogram over `[range[0], range[1])` with this many bins (omitted: no histogram). */
   bins?: number;
+  /** The histogram's `[lo, hi)` (with `bins`). */
   range?: [number, number];
   /** Compute min/max (default true). */
   minmax?: boolean;
@@ -259,8 +271,9 @@ export interface Reduction {
   sum: number;
   /** sum / elements (NaN when there are none). */
   mean: number;
-  /** Smallest and largest non-NaN element (±Infinity when there are none). */
+  /** Smallest non-NaN element (Infinity when there are none). */
   min: number;
+  /** Largest non-NaN element (-Infinity when there are none). */
   max: number;
   /** Elements seen (NaNs included). */
   elements: number;
@@ -314,6 +327,7 @@ export class TransformError extends Error {
   /** The name of what the transform threw (e.g. "TypeError"). */
   readonly causeName: string;
 
+  /** The transform's message, and which chunk it failed on. */
   constructor(message: string, where: { path: string; range: ByteRange; index: number; causeName?: string }) {
     super(
       `Transform failed on ${where.path}, bytes ${where.range.start}..${
@@ -508,19 +522,13 @@ export class WorkerPool implements AsyncDisposable {
     return { errors: r.errors, stats: r.stats };
   }
 
-  /**
-   * @internal The Zarr reader's raw path: each chunk's part of its box copied
-   * (or converted) natively into `output`, one call per task.
-   */
-  async _copyBoxesInto(
-    requests: PoolRequests,
-    dest: ArrayBufferView,
-    spec: BoxCopySpec,
-    options: PoolCallOptions,
-  ): Promise<PoolResult> {
-    if (!isShared(dest)) throw new TypeError("dest is backed by a SharedArrayBuffer");
-    const r = await this.#call("into", requests, options, { dest, copyBoxes: spec });
-    return { errors: r.errors, stats: r.stats };
+  static {
+    copyBoxesInto = async (pool, requests, dest, spec, options) => {
+      if (!isShared(dest)) throw new TypeError("dest is backed by a SharedArrayBuffer");
+      const r = await pool.#call("into", requests, options, { dest, copyBoxes: spec });
+      return { errors: r.errors, stats: r.stats };
+    };
+    replaceWorker = (pool, k, why) => pool.#replace(k, why);
   }
 
   /**
@@ -767,10 +775,11 @@ export class WorkerPool implements AsyncDisposable {
     withDest: boolean,
   ): Promise<Prepared> {
     const t0 = performance.now();
-    const batch = await this.#reader._resolveShared(
+    const batch = await resolveSharedBatch(
+      this.#reader,
       Array.isArray(requests) ? requests as readonly ReadRequest[] : { ...(requests as ColumnarRequests) },
       { signal: options.signal, pastEof: options.pastEof ?? this.#options.pastEof },
-      options.trustRanges ?? false,
+      trusted(options),
       withDest,
     );
     const n = batch.count;
@@ -924,8 +933,8 @@ export class WorkerPool implements AsyncDisposable {
     });
   }
 
-  /** @internal Worker k died: fail the running batch, start a replacement. */
-  async _replace(k: number, why: string): Promise<void> {
+  /** Worker k died: fail the running batch, start a replacement. */
+  async #replace(k: number, why: string): Promise<void> {
     const e = new Error(`LSIO worker ${k} died: ${why}`);
     const old = this.#slots[k];
     this.#slots[k] = undefined;
@@ -986,7 +995,7 @@ async function spawn(
   worker.onmessage = null;
   worker.onerror = (e) => {
     e.preventDefault?.();
-    void ref.pool?._replace(w, e.message ?? String(e));
+    if (ref.pool) void replaceWorker(ref.pool, w, e.message ?? String(e));
   };
   return { worker, pinned: ready.pinned, backend: ready.backend };
 }

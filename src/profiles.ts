@@ -45,12 +45,12 @@ export type ProfileName = "ram" | "nvme" | "ssd" | "hdd" | "cloud";
  *
  * @example
  * ```ts
- * import type { PlanOptions } from "./profiles.ts";
- * const plan: PlanOptions = { profile: "hdd", mergeMax: 4 * 2 ** 20 };
+ * import type { PlanThresholds } from "./profiles.ts";
+ * const plan: PlanThresholds = { profile: "hdd", mergeMax: 4 * 2 ** 20 };
  * console.log(plan.profile); // hdd
  * ```
  */
-export interface PlanOptions {
+export interface PlanThresholds {
   /** Which defaults to start from; `"auto"` (or omitted): the detected profile, else `"ssd"`. */
   profile?: ProfileName | "auto";
   /** Bytes: requests of one file whose gap is <= this are read as one read. */
@@ -92,55 +92,56 @@ const MiB = 1024 * KiB;
  * for (const [name, p] of Object.entries(PROFILES)) console.log(name, p.mergeGap, p.mergeMax, p.splitSize);
  * ```
  */
-export const PROFILES: Record<ProfileName, Required<Omit<PlanOptions, "profile">>> = Object.freeze({
-  /**
-   * Page cache, tmpfs, zram, pmem: a read is a memory copy plus a fixed cost
-   * per read. Measured here (fio, io_uring QD 64, hot 256 MiB file, 2-core VM):
-   * 4 KiB reads 1.52 µs each, 12 KiB reads 2.14 µs, so two 4 KiB reads with a
-   * 4 KiB hole cost 3.0 µs apart and 2.1 µs merged; the break-even gap is
-   * ~16 KiB with cache-hot buffers, less once the gap bytes land in cold memory
-   * or a scratch buffer. Merge only near-adjacent requests: at most one page
-   * between them. Cap 256 KiB: 64–256 KiB reads beat 1 MiB here (14.3 and
-   * 18.3 GB/s vs 13.1 GB/s; a 1 MiB copy no longer fits the CPU caches).
-   * Never split: a cached read completes inline on the ring's thread, so pieces
-   * gain no parallelism.
-   */
-  ram: Object.freeze({ mergeGap: 4 * KiB, mergeMax: 256 * KiB, splitSize: 0 }),
-  /**
-   * NVMe: ~0.5–1 M random 4 KiB IOPS and 3–7 GB/s per device, so one more
-   * command costs the device about as much as 4–14 KiB of transfer: a small
-   * gap (one page) pays, more wastes bandwidth. Cap 256 KiB: typical
-   * max_sectors_kb / MDTS is 128–512 KiB (the block layer splits beyond), and
-   * the copy into memory, as on "ram", prefers 64–256 KiB. No split: the
-   * controller already spreads a long read across its flash channels.
-   */
-  nvme: Object.freeze({ mergeGap: 4 * KiB, mergeMax: 256 * KiB, splitSize: 0 }),
-  /**
-   * SATA/SAS SSDs and virtual disks: ~60–100 µs per random 4 KiB read at
-   * 0.5–1 GB/s sequential, a break-even gap of ~50–100 KB (measured here on the
-   * virtio disk: 57 µs × 950 MB/s ≈ 54 KB). 32 KiB stays below it because NCQ
-   * hides part of the per-read cost when many reads are in flight. Cap
-   * 512 KiB: AHCI's max_sectors_kb is usually 512–1280; beyond the device's
-   * sequential rate is reached already. No split.
-   */
-  ssd: Object.freeze({ mergeGap: 32 * KiB, mergeMax: 512 * KiB, splitSize: 0 }),
-  /**
-   * Spinning disks: a seek plus half a rotation is ~8 ms, worth ~1.2–2 MB of
-   * transfer at 150–250 MB/s. Merge aggressively: read 1 MiB gaps rather than
-   * seek over them (reading a whole file can beat reading every third block).
-   * Cap 8 MiB (~40 ms of transfer): longer reads add latency and memory, not
-   * bandwidth. No split: one head, pieces only add seeks.
-   */
-  hdd: Object.freeze({ mergeGap: 1 * MiB, mergeMax: 8 * MiB, splitSize: 0 }),
-  /**
-   * Network and object storage (NFS, SMB, FUSE mounts of S3/GCS, ...): 1–100 ms
-   * to the first byte and often a price per request, so merge generously
-   * (1 MiB gaps) and allow long merged reads (16 MiB). One stream rarely gets
-   * past 50–100 MB/s, so reads over 8 MiB go as 8 MiB pieces in flight at once
-   * (8–16 MiB is the part size object stores recommend for ranged GETs).
-   */
-  cloud: Object.freeze({ mergeGap: 1 * MiB, mergeMax: 16 * MiB, splitSize: 8 * MiB }),
-});
+export const PROFILES: Readonly<Record<ProfileName, Readonly<Required<Omit<PlanThresholds, "profile">>>>> = Object
+  .freeze({
+    /**
+     * Page cache, tmpfs, zram, pmem: a read is a memory copy plus a fixed cost
+     * per read. Measured here (fio, io_uring QD 64, hot 256 MiB file, 2-core VM):
+     * 4 KiB reads 1.52 µs each, 12 KiB reads 2.14 µs, so two 4 KiB reads with a
+     * 4 KiB hole cost 3.0 µs apart and 2.1 µs merged; the break-even gap is
+     * ~16 KiB with cache-hot buffers, less once the gap bytes land in cold memory
+     * or a scratch buffer. Merge only near-adjacent requests: at most one page
+     * between them. Cap 256 KiB: 64–256 KiB reads beat 1 MiB here (14.3 and
+     * 18.3 GB/s vs 13.1 GB/s; a 1 MiB copy no longer fits the CPU caches).
+     * Never split: a cached read completes inline on the ring's thread, so pieces
+     * gain no parallelism.
+     */
+    ram: Object.freeze({ mergeGap: 4 * KiB, mergeMax: 256 * KiB, splitSize: 0 }),
+    /**
+     * NVMe: ~0.5–1 M random 4 KiB IOPS and 3–7 GB/s per device, so one more
+     * command costs the device about as much as 4–14 KiB of transfer: a small
+     * gap (one page) pays, more wastes bandwidth. Cap 256 KiB: typical
+     * max_sectors_kb / MDTS is 128–512 KiB (the block layer splits beyond), and
+     * the copy into memory, as on "ram", prefers 64–256 KiB. No split: the
+     * controller already spreads a long read across its flash channels.
+     */
+    nvme: Object.freeze({ mergeGap: 4 * KiB, mergeMax: 256 * KiB, splitSize: 0 }),
+    /**
+     * SATA/SAS SSDs and virtual disks: ~60–100 µs per random 4 KiB read at
+     * 0.5–1 GB/s sequential, a break-even gap of ~50–100 KB (measured here on the
+     * virtio disk: 57 µs × 950 MB/s ≈ 54 KB). 32 KiB stays below it because NCQ
+     * hides part of the per-read cost when many reads are in flight. Cap
+     * 512 KiB: AHCI's max_sectors_kb is usually 512–1280; beyond the device's
+     * sequential rate is reached already. No split.
+     */
+    ssd: Object.freeze({ mergeGap: 32 * KiB, mergeMax: 512 * KiB, splitSize: 0 }),
+    /**
+     * Spinning disks: a seek plus half a rotation is ~8 ms, worth ~1.2–2 MB of
+     * transfer at 150–250 MB/s. Merge aggressively: read 1 MiB gaps rather than
+     * seek over them (reading a whole file can beat reading every third block).
+     * Cap 8 MiB (~40 ms of transfer): longer reads add latency and memory, not
+     * bandwidth. No split: one head, pieces only add seeks.
+     */
+    hdd: Object.freeze({ mergeGap: 1 * MiB, mergeMax: 8 * MiB, splitSize: 0 }),
+    /**
+     * Network and object storage (NFS, SMB, FUSE mounts of S3/GCS, ...): 1–100 ms
+     * to the first byte and often a price per request, so merge generously
+     * (1 MiB gaps) and allow long merged reads (16 MiB). One stream rarely gets
+     * past 50–100 MB/s, so reads over 8 MiB go as 8 MiB pieces in flight at once
+     * (8–16 MiB is the part size object stores recommend for ranged GETs).
+     */
+    cloud: Object.freeze({ mergeGap: 1 * MiB, mergeMax: 16 * MiB, splitSize: 8 * MiB }),
+  });
 
 /** The profile names, in order from fastest to slowest per read. */
 const NAMES: readonly ProfileName[] = ["ram", "nvme", "ssd", "hdd", "cloud"];
@@ -161,7 +162,7 @@ const NAMES: readonly ProfileName[] = ["ram", "nvme", "ssd", "hdd", "cloud"];
  * ```
  */
 export function resolvePlanOptions(
-  opts: PlanOptions | undefined,
+  opts: PlanThresholds | undefined,
   detected?: { profile: ProfileName },
 ): ResolvedPlanOptions {
   if (opts !== undefined && (opts === null || typeof opts !== "object")) {

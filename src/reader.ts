@@ -19,12 +19,8 @@ import { NativeBatch } from "./_batch.ts";
 import { allocAlignedWith } from "./aligned.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
 import { setInt64, setOpenEnd } from "./_int64.ts";
-import {
-  detectProfile,
-  type PlanOptions as ProfilePlanOptions,
-  type ProfileName,
-  resolvePlanOptions,
-} from "./profiles.ts";
+import { trusted } from "./_internal.ts";
+import { detectProfile, type PlanThresholds, type ProfileName, resolvePlanOptions } from "./profiles.ts";
 import {
   checkBoolean,
   checkEnum,
@@ -50,22 +46,17 @@ const READER_KEYS = [
   "hotPath",
   "plan",
 ] as const;
-/** The keys of {@linkcode ReadOptions} (`trustRanges` is internal). */
-export const READ_KEYS = [
-  "signal",
-  "onProgress",
-  "progressIntervalMs",
-  "pastEof",
-  "plan",
-  "hotPath",
-  "trustRanges",
-] as const;
+/** The keys of {@linkcode ReadOptions}. */
+export const READ_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof", "plan", "hotPath"] as const;
 const PLAN_KEYS = ["profile", "mergeGap", "mergeMax", "splitSize", "gaps"] as const;
 const REQUEST_KEYS = ["path", "start", "end"] as const;
 const INTO_KEYS = ["path", "start", "end", "dest"] as const;
 const COLUMN_KEYS = ["paths", "file", "start", "end", "dest"] as const;
 const DEST_KEYS = ["buffer", "offsets"] as const;
 const PAST_EOF = ["error", "truncate"] as const;
+
+/** ReadPlan's batch, handed to a read once (set by ReadPlan's static block; module-internal). */
+let takeBatch: (plan: ReadPlan) => NativeBatch;
 
 /** Options of {@linkcode Reader.open}. */
 export interface ReaderOptions {
@@ -123,7 +114,7 @@ export interface ReaderOptions {
  * {@linkcode PROFILES}); `profile: "auto"` (the default) detects it from the
  * first file of the batch ({@linkcode detectProfile}, cached per device).
  */
-export interface PlanOptions extends ProfilePlanOptions {
+export interface PlanOptions extends PlanThresholds {
   /**
    * Merged reads with gaps: `"readv"` scatters straight into the destinations
    * (gaps into a scratch sink), `"copy"` reads into a bounce buffer and copies
@@ -208,12 +199,6 @@ export interface ReadOptions {
    * reader has no hot path. Default: the reader's {@linkcode ReaderOptions.hotPath}.
    */
   hotPath?: boolean;
-  /**
-   * @internal Every range is explicit and inside its file (e.g. from a shard
-   * index): skip taking the files' sizes (readColumnar with `dest` only); a
-   * range past EOF then fails with ENODATA when read instead of ERANGE.
-   */
-  trustRanges?: boolean;
 }
 
 /** One request of {@linkcode Reader.read}. */
@@ -396,13 +381,29 @@ export class ReadPlan {
     for (let i = 0; i < b.count; i++) sum += b.lengthOf(i);
     return sum;
   }
-  /** @internal Hands the batch to a read, once. */
-  _take(): NativeBatch {
-    const b = this.#get();
-    this.#batch = undefined;
-    return b;
+  static {
+    // Hands the batch to a read, once (module-internal: see takePlanBatch).
+    takeBatch = (plan) => {
+      const b = plan.#get();
+      plan.#batch = undefined;
+      return b;
+    };
   }
 }
+
+/**
+ * For the worker pool (module-internal, not part of the public API): the
+ * requests resolved against their files' sizes in a batch whose arrays are
+ * shared with the workers; `trustRanges` skips the sizes for explicit ranges,
+ * `withDest` takes requests that name their destinations.
+ */
+export let resolveSharedBatch: (
+  reader: Reader,
+  requests: ColumnarRequests | readonly ReadRequest[],
+  options?: ReadOptions,
+  trustRanges?: boolean,
+  withDest?: boolean,
+) => Promise<NativeBatch>;
 
 const readers = new FinalizationRegistry<{ lib: Native; handle: bigint }>(
   ({ lib, handle }) => lib.readerClose(handle),
@@ -575,7 +576,7 @@ export class Reader implements Disposable, AsyncDisposable {
   ): Promise<(Uint8Array | LsioError)[]> {
     checkReadOptions(options, "Reader.read options");
     const plan = requests instanceof ReadPlan ? requests : await this.plan(requests, options);
-    const batch = plan._take();
+    const batch = takeBatch(plan);
     const { data } = await this.#readPlanned(batch, options);
     const list = plan.requests;
     const out: (Uint8Array | LsioError)[] = new Array(list.length);
@@ -661,9 +662,9 @@ export class Reader implements Disposable, AsyncDisposable {
       return new ColumnarResult(batch, slab.data, 0, slab.stats);
     }
     batch.pin(buf);
-    // Trusted explicit ranges: no statx round (see ReadOptions.trustRanges); capacities still checked.
-    const trusted = options.trustRanges === true && explicitRanges(batch, { bytes: buf.byteLength, base });
-    const stats = await this.#run(batch, trusted ? Op.read : Op.resolve | Op.read, options);
+    // Trusted explicit ranges: no statx round (see TRUSTED_RANGES); capacities still checked.
+    const skip = trusted(options) && explicitRanges(batch, { bytes: buf.byteLength, base });
+    const stats = await this.#run(batch, skip ? Op.read : Op.resolve | Op.read, options);
     return new ColumnarResult(batch, buf, base, stats);
   }
 
@@ -784,12 +785,16 @@ export class Reader implements Disposable, AsyncDisposable {
     return this.close();
   }
 
+  static {
+    resolveSharedBatch = (reader, ...args) => reader.#resolveShared(...args);
+  }
+
   /**
-   * @internal For the worker pool: the requests (a list or columns) resolved
-   * against their files' sizes (RESOLVE, no read) in a batch whose arrays are
-   * shared with the workers.
+   * For the worker pool: the requests (a list or columns) resolved against
+   * their files' sizes (RESOLVE, no read) in a batch whose arrays are shared
+   * with the workers.
    */
-  async _resolveShared(
+  async #resolveShared(
     requests: ColumnarRequests | readonly ReadRequest[],
     options: ReadOptions = {},
     trustRanges = false,
@@ -984,7 +989,6 @@ export function checkReadOptions(o: ReadOptions, what: string, keys: readonly st
   checkEnum(o.pastEof, PAST_EOF, "pastEof");
   checkPlanOption(o.plan);
   checkBoolean(o.hotPath, "hotPath");
-  checkBoolean(o.trustRanges, "trustRanges");
 }
 
 /** `plan`: false, "ordered" or plan options (checked). */

@@ -6,7 +6,7 @@ import process from "node:process";
 import {
   type DetectedProfile,
   detectProfile,
-  type PlanOptions,
+  type PlanThresholds,
   profileCachePath,
   PROFILES,
   resolvePlanOptions,
@@ -80,7 +80,7 @@ test("profiles: each profile's thresholds", () => {
 
 test("profiles: resolvePlanOptions takes the profile's defaults, explicit thresholds override", () => {
   for (const name of NAMES) {
-    const r = resolvePlanOptions({ profile: name as PlanOptions["profile"] });
+    const r = resolvePlanOptions({ profile: name as PlanThresholds["profile"] });
     assertEquals(r, { profile: name, ...PROFILES[name as keyof typeof PROFILES] });
   }
   assertEquals(resolvePlanOptions({ profile: "hdd", mergeGap: 0 }), {
@@ -110,7 +110,7 @@ test("profiles: resolvePlanOptions takes the profile's defaults, explicit thresh
 
 test("profiles: resolvePlanOptions refuses unknown profiles and bad thresholds", () => {
   assertThrows(() => resolvePlanOptions({ profile: "tape" as "hdd" }), TypeError, '"tape"');
-  assertThrows(() => resolvePlanOptions(null as unknown as PlanOptions), TypeError);
+  assertThrows(() => resolvePlanOptions(null as unknown as PlanThresholds), TypeError);
   for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
     assertThrows(() => resolvePlanOptions({ mergeGap: bad }), RangeError, "mergeGap");
     assertThrows(() => resolvePlanOptions({ mergeMax: bad }), RangeError, "mergeMax");

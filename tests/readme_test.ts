@@ -58,7 +58,7 @@ for (const b of blocks) {
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `line_${b.line}_${process.pid}.ts`);
     // The block's imports are relative to the repo root; the file sits two folders down.
-    fs.writeFileSync(file, b.code.replaceAll('from "./mod.ts"', 'from "../../mod.ts"'));
+    fs.writeFileSync(file, b.code.replace(/from "\.\/(mod|zarr)\.ts"/g, 'from "../../$1.ts"'));
     try {
       if (runtime === "deno") { // the block type-checks, as the JSDoc examples do under deno test --doc
         const c = spawnSync(process.execPath, ["check", file], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });

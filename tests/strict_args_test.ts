@@ -3,16 +3,8 @@
 // key and the nearest valid name; suffix ranges; error texts.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-  allocAligned,
-  detectProfile,
-  LsioError,
-  LsioStore,
-  Reader,
-  ShardedArray,
-  WorkerPool,
-  writeShardedArray,
-} from "../mod.ts";
+import { allocAligned, detectProfile, LsioError, Reader, WorkerPool } from "../mod.ts";
+import { LsioStore, ShardedArray, writeShardedArray } from "../zarr.ts";
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "./_assert.ts";
 import { removeDir, tempDir, writeRandomFile } from "./_helpers.ts";
 import { test } from "./_shim.ts";

@@ -7,15 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import {
-  crc32c,
-  type DimSelection,
-  type NumericArray,
-  ShardedArray,
-  WorkerPool,
-  writeShardedArray,
-  ZarrFormatError,
-} from "../mod.ts";
+import { type NumericArray, WorkerPool } from "../mod.ts";
+import { crc32c, type DimSelection, ShardedArray, writeShardedArray, ZarrFormatError } from "../zarr.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import { LsioStore } from "../mod.ts";
+import { LsioStore } from "../zarr.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { removeDir, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";

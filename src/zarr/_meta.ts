@@ -17,16 +17,21 @@ export interface CodecMeta {
 
 /** What the reader needs from zarr.json. */
 export interface ArrayMeta {
+  /** The array's shape. */
   shape: number[];
+  /** Its element type. */
   dtype: Dtype;
   /** The chunk grid's chunk shape: the shard shape when sharded. */
   chunkShape: number[];
   /** Inner chunk shape (sharded) or the chunk shape. */
   innerShape: number[];
+  /** Whether chunks are inner chunks of shards (`sharding_indexed`). */
   sharded: boolean;
   /** Codecs of each (inner) chunk. */
   codecs: CodecMeta[];
+  /** Codecs of the shard index (bytes, crc32c). */
   indexCodecs: CodecMeta[];
+  /** Where a shard keeps its index. */
   indexLocation: "start" | "end";
   /** Exact: a bigint for int64/uint64 (zarr.json is parsed without rounding big integers). */
   fillValue: number | bigint | boolean;
@@ -38,6 +43,7 @@ export interface ArrayMeta {
 
 /** zarr.json or a shard is not what the Zarr v3 spec says it must be; the message names the file. */
 export class ZarrFormatError extends Error {
+  /** The message names the file and what is wrong with it. */
   constructor(message: string) {
     super(message);
     this.name = "ZarrFormatError";

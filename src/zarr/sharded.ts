@@ -13,14 +13,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fsError, LsioError } from "../errors.ts";
-import { type ColumnarRequests, Reader } from "../reader.ts";
+import { type ColumnarRequests, Reader, type ReadOptions } from "../reader.ts";
 import { allocAligned } from "../aligned.ts";
 import { native } from "../../ffi/mod.ts";
 import { ChunkCodec, DtypeCode } from "../../ffi/native.ts";
 import type { TypedArrayOf } from "../dtype.ts";
 import { checkBoolean, checkEnum, describe, finiteOption, intOption, options as checkOptions } from "../_strict.ts";
-import { BoxCopier, type BoxCopySpec, dtypeCode } from "./_boxcopy.ts";
-import type { WorkerPool } from "../pool.ts";
+import { BoxCopier, type BoxCopySpec, dtypeCode } from "../_boxcopy.ts";
+import { copyBoxesInto, type PoolCallOptions, type TransformIntoOptions, WorkerPool } from "../pool.ts";
+import { type Trusted, TRUSTED_RANGES } from "../_internal.ts";
 import { crc32c } from "./crc32c.ts";
 import { type DecodeArgs, decodeChunk } from "./_decode.ts";
 import {
@@ -112,8 +113,9 @@ export interface SelectionResult<A extends NumericArray = NumericArray> {
   data: A;
   /** The selection's shape (dimensions selected by an index dropped). */
   shape: number[];
-  /** Inner chunks read, and those that read as the fill value (empty or in a missing shard). */
+  /** Inner chunks read. */
   chunksRead: number;
+  /** Inner chunks that read as the fill value (empty, missing, or in a missing shard). */
   chunksFilled: number;
 }
 
@@ -164,7 +166,7 @@ interface ShardIndex {
  *
  * @example
  * ```ts
- * import { ShardedArray, writeShardedArray } from "../../mod.ts";
+ * import { ShardedArray, writeShardedArray } from "../../zarr.ts";
  * const dir = await Deno.makeTempDir();
  * const data = Uint16Array.from({ length: 6 * 8 }, (_, i) => i);
  * await writeShardedArray(dir, data, { shape: [6, 8], dtype: "uint16", shardShape: [4, 8], chunkShape: [2, 4] });
@@ -295,7 +297,7 @@ export class ShardedArray implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ShardedArray, writeShardedArray } from "../../mod.ts";
+   * import { ShardedArray, writeShardedArray } from "../../zarr.ts";
    * const dir = await Deno.makeTempDir();
    * const values = Uint16Array.from({ length: 4 * 64 * 64 }, (_, i) => i % 1000);
    * await writeShardedArray(dir, values, { shape: [4, 64, 64], dtype: "uint16", shardShape: [1, 64, 64], chunkShape: [1, 16, 16] });
@@ -575,23 +577,22 @@ export class ShardedArray implements AsyncDisposable {
       : undefined;
     let missing = 0;
     if (options.pool && n && copySpec) {
-      const res = await options.pool._copyBoxesInto(requests, out, copySpec, {
-        signal: options.signal,
-        trustRanges: m.sharded,
-      });
+      const callOptions: PoolCallOptions & Trusted = { signal: options.signal, [TRUSTED_RANGES]: m.sharded };
+      const res = await copyBoxesInto(options.pool, requests, out, copySpec, callOptions);
       for (const [i, e] of res.errors) {
         if (!m.sharded && e instanceof LsioError && e.code === "ENOENT") missing++;
         else throw withChunk(e, paths[plan.file[i]], i);
       }
     } else if (options.pool && n) {
-      const res = await options.pool.transformInto(requests, {
+      const intoOptions: TransformIntoOptions & Trusted = {
         transform: { module: DECODE_MODULE, name: "decodeInto" },
         dest: out,
         stride: 0,
         args,
         signal: options.signal,
-        trustRanges: m.sharded, // ranges from the shard index; chunk files of unsharded arrays run to EOF
-      });
+        [TRUSTED_RANGES]: m.sharded, // ranges from the shard index; chunk files of unsharded arrays run to EOF
+      };
+      const res = await options.pool.transformInto(requests, intoOptions);
       for (const [i, e] of res.errors) {
         if (!m.sharded && e instanceof LsioError && e.code === "ENOENT") missing++; // a chunk never written
         else throw withChunk(e, paths[plan.file[i]], i);
@@ -607,12 +608,13 @@ export class ShardedArray implements AsyncDisposable {
       }
       const slab = await this.#slab(sc, bytes);
       {
-        const res = await this.#reader.readColumnar({ ...requests, dest: { buffer: slab, offsets } }, {
+        const readOptions: ReadOptions & Trusted = {
           signal: options.signal,
           plan: "ordered",
-          trustRanges: m.sharded, // ranges from the shard index: no statx round
+          [TRUSTED_RANGES]: m.sharded, // ranges from the shard index: no statx round
           hotPath: options.hotPath,
-        });
+        };
+        const res = await this.#reader.readColumnar({ ...requests, dest: { buffer: slab, offsets } }, readOptions);
         if (copySpec) {
           for (let i = 0; i < n; i++) {
             const st = res.status[i];
@@ -680,7 +682,7 @@ export class ShardedArray implements AsyncDisposable {
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
       throw new TypeError(`signal is an AbortSignal, got ${describe(o.signal)}`);
     }
-    if (o.pool !== undefined && (o.pool === null || typeof o.pool !== "object" || !("_copyBoxesInto" in o.pool))) {
+    if (o.pool !== undefined && !(o.pool instanceof WorkerPool)) {
       throw new TypeError(`pool is a WorkerPool, got ${describe(o.pool)}`);
     }
     if (!dtype) {

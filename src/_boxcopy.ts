@@ -1,7 +1,7 @@
 // The native box copy (lsio_copy_boxes) for raw chunks: one FFI call copies
 // (or converts) every chunk of a batch or task into the output — the same
 // struct filled on the main thread and in the pool's workers.
-import { BOX_COPY_WORDS, BoxCopyWord, DtypeCode, type Native } from "../../ffi/native.ts";
+import { BOX_COPY_WORDS, BoxCopyWord, DtypeCode, type Native } from "../ffi/native.ts";
 
 /** What the copy of one read needs besides the chunks (sent to the workers as is). */
 export interface BoxCopySpec {
