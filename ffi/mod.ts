@@ -74,6 +74,12 @@ async function load(): Promise<Native> {
   const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
   if (g.Bun) checkRuntimeVersion("bun", g.Bun.version);
   else if (g.Deno) checkRuntimeVersion("deno", g.Deno.version.deno);
+  else {
+    throw new Error(
+      `LSIO runs under Deno or Bun, whose FFI loads its native library; this runtime has neither ` +
+        `(Node ${process.versions.node ?? "?"}): run the script with deno or bun`,
+    );
+  }
   const path = await locateLibrary(lookupHost(!g.Bun && !!g.Deno));
   const mod: { probeAbi(path: string): number; openNative(path: string): Native } = g.Bun
     ? await import("./bun.ts")
