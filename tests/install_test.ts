@@ -203,6 +203,21 @@ testOnly(
       });
     let served: Deno.HttpServer | undefined;
     try {
+      // The compiled core's static import graph holds no Zarr module and no zarrita (as the sources' does).
+      const pkgDir = path.join(ROOT, "dist/npm/light-speed-io");
+      const graph = new Set<string>();
+      const visit = (file: string) => {
+        if (graph.has(file)) return;
+        graph.add(file);
+        for (const m of fs.readFileSync(file, "utf8").matchAll(/^(?:import|export)[^;]*? from "([^"]+)"/gm)) {
+          if (m[1].startsWith(".")) visit(path.resolve(path.dirname(file), m[1]));
+          else graph.add(m[1]);
+        }
+      };
+      visit(path.join(pkgDir, "mod.js"));
+      assert(graph.size > 5, [...graph].join("\n"));
+      assertEquals([...graph].filter((m) => m.includes("zarrita") || m.includes("/src/zarr/")), []);
+
       const tarballs = fs.readdirSync(path.join(ROOT, "dist/tarballs")).filter((f) => f.endsWith(`-${VERSION}.tgz`));
       assertEquals(tarballs.length, 6, tarballs.join(", "));
       for (const t of tarballs) must(await npm(["publish", path.join(ROOT, "dist/tarballs", t)], work), `publish ${t}`);
