@@ -39,7 +39,8 @@ fn addCore(b: *std.Build, mod: *std.Build.Module, os_tag: std.Target.Os.Tag, uri
         mod.addCSourceFiles(.{ .files = &.{"csrc/os_posix.c"}, .flags = &c_flags });
     }
     if (os_tag == .linux) {
-        mod.addCSourceFiles(.{ .files = &.{"csrc/uring.c"}, .flags = &c_flags });
+        // io_uring for local files; libcurl (dlopen'ed at run time, headers only here) for remote objects.
+        mod.addCSourceFiles(.{ .files = &.{ "csrc/uring.c", "csrc/http.c" }, .flags = &c_flags });
         mod.addIncludePath(uring.include);
         mod.addObjectFile(.{ .cwd_relative = uring.archive });
         // zstd decoding of Zarr chunks in lsio_copy_boxes (Linux builds; elsewhere -ENOTSUP).
@@ -63,6 +64,12 @@ pub fn build(b: *std.Build) void {
     }
     for ([_][]const u8{ "zstd.h", "zstd_errors.h" }) |h| {
         _ = inc.addCopyFile(.{ .cwd_relative = b.fmt("{s}/{s}", .{ headers, h }) }, h);
+    }
+    // libcurl's headers (Debian's libcurl4-openssl-dev): the library itself is loaded at run time.
+    const curl_headers = b.option([]const u8, "curl-include", "directory holding curl/curl.h") orelse
+        "/usr/include/x86_64-linux-gnu";
+    for ([_][]const u8{ "curl.h", "curlver.h", "easy.h", "header.h", "mprintf.h", "multi.h", "options.h", "stdcheaders.h", "system.h", "typecheck-gcc.h", "urlapi.h", "websockets.h" }) |h| {
+        _ = inc.addCopyFile(.{ .cwd_relative = b.fmt("{s}/curl/{s}", .{ curl_headers, h }) }, b.fmt("curl/{s}", .{h}));
     }
     const liburing = Uring{ .archive = archive, .include = inc.getDirectory(), .zstd = zstd_archive };
     const sanitize = b.option(bool, "sanitize", "UBSan in the C tests") orelse false;

@@ -73,7 +73,7 @@ int file_cache_acquire(file_cache *c, uint32_t file);
 void file_cache_release(file_cache *c, int slot);
 
 /* ---- resolve.c ---- */
-int batch_stat(lsio_batch *b);
+int batch_stat(lsio_batch *b, const uint8_t *remote);
 void batch_resolve(lsio_batch *b);
 void batch_layout(lsio_batch *b);
 /* Live counters gathered locally and published in bulk (tally_flush), so the
@@ -113,6 +113,21 @@ typedef struct pool_backend pool_backend;
 int pool_create(pool_backend **out, uint32_t threads);
 void pool_destroy(pool_backend *p);
 int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_open, int direct, struct fd_keep *keep);
+
+/* Remote objects: paths that are http:// or https:// URLs (resolve.c). */
+int is_remote_path(const char *path);
+
+/* http.c (Linux): remote objects through libcurl, loaded at run time. */
+#define LSIO_DEFAULT_HTTP_INFLIGHT 64
+typedef struct http_backend http_backend;
+/* 0 when libcurl can be loaded, else -ELIBACC (not installed) or -ELIBBAD. */
+int http_available(void);
+int http_create(http_backend **out, uint32_t inflight);
+void http_destroy(http_backend *hb);
+/* HEADs every file f with need[f]: file_size[f] = its size or -errno. */
+int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need);
+/* Reads every live unit (the caller parks the requests of local files). */
+int http_read(http_backend *hb, lsio_batch *b, struct plan *p);
 
 /* Register the batch's files with the ring only when it reads each file at
  * least this many times on average (registration is a syscall per file). */

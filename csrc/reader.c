@@ -15,6 +15,9 @@ struct lsio_reader {
 	uring_backend *uring;
 	pool_backend *pool;
 	fd_keep *keep; /* files kept open across batches, or NULL */
+#if defined(__linux__)
+	http_backend *http; /* remote objects: made on the first batch that has one */
+#endif
 	os_thread thread;
 	os_mutex mu;
 	os_cond cv;
@@ -57,6 +60,7 @@ static void backend_destroy(lsio_reader *r)
 {
 #if defined(__linux__)
 	uring_destroy(r->uring);
+	http_destroy(r->http);
 #endif
 	pool_destroy(r->pool);
 }
@@ -87,32 +91,125 @@ static void redo_end(lsio_batch *b)
 		if (b->status[i] == STATUS_KEEP) b->status[i] = 0;
 }
 
+/* Set aside while the other storage's requests are read: READ skips any
+ * nonzero status, and a plan leaves such requests out. */
+#define STATUS_PARKED 2
+
+/* Which of the batch's files are remote objects (URLs): [file_count], or NULL
+ * when none is (then nothing below costs more than this one scan). */
+static uint8_t *remote_files(const lsio_batch *b, int *rc)
+{
+	uint8_t *remote = NULL;
+	for (uint64_t f = 0; f < b->file_count; f++) {
+		if (!is_remote_path(b->paths + b->path_offsets[f])) continue;
+		if (!remote && !(remote = calloc(b->file_count, 1))) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		remote[f] = 1;
+	}
+	return remote;
+}
+
+/* status `from` → `to` for the requests of the files whose remote[f] == which. */
+static void park(lsio_batch *b, const uint8_t *remote, int which, int32_t from, int32_t to)
+{
+	for (uint64_t i = 0; i < b->count; i++) {
+		uint32_t f = b->file[i];
+		if (f < b->file_count && remote[f] == which && b->status[i] == from) b->status[i] = to;
+	}
+}
+
+/* READ (planned when asked) of the live requests, by `storage`: local files
+ * with the reader's backend, remote objects with its http backend. */
+static int read_live(lsio_reader *r, lsio_batch *b, uint32_t ops, int remote)
+{
+	int direct = !remote && (r->opts.flags & LSIO_READER_DIRECT) != 0;
+	plan pl, *p = NULL;
+	int rc = 0;
+	if (ops & LSIO_OP_PLAN) {
+		rc = plan_build(b, &pl, direct);
+		if (rc == 0) p = &pl;
+		if (rc == 1) rc = 0; /* not in order: unplanned */
+	}
+	if (rc == 0) {
+#if defined(__linux__)
+		if (remote) rc = http_read(r->http, b, p);
+		else if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct, r->keep);
+		else
+#endif
+			rc = pool_read(r->pool, b, p, r->info.max_open_files, direct, r->keep);
+	}
+	if (p) plan_free(p);
+	return rc;
+}
+
+/* The http backend, made on first use; -ELIBACC when libcurl cannot be loaded. */
+static int http_ready(lsio_reader *r)
+{
+#if defined(__linux__)
+	if (r->http) return 0;
+	return http_create(&r->http, r->info.remote_inflight);
+#else
+	(void)r;
+	return -EPROTONOSUPPORT; /* remote objects: Linux builds only, for now */
+#endif
+}
+
+/* STAT of the remote files (HEADs in parallel), or their error. */
+static void stat_remote(lsio_reader *r, lsio_batch *b, const uint8_t *remote)
+{
+	int rc = http_ready(r);
+#if defined(__linux__)
+	if (rc == 0) {
+		http_stat(r->http, b, remote);
+		return;
+	}
+#endif
+	for (uint64_t f = 0; f < b->file_count; f++)
+		if (remote[f]) b->file_size[f] = rc;
+}
+
 static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 {
 	int rc = 0;
-	int direct = (r->opts.flags & LSIO_READER_DIRECT) != 0;
-	if (ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE)) rc = batch_stat(b);
+	uint8_t *remote = remote_files(b, &rc);
+	/* The hot path's never-wait promise cannot hold for a network read. */
+	if (remote && (b->flags & LSIO_BATCH_NOWAIT)) rc = -EOPNOTSUPP;
+	if (rc == 0 && (ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE))) {
+		rc = batch_stat(b, remote);
+		if (remote) stat_remote(r, b, remote);
+	}
 	if (rc == 0 && (ops & LSIO_OP_RESOLVE)) batch_resolve(b);
 	if (rc == 0 && (ops & LSIO_OP_LAYOUT)) batch_layout(b);
 	int redo = rc == 0 && (ops & LSIO_OP_READ) && (b->flags & LSIO_BATCH_REDO_EAGAIN);
 	if (redo) redo_begin(b);
 	if (rc == 0 && (ops & LSIO_OP_READ)) {
-		plan pl, *p = NULL;
-		if (ops & LSIO_OP_PLAN) {
-			rc = plan_build(b, &pl, direct);
-			if (rc == 0) p = &pl;
-			if (rc == 1) rc = 0; /* not in order: unplanned */
+		if (!remote) {
+			rc = read_live(r, b, ops, 0);
+		} else {
+			/* Local files first, the remote objects set aside; then the other way round. */
+			park(b, remote, 1, 0, STATUS_PARKED);
+			rc = read_live(r, b, ops, 0);
+			park(b, remote, 1, STATUS_PARKED, 0);
+			park(b, remote, 0, 0, STATUS_PARKED);
+			int hr = http_ready(r);
+			if (hr < 0) { /* no libcurl: every remote chunk fails with that */
+				tally t = {0};
+				for (uint64_t i = 0; i < b->count; i++) {
+					if (b->status[i] != 0) continue;
+					b->length[i] = 0;
+					chunk_finish(b, &t, i, hr, 0);
+				}
+				tally_flush(b, &t);
+			} else if (rc == 0) {
+				rc = read_live(r, b, ops, 1);
+			}
+			park(b, remote, 0, STATUS_PARKED, 0);
 		}
-		if (rc == 0) {
-#if defined(__linux__)
-			if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct, r->keep);
-			else
-#endif
-				rc = pool_read(r->pool, b, p, r->info.max_open_files, direct, r->keep);
-		}
-		if (p) plan_free(p);
 	}
 	if (redo) redo_end(b);
+	free(remote);
 	b->result = rc;
 	__atomic_store_n(&b->state, LSIO_STATE_DONE, __ATOMIC_RELEASE);
 }
@@ -167,6 +264,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	r->info.threads = r->opts.threads ? r->opts.threads : LSIO_DEFAULT_THREADS;
 	if (r->info.threads >= max_open) r->info.threads = max_open - 1;
 	r->info.abi_version = LSIO_ABI_VERSION;
+	r->info.remote_inflight = r->opts.remote_inflight ? r->opts.remote_inflight : LSIO_DEFAULT_HTTP_INFLIGHT;
 	if (fd_keep_create(&r->keep, keep) < 0) {
 		free(r);
 		return -ENOMEM;

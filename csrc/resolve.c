@@ -2,10 +2,19 @@
  * before any read, and lay chunks out in one slab. */
 #include "internal.h"
 
-/* STAT: the size of every file of the batch (or -errno). */
-int batch_stat(lsio_batch *b)
+#include <string.h>
+
+int is_remote_path(const char *path)
+{
+	return strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
+}
+
+/* STAT: the size of every local file of the batch (or -errno); remote[f]
+ * set (remote may be NULL): sized by the http backend instead. */
+int batch_stat(lsio_batch *b, const uint8_t *remote)
 {
 	for (uint64_t f = 0; f < b->file_count; f++) {
+		if (remote && remote[f]) continue;
 		int64_t size = 0;
 		int rc = os_file_size(b->paths + b->path_offsets[f], &size);
 		b->file_size[f] = rc < 0 ? rc : size;

@@ -85,9 +85,9 @@ export const STATE_DONE = 2n;
 /** `LSIO_OPEN_END`: a range end meaning "to the end of the file". */
 export const OPEN_END = 0x7fffffffffffffffn;
 /** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
-export const OPTS_WORDS = 6;
+export const OPTS_WORDS = 7;
 /** The ABI version this TypeScript code speaks. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /**
  * Word indices of `lsio_reduction` (csrc/include/lsio.h), one 64-bit word

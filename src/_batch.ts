@@ -2,7 +2,7 @@
 // kept alive by this object for as long as C may touch them.
 import { BATCH_WORDS, BatchWord, type Native } from "../ffi/native.ts";
 import { getUint64, setInt64, setOpenEnd } from "./_int64.ts";
-import { encodePaths } from "./_paths.ts";
+import { encodePaths, isRemotePath } from "./_paths.ts";
 
 const MAX_U64_LO = 0xffffffff;
 
@@ -41,6 +41,12 @@ export class NativeBatch {
   profile: string | undefined;
   /** Keeps memory C points into alive (slab, caller buffers). */
   #pinned: unknown[] = [];
+  #remote: boolean | undefined;
+
+  /** Some file is a remote object (a URL): such a batch never runs on the hot path. */
+  get hasRemote(): boolean {
+    return this.#remote ??= this.paths.some(isRemotePath);
+  }
 
   /** `shared`: the per-request arrays live in a SharedArrayBuffer (worker pool). */
   constructor(lib: Native, paths: readonly string[], count: number, shared = false) {

@@ -30,12 +30,22 @@ const ERRNO: Record<number, [string, string]> = {
   38: ["ENOSYS", "Function not implemented"],
   40: ["ELOOP", "Too many levels of symbolic links"],
   61: ["ENODATA", "File ended before the range was read (it shrank after its size was taken)"],
+  71: ["EPROTO", "TLS or protocol error"],
+  79: [
+    "ELIBACC",
+    "libcurl could not be loaded (remote paths need libcurl.so.4: install libcurl4, e.g. apt-get install libcurl4)",
+  ],
+  80: ["ELIBBAD", "libcurl.so.4 lacks functions LSIO needs (a libcurl older than 7.66)"],
   74: ["EBADMSG", "Chunk does not decode (corrupt compressed data)"],
   75: ["EOVERFLOW", "Value too large for defined data type"],
   90: ["EMSGSIZE", "Chunk has the wrong size for its shape"],
+  93: ["EPROTONOSUPPORT", "Remote objects are not supported on this platform yet"],
   95: ["EOPNOTSUPP", "Operation not supported"],
   105: ["ENOBUFS", "Destination is smaller than the range"],
+  104: ["ECONNRESET", "Connection reset by peer"],
   110: ["ETIMEDOUT", "Connection timed out"],
+  111: ["ECONNREFUSED", "Connection refused"],
+  113: ["EHOSTUNREACH", "Host unreachable (or its name did not resolve)"],
   125: ["ECANCELED", "Read cancelled"],
 };
 

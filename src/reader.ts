@@ -16,6 +16,7 @@ import { setImmediate } from "node:timers";
 import { native } from "../ffi/mod.ts";
 import { Backend, BatchFlag, BatchWord, type Native, Op, OPTS_WORDS, ReaderFlag } from "../ffi/native.ts";
 import { NativeBatch } from "./_batch.ts";
+import { isRemotePath } from "./_paths.ts";
 import { allocAlignedWith } from "./aligned.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
 import { setInt64, setOpenEnd } from "./_int64.ts";
@@ -45,6 +46,7 @@ const READER_KEYS = [
   "keepOpen",
   "hotPath",
   "plan",
+  "remoteInflight",
 ] as const;
 /** The keys of {@linkcode ReadOptions}. */
 export const READ_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof", "plan", "hotPath"] as const;
@@ -95,6 +97,12 @@ export interface ReaderOptions {
    */
   hotPath?: boolean;
   /**
+   * Remote objects (`http://` and `https://` paths, read with ranged GETs
+   * through libcurl on Linux): transfers in flight at once, each on its own
+   * keep-alive connection (default 64).
+   */
+  remoteInflight?: number;
+  /**
    * Planning for every call that does not say otherwise (see
    * {@linkcode PlanOptions}). Default `"ordered"`: batches whose requests
    * already come in (file, offset) order have back-to-back and overlapping
@@ -136,6 +144,8 @@ export interface ReaderInfo {
   maxOpenFiles: number;
   /** Pool size (threads backend). */
   threads: number;
+  /** HTTP transfers in flight at once for remote objects. */
+  remoteInflight: number;
   /** Where the native library was loaded from. */
   libraryPath: string;
 }
@@ -506,6 +516,7 @@ export class Reader implements Disposable, AsyncDisposable {
       ringFlags: info[2],
       maxOpenFiles: info[3],
       threads: info[4],
+      remoteInflight: info[6],
       libraryPath: lib.path,
     };
     readers.register(this, { lib, handle }, this.#token);
@@ -532,6 +543,7 @@ export class Reader implements Disposable, AsyncDisposable {
     opts[3] = intOption(options.threads, "threads", 1, 4096) ?? 0;
     opts[4] = intOption(options.maxOpenFiles, "maxOpenFiles", 1, 0xffffffff) ?? 0;
     opts[5] = intOption(options.keepOpen, "keepOpen", 0, 0xffffffff) ?? 0;
+    opts[6] = intOption(options.remoteInflight, "remoteInflight", 1, 65536) ?? 0;
     checkEnum(options.pastEof, PAST_EOF, "pastEof");
     checkPlanOption(options.plan);
     checkBoolean(options.hotPath, "hotPath");
@@ -711,7 +723,7 @@ export class Reader implements Disposable, AsyncDisposable {
 
   /** A read batch small enough, and known to be, for the hot path (see {@linkcode ReaderOptions.hotPath}). */
   #hotEligible(batch: NativeBatch, ops: number): boolean {
-    if (!this.#hotOpts || this.#hot < 0n) return false;
+    if (!this.#hotOpts || this.#hot < 0n || batch.hasRemote) return false;
     const resolving = (ops & (Op.resolve | Op.stat)) !== 0;
     if (batch.count > HOT_PATH_LIMITS.chunks || (resolving && batch.paths.length > HOT_PATH_LIMITS.files)) return false;
     const reading = (ops & Op.read) !== 0;
@@ -764,6 +776,7 @@ export class Reader implements Disposable, AsyncDisposable {
    * files asks once).
    */
   async #detect(path: string): Promise<{ profile: ProfileName }> {
+    if (isRemotePath(path)) return { profile: "cloud" };
     const slash = path.lastIndexOf("/");
     const folder = slash > 0 ? path.slice(0, slash) : path;
     let profile = this.#profiles.get(folder);

@@ -30,7 +30,7 @@ extern "C" {
 #define LSIO_API __attribute__((visibility("default")))
 #endif
 
-#define LSIO_ABI_VERSION 4
+#define LSIO_ABI_VERSION 5
 
 /* Backends (lsio_reader_opts.backend, lsio_reader_info.backend). */
 enum {
@@ -87,6 +87,10 @@ typedef struct lsio_reader_opts {
 	 * meanwhile is still read from the file it named when it was kept. At
 	 * most half of the fd bound; the rest stays for each batch's own files. */
 	uint32_t keep_open;
+	/* Remote objects (http://, https:// paths; Linux, libcurl loaded at run
+	 * time): transfers in flight at once, each on its own keep-alive
+	 * connection; 0 = default (64). */
+	uint32_t remote_inflight;
 } lsio_reader_opts;
 
 typedef struct lsio_reader_info {
@@ -96,6 +100,7 @@ typedef struct lsio_reader_info {
 	uint32_t max_open_files;
 	uint32_t threads;
 	uint32_t abi_version;
+	uint32_t remote_inflight;
 } lsio_reader_info;
 
 /*

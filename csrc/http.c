@@ -1,0 +1,566 @@
+/* http.c — the remote storage: objects named by http:// and https:// URLs,
+ * read with ranged GETs through libcurl's multi interface.
+ *
+ * libcurl is loaded at run time (dlopen "libcurl.so.4", Debian's libcurl4),
+ * so the library still depends on libc only and local reads never need it; a
+ * remote file without libcurl fails with -ELIBACC. The batch is the same as
+ * for local files: RESOLVE sizes the objects (HEAD, in parallel) and READ runs
+ * the units — single requests, or the planner's merged / split units — as one
+ * GET each, up to `inflight` at once on keep-alive connections, the body
+ * streamed straight into the destinations through unit_piece/unit_apply, the
+ * same scatter the local backends use. Per chunk: no allocation, no FFI call.
+ *
+ * Failures: 404 → ENOENT, 401/403 → EACCES, 416 → ERANGE, a stalled transfer
+ * → ETIMEDOUT, anything else EIO. 429, 5xx, resets and truncated bodies are
+ * retried with exponential backoff and jitter (HTTP_RETRIES attempts); a
+ * retry resumes at the first byte not yet delivered, so no byte is delivered
+ * twice and a chunk is settled once. A server that ignores Range (200 with
+ * the whole object) still yields exactly the requested bytes. */
+#if defined(__linux__)
+#define _GNU_SOURCE
+#include "unit.h"
+
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Retries after the first attempt, and the backoff: base * 2^attempt, with
+ * full jitter, at most HTTP_BACKOFF_MAX_MS. */
+#define HTTP_RETRIES 5
+#define HTTP_BACKOFF_BASE_MS 50
+#define HTTP_BACKOFF_MAX_MS 2000
+/* A transfer that moves fewer than 1 byte/s for this long has stalled. */
+#define HTTP_STALL_S 30
+#define HTTP_CONNECT_TIMEOUT_MS 10000
+
+/* ---- libcurl, loaded once per process ---- */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_cleanup)(CURLM *);
+	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+} curl;
+static int curl_rc = -ELIBACC;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_load(void)
+{
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!h) return; /* curl_rc stays -ELIBACC */
+#define SYM(field, name)                                 \
+	do {                                             \
+		*(void **)&curl.field = dlsym(h, name); \
+		if (!curl.field) {                       \
+			curl_rc = -ELIBBAD;              \
+			return;                          \
+		}                                        \
+	} while (0)
+	SYM(global_init, "curl_global_init");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(easy_reset, "curl_easy_reset");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(multi_init, "curl_multi_init");
+	SYM(multi_cleanup, "curl_multi_cleanup");
+	SYM(multi_setopt, "curl_multi_setopt");
+	SYM(multi_add_handle, "curl_multi_add_handle");
+	SYM(multi_remove_handle, "curl_multi_remove_handle");
+	SYM(multi_perform, "curl_multi_perform");
+	SYM(multi_poll, "curl_multi_poll");
+	SYM(multi_info_read, "curl_multi_info_read");
+#undef SYM
+	/* libcurl >= 7.84 makes this thread-safe; once per process either way. */
+	curl_rc = curl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ELIBBAD;
+}
+
+int http_available(void)
+{
+	pthread_once(&curl_once, curl_load);
+	return curl_rc;
+}
+
+/* ---- transfers ---- */
+enum { X_IDLE, X_RUNNING, X_WAITING };
+enum { BODY_UNKNOWN, BODY_RANGE, BODY_WHOLE, BODY_ERROR };
+
+struct run_ctx;
+
+typedef struct xfer {
+	CURL *easy;
+	struct run_ctx *ctx; /* the batch it works for */
+	int state;          /* X_* */
+	int head;           /* a HEAD for a file's size, not a unit */
+	uint32_t file;      /* batch file index */
+	unit u;             /* GET: the unit it reads */
+	uint64_t done;      /* bytes of the unit delivered */
+	unit_io io;         /* the piece being filled */
+	uint32_t filled;    /* bytes of that piece filled */
+	int have_io;
+	int body;           /* BODY_*: how the response body maps onto the unit */
+	uint64_t skip;      /* BODY_WHOLE: object bytes still to drop before the unit's */
+	int complete;       /* every byte of the unit arrived (the rest of a 200 body was cut off) */
+	int32_t fail;       /* a failure the callbacks saw (-errno) */
+	int64_t total;      /* Content-Range's total size, -1 unknown */
+	uint32_t attempt;
+	uint64_t not_before_ns; /* X_WAITING: retry time */
+	struct iovec *iov;  /* LSIO_IOV_CAP: VEC units */
+	uint8_t *bounce;    /* LSIO_BOUNCE_BYTES, on first use: COPY units */
+	char range[64];
+} xfer;
+
+struct http_backend {
+	CURLM *multi;
+	uint32_t cap; /* transfers in flight at most */
+	xfer *x;
+	uint8_t *scratch; /* LSIO_SCRATCH_BYTES sink for VEC gaps */
+	uint64_t rng;     /* jitter */
+};
+
+/* One run of transfers over a batch: HEADs of the files in `need`, or GETs of the units. */
+typedef struct run_ctx {
+	http_backend *hb;
+	lsio_batch *b;
+	plan *p;
+	tally t;
+	const uint8_t *need; /* HEAD run: [file_count] files to size; NULL: a GET run */
+	uint64_t next;       /* the next file (HEAD) or unit (GET) to start */
+} run_ctx;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int http_create(http_backend **out, uint32_t inflight)
+{
+	int rc = http_available();
+	if (rc < 0) return rc;
+	http_backend *hb = calloc(1, sizeof *hb);
+	if (!hb) return -ENOMEM;
+	hb->cap = inflight ? inflight : LSIO_DEFAULT_HTTP_INFLIGHT;
+	hb->multi = curl.multi_init();
+	hb->x = calloc(hb->cap, sizeof *hb->x);
+	hb->scratch = malloc(LSIO_SCRATCH_BYTES);
+	if (!hb->multi || !hb->x || !hb->scratch) {
+		http_destroy(hb);
+		return -ENOMEM;
+	}
+	/* Connections are reused across batches (the multi handle's pool); one
+	 * per transfer in flight, all to one host if the batch asks so. */
+	curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)hb->cap);
+	curl.multi_setopt(hb->multi, CURLMOPT_MAXCONNECTS, (long)hb->cap);
+	curl.multi_setopt(hb->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	hb->rng = now_ns() | 1;
+	*out = hb;
+	return 0;
+}
+
+void http_destroy(http_backend *hb)
+{
+	if (!hb) return;
+	for (uint32_t i = 0; hb->x && i < hb->cap; i++) {
+		xfer *x = &hb->x[i];
+		if (x->easy) {
+			if (x->state == X_RUNNING) curl.multi_remove_handle(hb->multi, x->easy);
+			curl.easy_cleanup(x->easy);
+		}
+		free(x->iov);
+		lsio_free_aligned(x->bounce);
+	}
+	if (hb->multi) curl.multi_cleanup(hb->multi);
+	free(hb->x);
+	free(hb->scratch);
+	free(hb);
+}
+
+static int32_t errno_of_http(long code)
+{
+	if (code == 404 || code == 410) return -ENOENT;
+	if (code == 401 || code == 403) return -EACCES;
+	if (code == 416) return -ERANGE;
+	return -EIO;
+}
+
+static int retryable_http(long code) { return code == 429 || code == 500 || code == 502 || code == 503 || code == 504; }
+
+static int retryable_curl(CURLcode c)
+{
+	return c == CURLE_PARTIAL_FILE || c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING ||
+	       c == CURLE_COULDNT_CONNECT || c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM;
+}
+
+static int32_t errno_of_curl(CURLcode c)
+{
+	switch (c) {
+	case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY: return -EHOSTUNREACH;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING: return -ECONNRESET;
+	case CURLE_OUT_OF_MEMORY: return -ENOMEM;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT: return -EINVAL;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE: return -EPROTO;
+	default: return -EIO;
+	}
+}
+
+/* "Content-Range: bytes a-b/total" (or "*" for the total) → total and the first byte. */
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	xfer *x = arg;
+	size_t len = size * n;
+	static const char name[] = "content-range:";
+	if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+		char buf[128];
+		size_t m = len < sizeof buf - 1 ? len : sizeof buf - 1;
+		memcpy(buf, data, m);
+		buf[m] = 0;
+		const char *slash = strchr(buf, '/');
+		if (slash && slash[1] != '*') x->total = strtoll(slash + 1, NULL, 10);
+	}
+	return len;
+}
+
+/* Copies `n` body bytes into the piece being filled, at `filled`. */
+static void fill_piece(xfer *x, const uint8_t *src, uint32_t n)
+{
+	if (x->io.niov > 0) {
+		uint64_t at = x->filled;
+		for (int k = 0; k < x->io.niov && n > 0; k++) {
+			uint64_t l = x->iov[k].iov_len;
+			if (at >= l) {
+				at -= l;
+				continue;
+			}
+			uint64_t c = l - at < n ? l - at : n;
+			memcpy((uint8_t *)x->iov[k].iov_base + at, src, c);
+			src += c;
+			n -= (uint32_t)c;
+			at = 0;
+		}
+		return;
+	}
+	memcpy(x->io.buf + x->filled, src, n);
+}
+
+static size_t on_body(char *data, size_t size, size_t nm, void *arg)
+{
+	xfer *x = arg;
+	run_ctx *c = x->ctx;
+	size_t len = size * nm;
+	if (x->body == BODY_UNKNOWN) {
+		long code = 0;
+		curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 206) {
+			x->body = BODY_RANGE;
+		} else if (code == 200) {
+			/* The server ignored Range: the whole object, from byte 0. */
+			x->body = BODY_WHOLE;
+			x->skip = x->u.off + x->done;
+		} else {
+			x->body = BODY_ERROR;
+		}
+	}
+	if (x->body == BODY_ERROR || x->head) return len; /* the error document is not data */
+	const uint8_t *src = (const uint8_t *)data;
+	size_t left = len;
+	if (x->skip) {
+		size_t d = x->skip < left ? (size_t)x->skip : left;
+		x->skip -= d;
+		src += d;
+		left -= d;
+	}
+	lsio_batch *b = c->b;
+	while (left > 0 && x->done < x->u.len) {
+		if (!x->have_io) {
+			unit_space sp = {x->iov, LSIO_IOV_CAP, x->bounce, c->hb->scratch, LSIO_SCRATCH_BYTES};
+			x->io = unit_piece(b, c->p, &x->u, x->done, 0, &sp);
+			x->filled = 0;
+			x->have_io = 1;
+			if (x->io.len == 0) {
+				x->fail = -EIO;
+				return 0;
+			}
+		}
+		uint32_t room = x->io.len - x->filled;
+		uint32_t m = left < room ? (uint32_t)left : room;
+		fill_piece(x, src, m);
+		x->filled += m;
+		src += m;
+		left -= m;
+		if (x->filled == x->io.len) {
+			x->done += unit_apply(b, c->p, &x->u, x->done, &x->io, x->filled);
+			x->have_io = 0;
+		}
+	}
+	if (x->done == x->u.len) {
+		x->complete = 1;
+		/* More than the unit asked for (a 200 with the whole object): cut it off here. */
+		if (left > 0) return 0;
+	}
+	return len;
+}
+
+/* Sets up (or resets) x's easy handle for its next attempt. */
+static int xfer_prepare(run_ctx *c, xfer *x)
+{
+	lsio_batch *b = c->b;
+	if (!x->easy) {
+		x->easy = curl.easy_init();
+		if (!x->easy) return -ENOMEM;
+	} else {
+		curl.easy_reset(x->easy);
+	}
+	CURL *e = x->easy;
+	curl.easy_setopt(e, CURLOPT_URL, b->paths + b->path_offsets[x->file]);
+	curl.easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	x->ctx = c;
+	curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl.easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+	curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)HTTP_CONNECT_TIMEOUT_MS);
+	curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)HTTP_STALL_S);
+	curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl.easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl.easy_setopt(e, CURLOPT_WRITEDATA, x);
+	/* The bytes as stored: no transparent decompression shifting offsets. */
+	curl.easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	x->body = BODY_UNKNOWN;
+	x->skip = 0;
+	x->complete = 0;
+	x->fail = 0;
+	x->total = -1;
+	x->have_io = 0;
+	x->filled = 0;
+	if (x->head) {
+		curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else {
+		uint64_t from = x->u.off + x->done, to = x->u.off + x->u.len - 1;
+		snprintf(x->range, sizeof x->range, "%llu-%llu", (unsigned long long)from, (unsigned long long)to);
+		curl.easy_setopt(e, CURLOPT_RANGE, x->range);
+		if (x->u.kind == UNIT_VEC && !x->iov) {
+			x->iov = malloc(LSIO_IOV_CAP * sizeof *x->iov);
+			if (!x->iov) return -ENOMEM;
+		}
+		if (x->u.kind == UNIT_COPY && !x->bounce) {
+			x->bounce = lsio_alloc_aligned(4096, LSIO_BOUNCE_BYTES);
+			if (!x->bounce) return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int xfer_start(run_ctx *c, xfer *x)
+{
+	int rc = xfer_prepare(c, x);
+	if (rc < 0) return rc;
+	if (curl.multi_add_handle(c->hb->multi, x->easy) != CURLM_OK) return -ENOMEM;
+	x->state = X_RUNNING;
+	return 0;
+}
+
+/* Backoff before retry `attempt` (1-based): full jitter over base * 2^attempt. */
+static uint64_t backoff_ns(http_backend *hb, uint32_t attempt)
+{
+	uint64_t cap = (uint64_t)HTTP_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10);
+	if (cap > HTTP_BACKOFF_MAX_MS) cap = HTTP_BACKOFF_MAX_MS;
+	hb->rng ^= hb->rng << 13;
+	hb->rng ^= hb->rng >> 7;
+	hb->rng ^= hb->rng << 17;
+	return (hb->rng % (cap + 1)) * 1000000u;
+}
+
+/* What a finished transfer came to: 0, or the chunk's -errno; *retry says
+ * whether another attempt may succeed (a 429/5xx, a reset, a short body). */
+static int32_t xfer_outcome(xfer *x, CURLcode res, int *retry)
+{
+	long code = 0;
+	curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	*retry = 0;
+	if (x->fail) return x->fail;
+	if (!x->head && x->complete) return 0; /* every byte arrived (a 200 we cut short ends in a write error) */
+	if (res != CURLE_OK) {
+		*retry = retryable_curl(res);
+		return errno_of_curl(res);
+	}
+	if (code < 200 || code >= 300) {
+		*retry = retryable_http(code);
+		return errno_of_http(code);
+	}
+	if (x->head) return 0;
+	/* A complete response that ended before the unit did: the object is shorter than its size said. */
+	if (x->total >= 0 && (uint64_t)x->total < x->u.off + x->u.len) return -ENODATA;
+	*retry = 1; /* a body shorter than the range, without an error: ask for the rest again */
+	return -EIO;
+}
+
+/* Gives free transfer x its next job: a HEAD of the next file to size, or
+ * the next unit to read. 0 when there is none left. */
+static int next_job(run_ctx *c, xfer *x)
+{
+	lsio_batch *b = c->b;
+	if (c->need) {
+		while (c->next < b->file_count && !c->need[c->next]) c->next++;
+		if (c->next >= b->file_count) return 0;
+		x->head = 1;
+		x->file = (uint32_t)c->next++;
+		return 1;
+	}
+	unit un;
+	int got;
+	while ((got = next_unit(b, c->p, c->next, &un)) == UNIT_SKIP || got == UNIT_EMPTY) {
+		if (got == UNIT_EMPTY) chunk_finish(b, &c->t, c->next, 0, 0);
+		c->next++;
+	}
+	if (got == UNIT_NONE) return 0;
+	c->next++;
+	x->head = 0;
+	x->u = un;
+	x->file = un.file;
+	x->done = 0;
+	return 1;
+}
+
+/* Records what a job came to: the file's size, or the unit's chunks settled. */
+static void settle(run_ctx *c, xfer *x, int32_t out)
+{
+	if (x->head) {
+		curl_off_t len = -1;
+		if (out == 0) curl.easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+		c->b->file_size[x->file] = out < 0 ? out : len >= 0 ? (int64_t)len : -EIO;
+	} else {
+		unit_finish(c->b, c->p, &c->t, &x->u, x->done, out, 0);
+	}
+	x->state = X_IDLE;
+}
+
+static void start_or_settle(run_ctx *c, xfer *x, uint32_t *running)
+{
+	int rc = xfer_start(c, x);
+	if (rc < 0) {
+		settle(c, x, rc);
+		return;
+	}
+	(*running)++;
+	c->t.issued += !x->head;
+}
+
+/* Runs jobs until none is left: up to `cap` transfers in flight, topped up as
+ * they finish, retries parked until their backoff has passed. Cancellation
+ * (GET runs) stops every transfer; what arrived stays as a prefix. */
+static void drive(run_ctx *c)
+{
+	http_backend *hb = c->hb;
+	lsio_batch *b = c->b;
+	uint32_t running = 0, waiting = 0;
+	int more = 1;
+	for (;;) {
+		if (!c->need && live_load(b->cancel)) {
+			for (uint32_t i = 0; i < hb->cap; i++) {
+				xfer *x = &hb->x[i];
+				if (x->state == X_IDLE) continue;
+				if (x->state == X_RUNNING) curl.multi_remove_handle(hb->multi, x->easy);
+				settle(c, x, -ECANCELED);
+			}
+			return;
+		}
+		uint64_t now = now_ns(), wake = UINT64_MAX;
+		for (uint32_t i = 0; i < hb->cap; i++) {
+			xfer *x = &hb->x[i];
+			if (x->state == X_IDLE && more) {
+				x->attempt = 0;
+				if (next_job(c, x)) start_or_settle(c, x, &running);
+				else more = 0;
+			} else if (x->state == X_WAITING) {
+				if (x->not_before_ns <= now) {
+					waiting--;
+					start_or_settle(c, x, &running);
+				} else if (x->not_before_ns < wake) {
+					wake = x->not_before_ns;
+				}
+			}
+		}
+		if (!more && running == 0 && waiting == 0) return;
+		int still = 0;
+		curl.multi_perform(hb->multi, &still);
+		CURLMsg *m;
+		int q;
+		while ((m = curl.multi_info_read(hb->multi, &q))) {
+			if (m->msg != CURLMSG_DONE) continue;
+			xfer *x = NULL;
+			curl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			CURLcode res = m->data.result;
+			curl.multi_remove_handle(hb->multi, x->easy);
+			running--;
+			int retry = 0;
+			int32_t out = xfer_outcome(x, res, &retry);
+			if (retry && x->attempt < HTTP_RETRIES) {
+				/* Resume at the first byte not delivered; a piece half filled is read again whole. */
+				x->attempt++;
+				x->state = X_WAITING;
+				x->not_before_ns = now_ns() + backoff_ns(hb, x->attempt);
+				waiting++;
+				continue;
+			}
+			settle(c, x, out);
+		}
+		tally_flush(b, &c->t);
+		if (!more && running == 0 && waiting == 0) return;
+		if (more && running + waiting < hb->cap) continue; /* top up first: free transfers, units left */
+		int timeout = 50;
+		if (wake != UINT64_MAX) {
+			uint64_t n2 = now_ns();
+			uint64_t ms = wake > n2 ? (wake - n2) / 1000000u + 1 : 0;
+			if (ms < (uint64_t)timeout) timeout = (int)ms;
+		}
+		if (running) {
+			curl.multi_poll(hb->multi, NULL, 0, timeout, NULL);
+		} else if (timeout > 0) {
+			struct timespec ts = {0, (long)timeout * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need)
+{
+	run_ctx c = {.hb = hb, .b = b, .need = need};
+	drive(&c);
+	return 0;
+}
+
+int http_read(http_backend *hb, lsio_batch *b, plan *p)
+{
+	run_ctx c = {.hb = hb, .b = b, .p = p};
+	drive(&c);
+	finish_rest(b, p, &c.t, c.next, live_load(b->cancel) ? -ECANCELED : 0, 0);
+	tally_flush(b, &c.t);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,99 @@
+// nginx (Debian's) serving a folder on 127.0.0.1, for the remote-storage
+// tests: a real HTTP/1.1 server with keep-alive and byte ranges. Started by
+// the test that needs it (one process, no master, no daemon), stopped after.
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+
+const NGINX = "/usr/sbin/nginx";
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `url` answers (any status), or throws after `ms`. */
+export async function waitForHttp(url: string, ms = 20_000, child?: ChildProcess): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) throw new Error(`the server for ${url} exited (${child.exitCode})`);
+    try {
+      const r = await fetch(url);
+      await r.body?.cancel();
+      return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing answered on ${url} within ${ms} ms`);
+}
+
+export interface Nginx {
+  /** `http://127.0.0.1:PORT/`: a file ROOT/x is URL + "x". */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Installs nginx with apt-get when it is missing (tests/run.sh's machines have root). */
+export function ensureNginx(): void {
+  if (fs.existsSync(NGINX)) return;
+  const r = spawnSync("bash", [
+    "-c",
+    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx",
+  ], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0 || !fs.existsSync(NGINX)) throw new Error(`could not install nginx:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** nginx serving `root` on 127.0.0.1 (its config, logs and pid in `work`). */
+export async function startNginx(root: string, work: string): Promise<Nginx> {
+  ensureNginx();
+  const port = await freePort();
+  fs.mkdirSync(path.join(work, "tmp"), { recursive: true });
+  const conf = path.join(work, "nginx.conf");
+  const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+    .map((t) => `  ${t}_temp_path ${work}/tmp/${t};`).join("\n");
+  fs.writeFileSync(
+    conf,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${work}/nginx.pid;
+error_log ${work}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+${temps}
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location / { }
+  }
+}
+`,
+  );
+  const child = spawn(NGINX, ["-c", conf, "-p", work], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}/`;
+  await waitForHttp(url, 20_000, child);
+  return {
+    url,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,246 @@
+// Remote objects over HTTP (issue 14, first step): the same random files read
+// as local paths and as URLs served by nginx are byte-identical, range kind by
+// range kind, planned and unplanned; a batch mixes local and remote; errors
+// map to the documented codes; a fault-injecting server (node:http, in this
+// process) shows a server that ignores Range, 503 bursts, truncated bodies,
+// and a stalled response that an AbortSignal stops.
+import * as http from "node:http";
+import * as path from "node:path";
+import { Buffer } from "node:buffer";
+import { LsioError, Reader } from "../mod.ts";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
+import { freePort, type Nginx, startNginx } from "./_nginx.ts";
+import { makeCorpus, plain, randomRequest } from "./_ranges.ts";
+import { test } from "./_shim.ts";
+
+const SEED = 20261204;
+const RANGES = 10_000;
+const corpus = makeCorpus(SEED, "lsio-remote-");
+const work = tempDir("lsio-remote-work-");
+let nginx: Nginx | undefined;
+const url = (p: string) => nginx!.url + path.basename(p);
+
+test("remote: nginx starts on 127.0.0.1 and serves the corpus", async () => {
+  nginx = await startNginx(corpus.dir, work);
+  const r = await fetch(url(corpus.paths[3]));
+  assertEquals(Buffer.from(await r.arrayBuffer()).equals(corpus.contents[3]), true);
+});
+
+/** Compares two result lists: the same errors (by code) and the same bytes. */
+function assertSameResults(local: (Uint8Array | LsioError)[], remote: (Uint8Array | LsioError)[], what: string) {
+  assertEquals(remote.length, local.length);
+  let bytes = 0;
+  for (let i = 0; i < local.length; i++) {
+    const a = local[i], b = remote[i];
+    if (a instanceof LsioError || b instanceof LsioError) {
+      assertEquals(b instanceof LsioError ? b.code : "ok", a instanceof LsioError ? a.code : "ok", `${what} #${i}`);
+      continue;
+    }
+    if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) {
+      throw new Error(`${what}: request ${i} differs (${a.byteLength} vs ${b.byteLength} bytes)`);
+    }
+    bytes += a.byteLength;
+  }
+  return bytes;
+}
+
+for (const pastEof of ["error", "truncate"] as const) {
+  for (const planned of [false, true]) {
+    test(`remote: ${RANGES} random ranges of every kind, local paths and nginx URLs byte-identical (pastEof=${pastEof}${planned ? ", planned" : ""})`, async () => {
+      await using reader = await Reader.open({ pastEof });
+      const r = rng(SEED ^ (pastEof === "truncate" ? 1 : 0) ^ (planned ? 2 : 0));
+      const reqs = plain(Array.from({ length: RANGES }, () => randomRequest(r, corpus)));
+      const remoteReqs = reqs.map((q) => ({ ...q, path: url(q.path) }));
+      const opts = planned ? { plan: { profile: "cloud" as const } } : { plan: false as const };
+      const local = await reader.read(reqs, opts);
+      const remote = await reader.read(remoteReqs, opts);
+      const bytes = assertSameResults(local, remote, "read");
+      assert(bytes > 1 << 20, `${bytes} bytes compared`);
+      const failed = remote.filter((x) => x instanceof LsioError) as LsioError[];
+      if (pastEof === "error") assert(failed.some((e) => e.code === "ERANGE"), "ranges past EOF fail with ERANGE");
+      for (const e of failed) assert(e.path!.startsWith(nginx!.url), `the error names the URL: ${e.path}`);
+    });
+  }
+}
+
+test("remote: readColumnar and readInto over URLs equal the local files", async () => {
+  await using reader = await Reader.open();
+  const r = rng(SEED + 7);
+  const n = 4000;
+  const file = new Uint32Array(n), start = new Float64Array(n), end = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const f = randInt(r, 0, corpus.paths.length - 1);
+    const size = corpus.contents[f].length;
+    file[i] = f;
+    start[i] = randInt(r, 0, size);
+    end[i] = Math.min(size, start[i] + randInt(r, 0, 9000));
+  }
+  const col = await reader.readColumnar({ paths: corpus.paths.map(url), file, start, end });
+  assertEquals(col.stats.failed, 0);
+  for (let i = 0; i < n; i++) {
+    const got = col.chunk(i) as Uint8Array;
+    const want = corpus.contents[file[i]].subarray(start[i], end[i]);
+    if (!Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(want)) throw new Error(`chunk ${i} differs`);
+  }
+  const dest = new Uint8Array(4096);
+  const written = await reader.readInto([{ path: url(corpus.paths[8]), start: 100, end: 4196, dest }]);
+  assertEquals(written, [4096]);
+  assert(Buffer.from(dest).equals(corpus.contents[8].subarray(100, 4196)));
+});
+
+test("remote: one batch mixes local files, URLs and a missing object; sizes by HEAD", async () => {
+  await using reader = await Reader.open();
+  const [a, b] = [corpus.paths[8], corpus.paths[9]];
+  const res = await reader.read([
+    { path: a, start: 10, end: 20 },
+    { path: url(b), start: -30 },
+    { path: nginx!.url + "missing.bin" },
+    { path: url(a), start: 10, end: 20 },
+    { path: b, start: 0, end: 0 },
+  ]);
+  assertEquals(Array.from(res[0] as Uint8Array), Array.from(corpus.contents[8].subarray(10, 20)));
+  assertEquals(Array.from(res[1] as Uint8Array), Array.from(corpus.contents[9].subarray(-30)));
+  const missing = res[2] as LsioError;
+  assert(missing instanceof LsioError);
+  assertEquals(missing.code, "ENOENT");
+  assertEquals(missing.path, nginx!.url + "missing.bin");
+  assertEquals(Array.from(res[3] as Uint8Array), Array.from(res[0] as Uint8Array));
+  assertEquals((res[4] as Uint8Array).byteLength, 0);
+  const sizes = await reader.fileSizes([url(a), a, nginx!.url + "missing.bin"]);
+  assertEquals(sizes[0], corpus.contents[8].length);
+  assertEquals(sizes[1], corpus.contents[8].length);
+  assertEquals((sizes[2] as LsioError).code, "ENOENT");
+});
+
+test("remote: nothing listening → ECONNREFUSED for that chunk; the reader stays usable", async () => {
+  await using reader = await Reader.open();
+  const port = await freePort();
+  const [refused, ok] = await reader.read([
+    { path: `http://127.0.0.1:${port}/x.bin`, start: 0, end: 10 },
+    { path: url(corpus.paths[5]), start: 0, end: 10 },
+  ]);
+  assertEquals((refused as LsioError).code, "ECONNREFUSED");
+  assertEquals((ok as Uint8Array).byteLength, 10);
+});
+
+// ---- a fault-injecting server ----
+
+/** What the fault server does, per path; `hits` counts requests per path. */
+const faultData = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 13 + (i >> 8)) & 255));
+const hits = new Map<string, number>();
+let faultUrl = "";
+let stalled: http.ServerResponse[] = [];
+
+function rangeOf(req: http.IncomingMessage): [number, number] | undefined {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+  return m ? [Number(m[1]), Number(m[2]) + 1] : undefined;
+}
+
+const faultServer = http.createServer((req, res) => {
+  const p = new URL(req.url!, "http://x").pathname;
+  const n = (hits.get(p) ?? 0) + 1;
+  hits.set(p, n);
+  const range = rangeOf(req);
+  const sendRange = () => {
+    if (req.method === "HEAD") {
+      res.writeHead(200, { "content-length": faultData.length, "accept-ranges": "bytes" });
+      return res.end();
+    }
+    const [s, e] = range ?? [0, faultData.length];
+    res.writeHead(range ? 206 : 200, {
+      "content-length": e - s,
+      ...(range ? { "content-range": `bytes ${s}-${e - 1}/${faultData.length}` } : {}),
+    });
+    res.end(faultData.subarray(s, e));
+  };
+  if (p === "/ignore-range" && req.method !== "HEAD") { // 200 with the whole object, whatever was asked
+    res.writeHead(200, { "content-length": faultData.length });
+    return res.end(faultData);
+  }
+  if (p === "/flaky" && n <= 2) { // two 503 SlowDown answers, then the bytes
+    res.writeHead(503, { "content-type": "application/xml" });
+    return res.end("<Error><Code>SlowDown</Code></Error>");
+  }
+  if (p === "/always-503") {
+    res.writeHead(503);
+    return res.end();
+  }
+  if (p === "/truncated" && n === 1 && range) { // promises the range, sends half, drops the connection
+    const [s, e] = range;
+    res.writeHead(206, { "content-length": e - s, "content-range": `bytes ${s}-${e - 1}/${faultData.length}` });
+    res.write(faultData.subarray(s, s + ((e - s) >> 1)));
+    setTimeout(() => res.socket?.destroy(), 10);
+    return;
+  }
+  if (p === "/stall" && req.method !== "HEAD") { // headers never come
+    stalled.push(res);
+    return;
+  }
+  if (p === "/forbidden") {
+    res.writeHead(403);
+    return res.end();
+  }
+  sendRange();
+});
+
+test("remote faults: the fault server starts on 127.0.0.1", async () => {
+  const port = await freePort();
+  await new Promise<void>((resolve) => faultServer.listen(port, "127.0.0.1", resolve));
+  faultUrl = `http://127.0.0.1:${port}`;
+});
+
+test("remote faults: a server that ignores Range (200, whole object) still yields exactly the requested bytes", async () => {
+  await using reader = await Reader.open();
+  const res = await reader.read([
+    { path: `${faultUrl}/ignore-range`, start: 1000, end: 1100 },
+    { path: `${faultUrl}/ignore-range`, start: 150_000, end: 150_001 },
+  ]);
+  assertEquals(Array.from(res[0] as Uint8Array), Array.from(faultData.subarray(1000, 1100)));
+  assertEquals(Array.from(res[1] as Uint8Array), [faultData[150_000]]);
+});
+
+test("remote faults: 503 SlowDown bursts and a truncated body are retried; 503 for good is EIO; 403 is EACCES", async () => {
+  await using reader = await Reader.open();
+  hits.clear();
+  const res = await reader.read([
+    { path: `${faultUrl}/flaky`, start: 10, end: 5000 },
+    { path: `${faultUrl}/truncated`, start: 0, end: 100_000 },
+    { path: `${faultUrl}/always-503`, start: 0, end: 10 },
+    { path: `${faultUrl}/forbidden`, start: 0, end: 10 },
+  ]);
+  assertEquals(Buffer.from(res[0] as Uint8Array).equals(faultData.subarray(10, 5000)), true);
+  assertEquals(Buffer.from(res[1] as Uint8Array).equals(faultData.subarray(0, 100_000)), true);
+  assertEquals((res[2] as LsioError).code, "EIO");
+  assertEquals((res[3] as LsioError).code, "EACCES");
+  assert((hits.get("/flaky") ?? 0) >= 3, `flaky asked ${hits.get("/flaky")} times`);
+  assert((hits.get("/truncated") ?? 0) >= 2, "the truncated body was asked again");
+  assert((hits.get("/always-503") ?? 0) >= 3, "503 retried before giving up");
+});
+
+test("remote faults: an AbortSignal stops a stalled transfer within 100 ms; the reader stays usable", async () => {
+  await using reader = await Reader.open();
+  const ctrl = new AbortController();
+  const t0 = performance.now();
+  const pending = reader.read([{ path: `${faultUrl}/stall`, start: 0, end: 10 }], { signal: ctrl.signal });
+  await new Promise((r) => setTimeout(r, 200));
+  const t1 = performance.now();
+  ctrl.abort(new Error("stop"));
+  await assertRejects(() => pending, Error, "stop");
+  const took = performance.now() - t1;
+  assert(took < 100, `abort took ${took.toFixed(1)} ms`);
+  assert(t1 - t0 >= 190);
+  for (const r of stalled) r.socket?.destroy();
+  stalled = [];
+  const [again] = await reader.read([{ path: `${faultUrl}/plain`, start: 5, end: 9 }]);
+  assertEquals(Array.from(again as Uint8Array), Array.from(faultData.subarray(5, 9)));
+});
+
+test("remote: cleanup", async () => {
+  for (const r of stalled) r.socket?.destroy();
+  faultServer.closeAllConnections?.();
+  await new Promise<void>((resolve) => faultServer.close(() => resolve()));
+  await nginx?.stop();
+  removeDir(corpus.dir);
+  removeDir(work);
+});
