@@ -54,6 +54,13 @@ export {
 } from "./src/pool.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
 export {
+  parseAwsIni,
+  type ResolvedS3,
+  resolveS3Config,
+  type S3Environment,
+  type S3Options,
+} from "./src/s3_config.ts";
+export {
   type Dtype,
   type DtypeArrays,
   DTYPES,

@@ -1,4 +1,5 @@
-/* http.c — the remote storage: objects named by http:// and https:// URLs,
+/* http.c — the remote storage: objects named by http://, https:// and
+ * s3:// URLs (s3.c makes the last https URLs; libcurl signs them with SigV4),
  * read with ranged GETs through libcurl's multi interface.
  *
  * libcurl is loaded at run time (dlopen "libcurl.so.4", Debian's libcurl4),
@@ -53,6 +54,8 @@ static struct {
 	CURLMcode (*multi_perform)(CURLM *, int *);
 	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned, int, int *);
 	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
 } curl;
 static int curl_rc = -ELIBACC;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -83,6 +86,8 @@ static void curl_load(void)
 	SYM(multi_perform, "curl_multi_perform");
 	SYM(multi_poll, "curl_multi_poll");
 	SYM(multi_info_read, "curl_multi_info_read");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
 #undef SYM
 	/* libcurl >= 7.84 makes this thread-safe; once per process either way. */
 	curl_rc = curl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ELIBBAD;
@@ -120,6 +125,9 @@ typedef struct xfer {
 	uint64_t not_before_ns; /* X_WAITING: retry time */
 	struct iovec *iov;  /* LSIO_IOV_CAP: VEC units */
 	uint8_t *bounce;    /* LSIO_BOUNCE_BYTES, on first use: COPY units */
+	char *url;          /* s3:// paths: the URL it becomes (grown as needed) */
+	size_t url_cap;
+	struct curl_slist *headers; /* s3: x-amz-content-sha256 (and the session token) */
 	char range[64];
 } xfer;
 
@@ -137,6 +145,7 @@ typedef struct run_ctx {
 	lsio_batch *b;
 	plan *p;
 	tally t;
+	const s3_settings *s3;
 	const uint8_t *need; /* HEAD run: [file_count] files to size; NULL: a GET run */
 	uint64_t next;       /* the next file (HEAD) or unit (GET) to start */
 } run_ctx;
@@ -183,6 +192,8 @@ void http_destroy(http_backend *hb)
 		}
 		free(x->iov);
 		lsio_free_aligned(x->bounce);
+		free(x->url);
+		if (x->headers) curl.slist_free_all(x->headers);
 	}
 	if (hb->multi) curl.multi_cleanup(hb->multi);
 	free(hb->x);
@@ -335,7 +346,28 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 		curl.easy_reset(x->easy);
 	}
 	CURL *e = x->easy;
-	curl.easy_setopt(e, CURLOPT_URL, b->paths + b->path_offsets[x->file]);
+	const char *path = b->paths + b->path_offsets[x->file];
+	if (x->headers) {
+		curl.slist_free_all(x->headers);
+		x->headers = NULL;
+	}
+	if (is_s3_path(path)) {
+		const s3_settings *s3 = c->s3;
+		int rc = s3_url(s3, path, &x->url, &x->url_cap);
+		if (rc < 0) return rc;
+		curl.easy_setopt(e, CURLOPT_URL, x->url);
+		/* S3 wants the payload's hash in a header (GET and HEAD have none to send). */
+		x->headers = curl.slist_append(NULL, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+		if (x->headers && s3->token_header) x->headers = curl.slist_append(x->headers, s3->token_header);
+		if (!x->headers) return -ENOMEM;
+		curl.easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+		if (s3->sigv4) {
+			curl.easy_setopt(e, CURLOPT_AWS_SIGV4, s3->sigv4);
+			curl.easy_setopt(e, CURLOPT_USERPWD, s3->userpwd);
+		}
+	} else {
+		curl.easy_setopt(e, CURLOPT_URL, path);
+	}
 	curl.easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	x->ctx = c;
 	curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -547,16 +579,16 @@ static void drive(run_ctx *c)
 	}
 }
 
-int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need)
+int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3)
 {
-	run_ctx c = {.hb = hb, .b = b, .need = need};
+	run_ctx c = {.hb = hb, .b = b, .s3 = s3, .need = need};
 	drive(&c);
 	return 0;
 }
 
-int http_read(http_backend *hb, lsio_batch *b, plan *p)
+int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3)
 {
-	run_ctx c = {.hb = hb, .b = b, .p = p};
+	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3};
 	drive(&c);
 	finish_rest(b, p, &c.t, c.next, live_load(b->cancel) ? -ECANCELED : 0, 0);
 	tally_flush(b, &c.t);

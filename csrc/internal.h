@@ -114,8 +114,23 @@ int pool_create(pool_backend **out, uint32_t threads);
 void pool_destroy(pool_backend *p);
 int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_open, int direct, struct fd_keep *keep);
 
-/* Remote objects: paths that are http:// or https:// URLs (resolve.c). */
+/* Remote objects: paths that are http://, https:// or s3:// URLs (resolve.c). */
 int is_remote_path(const char *path);
+static inline int is_s3_path(const char *path) { return path[0] == 's' && path[1] == '3' && path[2] == ':' && path[3] == '/' && path[4] == '/'; }
+
+/* s3.c: a reader's S3 settings, copied from lsio_s3_config, in the forms libcurl takes. */
+typedef struct s3_settings {
+	char *endpoint;     /* without a trailing '/'; NULL: AWS */
+	char *region;
+	char *sigv4;        /* "aws:amz:REGION:s3"; NULL: unsigned requests */
+	char *userpwd;      /* "KEY:SECRET" */
+	char *token_header; /* "x-amz-security-token: …", or NULL */
+	uint64_t flags;     /* LSIO_S3_* */
+} s3_settings;
+int s3_settings_set(s3_settings *s, const lsio_s3_config *cfg);
+void s3_settings_free(s3_settings *s);
+/* The https URL of s3://bucket/key into *buf (grown as needed). */
+int s3_url(const s3_settings *s, const char *path, char **buf, size_t *cap);
 
 /* http.c (Linux): remote objects through libcurl, loaded at run time. */
 #define LSIO_DEFAULT_HTTP_INFLIGHT 64
@@ -125,9 +140,9 @@ int http_available(void);
 int http_create(http_backend **out, uint32_t inflight);
 void http_destroy(http_backend *hb);
 /* HEADs every file f with need[f]: file_size[f] = its size or -errno. */
-int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need);
+int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3);
 /* Reads every live unit (the caller parks the requests of local files). */
-int http_read(http_backend *hb, lsio_batch *b, struct plan *p);
+int http_read(http_backend *hb, lsio_batch *b, struct plan *p, const s3_settings *s3);
 
 /* Register the batch's files with the ring only when it reads each file at
  * least this many times on average (registration is a syscall per file). */

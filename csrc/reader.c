@@ -18,6 +18,7 @@ struct lsio_reader {
 #if defined(__linux__)
 	http_backend *http; /* remote objects: made on the first batch that has one */
 #endif
+	s3_settings s3; /* how s3:// paths are reached (lsio_reader_set_s3) */
 	os_thread thread;
 	os_mutex mu;
 	os_cond cv;
@@ -134,7 +135,7 @@ static int read_live(lsio_reader *r, lsio_batch *b, uint32_t ops, int remote)
 	}
 	if (rc == 0) {
 #if defined(__linux__)
-		if (remote) rc = http_read(r->http, b, p);
+		if (remote) rc = http_read(r->http, b, p, &r->s3);
 		else if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct, r->keep);
 		else
 #endif
@@ -162,7 +163,7 @@ static void stat_remote(lsio_reader *r, lsio_batch *b, const uint8_t *remote)
 	int rc = http_ready(r);
 #if defined(__linux__)
 	if (rc == 0) {
-		http_stat(r->http, b, remote);
+		http_stat(r->http, b, remote, &r->s3);
 		return;
 	}
 #endif
@@ -265,7 +266,9 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	if (r->info.threads >= max_open) r->info.threads = max_open - 1;
 	r->info.abi_version = LSIO_ABI_VERSION;
 	r->info.remote_inflight = r->opts.remote_inflight ? r->opts.remote_inflight : LSIO_DEFAULT_HTTP_INFLIGHT;
-	if (fd_keep_create(&r->keep, keep) < 0) {
+	if (fd_keep_create(&r->keep, keep) < 0 || s3_settings_set(&r->s3, NULL) < 0) {
+		fd_keep_destroy(r->keep);
+		s3_settings_free(&r->s3);
 		free(r);
 		return -ENOMEM;
 	}
@@ -274,6 +277,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 		int rc = backend_init(r);
 		if (rc < 0) {
 			fd_keep_destroy(r->keep);
+			s3_settings_free(&r->s3);
 			free(r);
 			return rc;
 		}
@@ -288,6 +292,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 		os_cond_destroy(&r->cv);
 		os_mutex_destroy(&r->mu);
 		fd_keep_destroy(r->keep);
+		s3_settings_free(&r->s3);
 		free(r);
 		return rc;
 	}
@@ -300,6 +305,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 		os_cond_destroy(&r->cv);
 		os_mutex_destroy(&r->mu);
 		fd_keep_destroy(r->keep);
+		s3_settings_free(&r->s3);
 		free(r);
 		return rc;
 	}
@@ -313,6 +319,7 @@ LSIO_API void lsio_reader_close(lsio_reader *r)
 	if (r->owner) {
 		backend_destroy(r);
 		fd_keep_destroy(r->keep);
+		s3_settings_free(&r->s3);
 		free(r);
 		return;
 	}
@@ -324,6 +331,7 @@ LSIO_API void lsio_reader_close(lsio_reader *r)
 	os_cond_destroy(&r->cv);
 	os_mutex_destroy(&r->mu);
 	fd_keep_destroy(r->keep);
+	s3_settings_free(&r->s3);
 	free(r);
 }
 
@@ -332,6 +340,12 @@ LSIO_API int lsio_reader_get_info(lsio_reader *r, lsio_reader_info *info)
 	if (!r || !info) return -EINVAL;
 	*info = r->info;
 	return 0;
+}
+
+LSIO_API int lsio_reader_set_s3(lsio_reader *r, const lsio_s3_config *cfg)
+{
+	if (!r) return -EINVAL;
+	return s3_settings_set(&r->s3, cfg);
 }
 
 LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)

@@ -6,7 +6,7 @@
 
 int is_remote_path(const char *path)
 {
-	return strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
+	return strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0 || is_s3_path(path);
 }
 
 /* STAT: the size of every local file of the batch (or -errno); remote[f]

@@ -30,6 +30,8 @@ const symbols = {
   lsio_wait: { args: ["ptr", "buffer"], returns: "i32" },
   /** int lsio_run(lsio_reader *reader, lsio_batch *batch, uint32_t ops) */
   lsio_run: { args: ["ptr", "buffer", "u32"], returns: "i32" },
+  /** int lsio_reader_set_s3(lsio_reader *reader, const lsio_s3_config *cfg) */
+  lsio_reader_set_s3: { args: ["ptr", "buffer"], returns: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { args: ["i32"], returns: "i32" },
   /** int lsio_reduce(lsio_reduction *r) */
@@ -66,6 +68,7 @@ export function openNative(path: string): Native {
     readerOpen: (opts, out) => s.lsio_reader_open(opts, out),
     readerClose: (h) => s.lsio_reader_close(Number(h)),
     readerInfo: (h, info) => s.lsio_reader_get_info(Number(h), info),
+    readerSetS3: (h, cfg) => s.lsio_reader_set_s3(Number(h), cfg),
     run: async (h, batch, ops) => {
       const rc = s.lsio_submit(Number(h), batch, ops);
       if (rc < 0) return rc;

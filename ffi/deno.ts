@@ -24,6 +24,8 @@ const symbols = {
   },
   /** int lsio_run(lsio_reader *reader, lsio_batch *batch, uint32_t ops) */
   lsio_run: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
+  /** int lsio_reader_set_s3(lsio_reader *reader, const lsio_s3_config *cfg) */
+  lsio_reader_set_s3: { parameters: ["pointer", "buffer"], result: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { parameters: ["i32"], result: "i32" },
   /** int lsio_reduce(lsio_reduction *r) */
@@ -57,6 +59,7 @@ export function openNative(path: string): Native {
     readerOpen: (opts, out) => s.lsio_reader_open(opts, out),
     readerClose: (h) => s.lsio_reader_close(ptr(h)),
     readerInfo: (h, info) => s.lsio_reader_get_info(ptr(h), info),
+    readerSetS3: (h, cfg) => s.lsio_reader_set_s3(ptr(h), cfg),
     run: (h, batch, ops) => s.lsio_run_async(ptr(h), batch, ops),
     runSync: (h, batch, ops) => s.lsio_run(ptr(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),

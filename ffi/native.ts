@@ -20,6 +20,8 @@ export interface Native {
   readerOpen(opts: Uint32Array, out: BigUint64Array): number;
   /** `lsio_reader_close(handle)`. */
   readerClose(handle: bigint): void;
+  /** `lsio_reader_set_s3(handle, cfg)`: `cfg` holds {@linkcode S3_CONFIG_WORDS} words (C copies the strings). */
+  readerSetS3(handle: bigint, cfg: BigUint64Array): number;
   /** `lsio_reader_get_info(handle, info)`. */
   readerInfo(handle: bigint, info: Uint32Array): number;
   /** Runs `lsio_run(handle, batch, ops)` without blocking the JS thread. */
@@ -86,6 +88,20 @@ export const STATE_DONE = 2n;
 export const OPEN_END = 0x7fffffffffffffffn;
 /** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
 export const OPTS_WORDS = 7;
+
+/** Word indices of `lsio_s3_config` (csrc/include/lsio.h): string pointers, then flags. */
+export const S3ConfigWord = {
+  endpoint: 0,
+  region: 1,
+  accessKeyId: 2,
+  secretAccessKey: 3,
+  sessionToken: 4,
+  flags: 5,
+} as const;
+/** Words in `lsio_s3_config`. */
+export const S3_CONFIG_WORDS = 6;
+/** `LSIO_S3_PATH_STYLE`. */
+export const S3_PATH_STYLE = 1n;
 /** The ABI version this TypeScript code speaks. */
 export const ABI_VERSION = 5;
 

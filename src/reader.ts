@@ -22,6 +22,8 @@ import { type ByteRange, LsioError } from "./errors.ts";
 import { setInt64, setOpenEnd } from "./_int64.ts";
 import { trusted } from "./_internal.ts";
 import { detectProfile, type PlanThresholds, type ProfileName, resolvePlanOptions } from "./profiles.ts";
+import { checkS3Options, s3Words } from "./_s3_words.ts";
+import { resolveS3Config, type S3Options } from "./s3_config.ts";
 import {
   checkBoolean,
   checkEnum,
@@ -47,6 +49,7 @@ const READER_KEYS = [
   "hotPath",
   "plan",
   "remoteInflight",
+  "s3",
 ] as const;
 /** The keys of {@linkcode ReadOptions}. */
 export const READ_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof", "plan", "hotPath"] as const;
@@ -102,6 +105,13 @@ export interface ReaderOptions {
    * keep-alive connection (default 64).
    */
   remoteInflight?: number;
+  /**
+   * How `s3://bucket/key` paths are reached: region, endpoint, credentials,
+   * addressing. Each setting beats its environment variable (`AWS_REGION`,
+   * `AWS_ENDPOINT_URL_S3`, `AWS_ACCESS_KEY_ID`, … and `~/.aws`); see
+   * {@linkcode S3Options}.
+   */
+  s3?: S3Options;
   /**
    * Planning for every call that does not say otherwise (see
    * {@linkcode PlanOptions}). Default `"ordered"`: batches whose requests
@@ -547,9 +557,15 @@ export class Reader implements Disposable, AsyncDisposable {
     checkEnum(options.pastEof, PAST_EOF, "pastEof");
     checkPlanOption(options.plan);
     checkBoolean(options.hotPath, "hotPath");
+    const s3 = resolveS3Config(checkS3Options(options.s3));
     const out = new BigUint64Array(new ArrayBuffer(8));
     const rc = lib.readerOpen(opts, out);
     if (rc < 0) throw new LsioError(rc, { op: `open reader (backend ${backend})` });
+    const set = lib.readerSetS3(out[0], s3Words(lib, s3));
+    if (set < 0) {
+      lib.readerClose(out[0]);
+      throw new LsioError(set, { op: "set the reader's S3 settings" });
+    }
     return new Reader(lib, out[0], options, opts);
   }
 

@@ -1,5 +1,5 @@
 // The word layout of every struct TypeScript fills for C (lsio_batch,
-// lsio_reduction, lsio_box_copy) is read from the C compiler, not kept in step
+// lsio_reduction, lsio_box_copy, lsio_s3_config) is read from the C compiler, not kept in step
 // by hand: the fields of each struct are parsed out of csrc/include/lsio.h, a
 // small C program printing their offsetof/sizeof is built with the repo's
 // zig, and the TypeScript word tables (ffi/native.ts) must match it exactly:
@@ -17,6 +17,8 @@ import {
   OPTS_WORDS,
   REDUCTION_WORDS,
   ReductionWord,
+  S3_CONFIG_WORDS,
+  S3ConfigWord,
 } from "../ffi/native.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { env, test } from "./_shim.ts";
@@ -43,6 +45,7 @@ const TABLES: { struct: string; words: Record<string, number>; count: number }[]
   { struct: "lsio_batch", words: BatchWord, count: BATCH_WORDS },
   { struct: "lsio_reduction", words: ReductionWord, count: REDUCTION_WORDS },
   { struct: "lsio_box_copy", words: BoxCopyWord, count: BOX_COPY_WORDS },
+  { struct: "lsio_s3_config", words: S3ConfigWord, count: S3_CONFIG_WORDS },
 ];
 
 /** offsetof/sizeof of every field of every struct, as the C compiler lays them out. */
@@ -79,7 +82,7 @@ function compiledLayout(fields: Record<string, string[]>): Record<string, { size
   }
 }
 
-test("abi: the TypeScript word tables match the C structs field by field (lsio_batch, lsio_reduction, lsio_box_copy)", () => {
+test("abi: the TypeScript word tables match the C structs field by field (lsio_batch, lsio_reduction, lsio_box_copy, lsio_s3_config)", () => {
   const header = fs.readFileSync(HEADER, "utf8");
   const fields: Record<string, string[]> = {};
   for (const t of TABLES) fields[t.struct] = structFields(header, t.struct);

@@ -154,10 +154,32 @@ typedef struct lsio_batch {
 	uint64_t plan_ns;    /* out: time spent planning */
 } lsio_batch;
 
+/* S3 addressing (lsio_s3_config.flags). */
+#define LSIO_S3_PATH_STYLE (1u << 0) /* ENDPOINT/bucket/key, not bucket.HOST/key */
+
+/*
+ * How a reader reaches s3://bucket/key paths: the endpoint, the region and the
+ * credentials requests are signed with (AWS Signature V4). Every field is 64
+ * bits wide; strings are NUL-terminated and copied by lsio_reader_set_s3(), so
+ * the caller may free them when it returns. No access key: requests go
+ * unsigned (public buckets).
+ */
+typedef struct lsio_s3_config {
+	const char *endpoint;          /* "http://127.0.0.1:7070"; NULL: https://s3.REGION.amazonaws.com */
+	const char *region;            /* NULL: "us-east-1" */
+	const char *access_key_id;     /* NULL or "": anonymous */
+	const char *secret_access_key;
+	const char *session_token;     /* NULL: none (x-amz-security-token) */
+	uint64_t flags;                /* LSIO_S3_* */
+} lsio_s3_config;
+
 LSIO_API uint32_t lsio_abi_version(void);
 LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out);
 LSIO_API void lsio_reader_close(lsio_reader *reader);
 LSIO_API int lsio_reader_get_info(lsio_reader *reader, lsio_reader_info *info);
+/* Sets how the reader reaches s3:// paths (NULL: back to the defaults). Call
+ * it before the reader's first batch or between batches, never while one runs. */
+LSIO_API int lsio_reader_set_s3(lsio_reader *reader, const lsio_s3_config *cfg);
 
 /* Runs `ops` on `batch` on the reader's thread and waits. Returns batch->result. */
 LSIO_API int lsio_run(lsio_reader *reader, lsio_batch *batch, uint32_t ops);
