@@ -10,7 +10,9 @@ const encoder = new TextEncoder();
 export function checkS3Options(s3: S3Options | undefined): S3Options {
   const o = checkOptions(s3, S3_KEYS, "Reader.open s3 options");
   for (const k of ["region", "endpoint", "accessKeyId", "secretAccessKey", "sessionToken", "profile"] as const) {
-    if (o[k] !== undefined && typeof o[k] !== "string") throw new TypeError(`s3.${k} is a string, got ${describe(o[k])}`);
+    if (o[k] !== undefined && typeof o[k] !== "string") {
+      throw new TypeError(`s3.${k} is a string, got ${describe(o[k])}`);
+    }
   }
   checkBoolean(o.anonymous, "s3.anonymous");
   checkEnum(o.addressing, ["path", "virtual"] as const, "s3.addressing");

@@ -157,7 +157,9 @@ export function resolveS3Config(options: S3Options = {}, environment?: S3Environ
     const text = file ? host.readFile(file) : undefined;
     return text === undefined ? undefined : parseAwsIni(text).get(profileName);
   };
-  const credentials = ini(env("AWS_SHARED_CREDENTIALS_FILE") ?? (host.home ? path.join(aws, "credentials") : undefined));
+  const credentials = ini(
+    env("AWS_SHARED_CREDENTIALS_FILE") ?? (host.home ? path.join(aws, "credentials") : undefined),
+  );
   const config = ini(env("AWS_CONFIG_FILE") ?? (host.home ? path.join(aws, "config") : undefined));
   const fromFiles = (key: string) => credentials?.get(key) ?? config?.get(key);
 
