@@ -23,6 +23,8 @@ import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts
 import { stealTask, takeTask } from "./_pool_shared.ts";
 import { encodePaths } from "./_paths.ts";
 import { TYPED_ARRAYS } from "./dtype.ts";
+import { s3Words } from "./_s3_words.ts";
+import type { ResolvedS3 } from "./s3_config.ts";
 
 /** main → worker: set up. */
 export interface InitMessage {
@@ -37,6 +39,10 @@ export interface InitMessage {
   scratchBytes: number;
   /** Files the worker's ring keeps open from one task to the next (lsio_reader_opts.keep_open). */
   keepOpen: number;
+  /** lsio_reader_opts.remote_inflight. */
+  remoteInflight: number;
+  /** How s3:// paths are reached (resolved once, in the main thread). */
+  s3: ResolvedS3;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -79,6 +85,7 @@ async function init(m: InitMessage): Promise<void> {
   opts[1] = m.queueDepth;
   opts[2] = ReaderFlag.inline | (m.direct ? ReaderFlag.direct : 0);
   opts[5] = m.keepOpen;
+  opts[6] = m.remoteInflight;
   const out = new BigUint64Array(1);
   const rc = lib.readerOpen(opts, out);
   if (rc < 0) {
@@ -86,6 +93,11 @@ async function init(m: InitMessage): Promise<void> {
     return;
   }
   handle = out[0];
+  const s3 = lib.readerSetS3(handle, s3Words(lib, m.s3));
+  if (s3 < 0) {
+    post({ type: "ready", worker: me, error: s3 });
+    return;
+  }
   const info = new Uint32Array(OPTS_WORDS);
   lib.readerInfo(handle, info);
   buffer = allocAlignedWith(lib, m.bufferBytes, { align: 4096 });

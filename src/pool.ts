@@ -55,6 +55,8 @@ import {
   resolveSharedBatch,
 } from "./reader.ts";
 import { trusted } from "./_internal.ts";
+import { checkS3Options } from "./_s3_words.ts";
+import { type ResolvedS3, resolveS3Config, type S3Options } from "./s3_config.ts";
 
 /**
  * The Zarr reader's raw path (module-internal, not part of the public API):
@@ -87,6 +89,8 @@ const POOL_KEYS = [
   "taskChunks",
   "mergeMax",
   "scratchBytes",
+  "remoteInflight",
+  "s3",
 ] as const;
 const CALL_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof"] as const;
 const TRANSFORM_KEYS = [...CALL_KEYS, "transform", "dtype", "args"] as const;
@@ -107,9 +111,10 @@ const REDUCE_DTYPES = [
   "float64",
 ] as const;
 
-type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof">> & {
+type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof" | "s3">> & {
   backend: "auto" | "io_uring" | "threads";
   pastEof: "error" | "truncate";
+  s3: ResolvedS3;
 };
 
 /** Lets a worker's error handler reach the pool that owns it (set once the pool exists). */
@@ -144,6 +149,10 @@ export interface WorkerPoolOptions {
   keepOpen?: number;
   /** A range past the end of its file: `"error"` (default) or `"truncate"`. */
   pastEof?: "error" | "truncate";
+  /** Remote objects: each worker's HTTP transfers in flight at once (the reader option of the same name). */
+  remoteInflight?: number;
+  /** How `s3://` paths are reached, as the reader option {@linkcode ReaderOptions.s3}; the workers sign alike. */
+  s3?: S3Options;
   /**
    * Bytes of each worker's reused read buffer; a task is as many neighbouring
    * chunks as fit (default 512 KiB: the chunks stay in a 2 MiB L2 while the
@@ -432,8 +441,10 @@ export class WorkerPool implements AsyncDisposable {
       taskChunks: intOption(options.taskChunks, "taskChunks", 1, 2 ** 20) ?? 256,
       mergeMax: intOption(options.mergeMax, "mergeMax", 0, 2 ** 30) ?? 256 * KiB,
       scratchBytes: intOption(options.scratchBytes, "scratchBytes", 0, 2 ** 30) ?? 64 * KiB,
+      remoteInflight: intOption(options.remoteInflight, "remoteInflight", 1, 65536) ?? 0,
+      s3: resolveS3Config(checkS3Options(options.s3)),
     };
-    const reader = await Reader.open({ backend: o.backend, pastEof: o.pastEof, plan: false });
+    const reader = await Reader.open({ backend: o.backend, pastEof: o.pastEof, plan: false, s3: options.s3 });
     const ref: PoolRef = {};
     let slots: Slot[] = [];
     try {
@@ -959,6 +970,8 @@ async function spawn(
     keepOpen: number;
     bufferBytes: number;
     scratchBytes: number;
+    remoteInflight: number;
+    s3: ResolvedS3;
   },
   cores: number,
   ref: PoolRef,
@@ -974,6 +987,8 @@ async function spawn(
     keepOpen: o.keepOpen,
     bufferBytes: o.bufferBytes,
     scratchBytes: o.scratchBytes,
+    remoteInflight: o.remoteInflight,
+    s3: o.s3,
   };
   const ready = await new Promise<{ pinned: number; backend: number; error?: number }>((resolve, reject) => {
     worker.onmessage = (e) => {

@@ -7,7 +7,9 @@
 import * as http from "node:http";
 import * as path from "node:path";
 import { Buffer } from "node:buffer";
-import { LsioError, Reader } from "../mod.ts";
+import { LsioError, Reader, WorkerPool } from "../mod.ts";
+import { LsioStore, ShardedArray, writeShardedArray } from "../zarr.ts";
+import * as zarr from "zarrita";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { freePort, type Nginx, startNginx } from "./_nginx.ts";
@@ -122,6 +124,36 @@ test("remote: nothing listening → ECONNREFUSED for that chunk; the reader stay
   ]);
   assertEquals((refused as LsioError).code, "ECONNREFUSED");
   assertEquals((ok as Uint8Array).byteLength, 10);
+});
+
+test("remote: a sharded Zarr array over HTTP (ShardedArray main thread and pool, LsioStore + zarrita) equals the local one", async () => {
+  const r = rng(SEED + 11);
+  const shape = [40, 36];
+  const data = Uint16Array.from({ length: 40 * 36 }, () => randInt(r, 0, 65535));
+  const local = path.join(corpus.dir, "images.zarr");
+  await writeShardedArray(local, data, {
+    shape,
+    dtype: "uint16",
+    shardShape: [20, 18],
+    chunkShape: [5, 6],
+    codecs: "zstd",
+  });
+  const remote = url(local);
+  await using pool = await WorkerPool.open({ workers: 2 });
+  await using a = await ShardedArray.open(local);
+  await using b = await ShardedArray.open(remote + "/"); // a trailing slash is the same prefix
+  for (let k = 0; k < 20; k++) {
+    const y = randInt(r, 0, 39), x = randInt(r, 0, 35);
+    const sel: [number, number][] = [[y, randInt(r, y, 40)], [x, randInt(r, x, 36)]];
+    const want = Array.from((await a.read(sel)).data as Uint16Array);
+    assertEquals(Array.from((await b.read(sel)).data as Uint16Array), want, `selection ${JSON.stringify(sel)}`);
+    assertEquals(Array.from((await b.read(sel, { pool })).data as Uint16Array), want, "through the pool");
+  }
+  await using store = await LsioStore.open(remote);
+  const viaZarrita = await zarr.get(await zarr.open.v3(zarr.root(store), { kind: "array" }));
+  assertEquals(Array.from(viaZarrita.data as Uint16Array), Array.from(data));
+  const missing = await assertRejects(() => ShardedArray.open(nginx!.url + "nothing.zarr"), LsioError);
+  assertEquals([missing.code, missing.path], ["ENOENT", nginx!.url + "nothing.zarr/zarr.json"]);
 });
 
 // ---- a fault-injecting server ----

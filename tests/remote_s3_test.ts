@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type ChildProcess, spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { LsioError, Reader, resolveS3Config, type S3Environment } from "../mod.ts";
+import { LsioError, Reader, resolveS3Config, type S3Environment, WorkerPool } from "../mod.ts";
+import { ShardedArray, writeShardedArray } from "../zarr.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { removeDir, rng, tempDir } from "./_helpers.ts";
+import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { goTool } from "./_go_tools.ts";
 import { freePort, type Nginx, startNginx, waitForHttp } from "./_nginx.ts";
 import { makeCorpus, plain, randomRequest } from "./_ranges.ts";
@@ -120,6 +121,26 @@ test("s3: a wrong secret and unsigned requests are refused (EACCES); the environ
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];
     }
+  }
+});
+
+test("s3: a sharded Zarr array in a bucket (ShardedArray, main thread and a pool whose workers sign too)", async () => {
+  const r = rng(SEED + 3);
+  const shape = [30, 44];
+  const values = Int32Array.from({ length: 30 * 44 }, () => randInt(r, -1e9, 1e9));
+  const local = path.join(work, "arr.zarr");
+  await writeShardedArray(local, values, { shape, dtype: "int32", shardShape: [15, 22], chunkShape: [5, 11] });
+  fs.cpSync(local, path.join(data, "corpus", "arr.zarr"), { recursive: true });
+  await using reader = await Reader.open({ s3: s3() });
+  await using pool = await WorkerPool.open({ workers: 2, s3: s3() });
+  await using a = await ShardedArray.open(local);
+  await using b = await ShardedArray.open("s3://corpus/arr.zarr", { reader });
+  for (let k = 0; k < 10; k++) {
+    const y = randInt(r, 0, 29), x = randInt(r, 0, 43);
+    const sel: [number, number][] = [[y, randInt(r, y, 30)], [x, randInt(r, x, 44)]];
+    const want = Array.from((await a.read(sel)).data as Int32Array);
+    assertEquals(Array.from((await b.read(sel)).data as Int32Array), want);
+    assertEquals(Array.from((await b.read(sel, { pool })).data as Int32Array), want, "through the pool");
   }
 });
 

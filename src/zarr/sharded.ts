@@ -11,7 +11,6 @@
  * @module
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { fsError, LsioError } from "../errors.ts";
 import { type ColumnarRequests, Reader, type ReadOptions } from "../reader.ts";
 import { allocAligned } from "../aligned.ts";
@@ -24,6 +23,8 @@ import { copyBoxesInto, type PoolCallOptions, type TransformIntoOptions, WorkerP
 import { type Trusted, TRUSTED_RANGES } from "../_internal.ts";
 import { crc32c } from "./crc32c.ts";
 import { type DecodeArgs, decodeChunk } from "./_decode.ts";
+import { isRemotePath } from "../_paths.ts";
+import { rootOf, under } from "./_location.ts";
 import {
   type ArrayMeta,
   type Dtype,
@@ -209,20 +210,31 @@ export class ShardedArray implements AsyncDisposable {
       throw new TypeError(`reader is a Reader, got ${describe(o.reader)}`);
     }
     const cacheShards = intOption(o.indexCacheShards, "indexCacheShards", 1, 2 ** 31) ?? 4096;
-    const full = path.resolve(dir);
-    try {
-      if (!(await fs.promises.stat(full)).isDirectory()) {
-        throw new LsioError(-20, { path: full, op: "open zarr array: a Zarr array is a folder" });
-      }
-    } catch (e) {
-      throw fsError(e, full, "open zarr array");
-    }
-    const where = path.join(full, "zarr.json");
+    const full = rootOf(dir);
+    const where = under(full, "zarr.json");
     let text: string;
-    try {
-      text = await fs.promises.readFile(where, "utf8");
-    } catch (e) {
-      throw fsError(e, where, "open zarr array");
+    let reader = o.reader;
+    if (isRemotePath(full)) { // an object store's prefix: zarr.json read by the reader, as every shard is
+      reader ??= await Reader.open({ keepOpen: 1024 });
+      const [got] = await reader.read([{ path: where }]);
+      if (got instanceof LsioError) {
+        if (!o.reader) await reader.close();
+        throw new LsioError(got.errno, { path: where, op: "open zarr array" });
+      }
+      text = new TextDecoder().decode(got);
+    } else {
+      try {
+        if (!(await fs.promises.stat(full)).isDirectory()) {
+          throw new LsioError(-20, { path: full, op: "open zarr array: a Zarr array is a folder" });
+        }
+      } catch (e) {
+        throw fsError(e, full, "open zarr array");
+      }
+      try {
+        text = await fs.promises.readFile(where, "utf8");
+      } catch (e) {
+        throw fsError(e, where, "open zarr array");
+      }
     }
     let json: Record<string, unknown>;
     try {
@@ -235,7 +247,7 @@ export class ShardedArray implements AsyncDisposable {
     const meta = parseArrayMeta(json, where);
     // Its own reader keeps shard files open between batches: a training loop returns to the same shards
     // (and the shard indexes are cached the same way: the array is taken as unchanging while open).
-    const reader = o.reader ?? await Reader.open({ keepOpen: 1024 });
+    reader ??= await Reader.open({ keepOpen: 1024 });
     return new ShardedArray(full, meta, reader, !o.reader, cacheShards);
   }
 
@@ -492,7 +504,7 @@ export class ShardedArray implements AsyncDisposable {
         let e = this.#shards.get(id);
         if (e === undefined) {
           const key = m.chunkKey(shardCoord(id));
-          e = { key, path: path.join(this.path, key), index: m.sharded ? undefined : null, file: -1 };
+          e = { key, path: under(this.path, key), index: m.sharded ? undefined : null, file: -1 };
           if (this.#shards.size >= this.#cacheShards) this.#shards.delete(this.#shards.keys().next().value!);
           this.#shards.set(id, e);
         }

@@ -11,6 +11,8 @@ import * as path from "node:path";
 import { type ByteRange, fsError, LsioError } from "../errors.ts";
 import { Reader, type ReaderOptions, type ReadRequest } from "../reader.ts";
 import { checkKeys, describe, options as checkOptions } from "../_strict.ts";
+import { isRemotePath } from "../_paths.ts";
+import { rootOf, under } from "./_location.ts";
 
 /** A zarrita store key: an absolute path in the store, e.g. `"/c/0/0"`. */
 export type StoreKey = `/${string}`;
@@ -87,13 +89,15 @@ export class LsioStore implements AsyncDisposable {
     if (options.reader !== undefined && !(options.reader instanceof Reader)) {
       throw new TypeError(`reader is a Reader, got ${describe(options.reader)}`);
     }
-    const full = path.resolve(root);
-    try {
-      if (!(await fs.promises.stat(full)).isDirectory()) {
-        throw new LsioError(-20, { path: full, op: "open store: its root is a folder" });
+    const full = rootOf(root);
+    if (!isRemotePath(full)) { // an object store's prefix is no folder: nothing to check before the first read
+      try {
+        if (!(await fs.promises.stat(full)).isDirectory()) {
+          throw new LsioError(-20, { path: full, op: "open store: its root is a folder" });
+        }
+      } catch (e) {
+        throw fsError(e, full, "open store");
       }
-    } catch (e) {
-      throw fsError(e, full, "open store");
     }
     const reader = options.reader ?? await Reader.open({ plan: "ordered", ...options.readerOptions });
     return new LsioStore(full, reader, options.reader === undefined);
@@ -152,6 +156,7 @@ export class LsioStore implements AsyncDisposable {
     if (parts.some((s) => s === "..")) {
       throw new TypeError(`Store key ${JSON.stringify(key)} leaves the store root (..)`);
     }
+    if (isRemotePath(this.root)) return under(this.root, parts.filter((s) => s !== "" && s !== ".").join("/"));
     const full = path.join(this.root, ...parts);
     if (full !== this.root && !full.startsWith(this.root + path.sep)) {
       throw new TypeError(`Store key ${JSON.stringify(key)} resolves outside ${this.root}`);
