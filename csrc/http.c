@@ -13,7 +13,8 @@
  *
  * Failures: 404 → ENOENT, 401/403 → EACCES, 416 → ERANGE, a stalled transfer
  * → ETIMEDOUT, anything else EIO. 429, 5xx, resets and truncated bodies are
- * retried with exponential backoff and jitter (HTTP_RETRIES attempts); a
+ * retried with exponential backoff and jitter (the reader's remote_retries
+ * and remote_retry_ms bound how often and how long); a
  * retry resumes at the first byte not yet delivered, so no byte is delivered
  * twice and a chunk is settled once. A server that ignores Range (200 with
  * the whole object) still yields exactly the requested bytes. */
@@ -29,13 +30,11 @@
 #include <string.h>
 #include <time.h>
 
-/* Retries after the first attempt, and the backoff: base * 2^attempt, with
- * full jitter, at most HTTP_BACKOFF_MAX_MS. */
-#define HTTP_RETRIES 5
+/* The backoff before retry k: base * 2^k with full jitter, at most
+ * HTTP_BACKOFF_MAX_MS (how many retries, and until when: the reader's
+ * remote_retries and remote_retry_ms). */
 #define HTTP_BACKOFF_BASE_MS 50
 #define HTTP_BACKOFF_MAX_MS 2000
-/* A transfer that moves fewer than 1 byte/s for this long has stalled. */
-#define HTTP_STALL_S 30
 #define HTTP_CONNECT_TIMEOUT_MS 10000
 
 /* ---- libcurl, loaded once per process ---- */
@@ -122,6 +121,7 @@ typedef struct xfer {
 	int32_t fail;       /* a failure the callbacks saw (-errno) */
 	int64_t total;      /* Content-Range's total size, -1 unknown */
 	uint32_t attempt;
+	uint64_t first_ns;      /* when its job's first attempt started */
 	uint64_t not_before_ns; /* X_WAITING: retry time */
 	struct iovec *iov;  /* LSIO_IOV_CAP: VEC units */
 	uint8_t *bounce;    /* LSIO_BOUNCE_BYTES, on first use: COPY units */
@@ -134,6 +134,9 @@ typedef struct xfer {
 struct http_backend {
 	CURLM *multi;
 	uint32_t cap; /* transfers in flight at most */
+	uint32_t retries;
+	uint64_t retry_ns; /* no retry starts later than this after a job's first attempt */
+	long stall_s;      /* under 1 byte/s this long: -ETIMEDOUT */
 	xfer *x;
 	uint8_t *scratch; /* LSIO_SCRATCH_BYTES sink for VEC gaps */
 	uint64_t rng;     /* jitter */
@@ -157,13 +160,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int http_create(http_backend **out, uint32_t inflight)
+int http_create(http_backend **out, const lsio_reader_info *limits)
 {
 	int rc = http_available();
 	if (rc < 0) return rc;
 	http_backend *hb = calloc(1, sizeof *hb);
 	if (!hb) return -ENOMEM;
-	hb->cap = inflight ? inflight : LSIO_DEFAULT_HTTP_INFLIGHT;
+	hb->cap = limits->remote_inflight;
+	hb->retries = limits->remote_retries;
+	hb->retry_ns = (uint64_t)limits->remote_retry_ms * 1000000u;
+	hb->stall_s = (long)((limits->remote_stall_ms + 999) / 1000);
 	hb->multi = curl.multi_init();
 	hb->x = calloc(hb->cap, sizeof *hb->x);
 	hb->scratch = malloc(LSIO_SCRATCH_BYTES);
@@ -171,9 +177,10 @@ int http_create(http_backend **out, uint32_t inflight)
 		http_destroy(hb);
 		return -ENOMEM;
 	}
-	/* Connections are reused across batches (the multi handle's pool); one
-	 * per transfer in flight, all to one host if the batch asks so. */
-	curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)hb->cap);
+	/* Connections are reused across batches (the multi handle's pool): one
+	 * per transfer in flight, at most remote_connections to one host (more
+	 * transfers to it wait their turn inside libcurl). */
+	curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)limits->remote_connections);
 	curl.multi_setopt(hb->multi, CURLMOPT_MAXCONNECTS, (long)hb->cap);
 	curl.multi_setopt(hb->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	hb->rng = now_ns() | 1;
@@ -375,7 +382,7 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 	curl.easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)HTTP_CONNECT_TIMEOUT_MS);
 	curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)HTTP_STALL_S);
+	curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->hb->stall_s);
 	curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl.easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -526,6 +533,7 @@ static void drive(run_ctx *c)
 			xfer *x = &hb->x[i];
 			if (x->state == X_IDLE && more) {
 				x->attempt = 0;
+				x->first_ns = now;
 				if (next_job(c, x)) start_or_settle(c, x, &running);
 				else more = 0;
 			} else if (x->state == X_WAITING) {
@@ -551,11 +559,12 @@ static void drive(run_ctx *c)
 			running--;
 			int retry = 0;
 			int32_t out = xfer_outcome(x, res, &retry);
-			if (retry && x->attempt < HTTP_RETRIES) {
+			uint64_t at = now_ns() + backoff_ns(hb, x->attempt + 1);
+			if (retry && x->attempt < hb->retries && at - x->first_ns <= hb->retry_ns) {
 				/* Resume at the first byte not delivered; a piece half filled is read again whole. */
 				x->attempt++;
 				x->state = X_WAITING;
-				x->not_before_ns = now_ns() + backoff_ns(hb, x->attempt);
+				x->not_before_ns = at;
 				waiting++;
 				continue;
 			}

@@ -134,10 +134,14 @@ int s3_url(const s3_settings *s, const char *path, char **buf, size_t *cap);
 
 /* http.c (Linux): remote objects through libcurl, loaded at run time. */
 #define LSIO_DEFAULT_HTTP_INFLIGHT 64
+#define LSIO_DEFAULT_HTTP_RETRIES 5
+#define LSIO_DEFAULT_HTTP_STALL_MS 30000
+#define LSIO_DEFAULT_HTTP_RETRY_MS 30000
 typedef struct http_backend http_backend;
 /* 0 when libcurl can be loaded, else -ELIBACC (not installed) or -ELIBBAD. */
 int http_available(void);
-int http_create(http_backend **out, uint32_t inflight);
+/* Limits from the reader's info (remote_*). */
+int http_create(http_backend **out, const lsio_reader_info *limits);
 void http_destroy(http_backend *hb);
 /* HEADs every file f with need[f]: file_size[f] = its size or -errno. */
 int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3);

@@ -150,7 +150,7 @@ static int http_ready(lsio_reader *r)
 {
 #if defined(__linux__)
 	if (r->http) return 0;
-	return http_create(&r->http, r->info.remote_inflight);
+	return http_create(&r->http, &r->info);
 #else
 	(void)r;
 	return -EPROTONOSUPPORT; /* remote objects: Linux builds only, for now */
@@ -266,6 +266,10 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	if (r->info.threads >= max_open) r->info.threads = max_open - 1;
 	r->info.abi_version = LSIO_ABI_VERSION;
 	r->info.remote_inflight = r->opts.remote_inflight ? r->opts.remote_inflight : LSIO_DEFAULT_HTTP_INFLIGHT;
+	r->info.remote_connections = r->opts.remote_connections ? r->opts.remote_connections : r->info.remote_inflight;
+	r->info.remote_retries = r->opts.remote_retries ? r->opts.remote_retries - 1 : LSIO_DEFAULT_HTTP_RETRIES;
+	r->info.remote_stall_ms = r->opts.remote_stall_ms ? r->opts.remote_stall_ms : LSIO_DEFAULT_HTTP_STALL_MS;
+	r->info.remote_retry_ms = r->opts.remote_retry_ms ? r->opts.remote_retry_ms : LSIO_DEFAULT_HTTP_RETRY_MS;
 	if (fd_keep_create(&r->keep, keep) < 0 || s3_settings_set(&r->s3, NULL) < 0) {
 		fd_keep_destroy(r->keep);
 		s3_settings_free(&r->s3);

@@ -87,7 +87,7 @@ export const STATE_DONE = 2n;
 /** `LSIO_OPEN_END`: a range end meaning "to the end of the file". */
 export const OPEN_END = 0x7fffffffffffffffn;
 /** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
-export const OPTS_WORDS = 7;
+export const OPTS_WORDS = 11;
 
 /** Word indices of `lsio_s3_config` (csrc/include/lsio.h): string pointers, then flags. */
 export const S3ConfigWord = {

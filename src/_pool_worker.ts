@@ -39,8 +39,8 @@ export interface InitMessage {
   scratchBytes: number;
   /** Files the worker's ring keeps open from one task to the next (lsio_reader_opts.keep_open). */
   keepOpen: number;
-  /** lsio_reader_opts.remote_inflight. */
-  remoteInflight: number;
+  /** lsio_reader_opts words 6..10 (remote_inflight … remote_retry_ms). */
+  remote: Uint32Array;
   /** How s3:// paths are reached (resolved once, in the main thread). */
   s3: ResolvedS3;
 }
@@ -85,7 +85,7 @@ async function init(m: InitMessage): Promise<void> {
   opts[1] = m.queueDepth;
   opts[2] = ReaderFlag.inline | (m.direct ? ReaderFlag.direct : 0);
   opts[5] = m.keepOpen;
-  opts[6] = m.remoteInflight;
+  opts.set(m.remote, 6);
   const out = new BigUint64Array(1);
   const rc = lib.readerOpen(opts, out);
   if (rc < 0) {

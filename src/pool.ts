@@ -17,7 +17,7 @@
  * @module
  */
 import { native } from "../ffi/mod.ts";
-import { Backend, DtypeCode, type Native, ReduceOp, ReductionWord } from "../ffi/native.ts";
+import { Backend, DtypeCode, type Native, OPTS_WORDS, ReduceOp, ReductionWord } from "../ffi/native.ts";
 import type { NativeBatch } from "./_batch.ts";
 import { type Dtype, DTYPES, TYPED_ARRAYS } from "./dtype.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
@@ -57,6 +57,14 @@ import {
 import { trusted } from "./_internal.ts";
 import { checkS3Options } from "./_s3_words.ts";
 import { type ResolvedS3, resolveS3Config, type S3Options } from "./s3_config.ts";
+import { type RemoteOptions, remoteWords } from "./remote_options.ts";
+
+/** The remote words of lsio_reader_opts (6..10) a worker's reader takes, checked once here. */
+function remoteOpts(remote: RemoteOptions | undefined): Uint32Array {
+  const opts = new Uint32Array(OPTS_WORDS);
+  remoteWords(remote, opts);
+  return opts.slice(6, 11);
+}
 
 /**
  * The Zarr reader's raw path (module-internal, not part of the public API):
@@ -89,7 +97,7 @@ const POOL_KEYS = [
   "taskChunks",
   "mergeMax",
   "scratchBytes",
-  "remoteInflight",
+  "remote",
   "s3",
 ] as const;
 const CALL_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof"] as const;
@@ -111,7 +119,8 @@ const REDUCE_DTYPES = [
   "float64",
 ] as const;
 
-type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof" | "s3">> & {
+type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof" | "s3" | "remote">> & {
+  remote: Uint32Array;
   backend: "auto" | "io_uring" | "threads";
   pastEof: "error" | "truncate";
   s3: ResolvedS3;
@@ -149,8 +158,8 @@ export interface WorkerPoolOptions {
   keepOpen?: number;
   /** A range past the end of its file: `"error"` (default) or `"truncate"`. */
   pastEof?: "error" | "truncate";
-  /** Remote objects: each worker's HTTP transfers in flight at once (the reader option of the same name). */
-  remoteInflight?: number;
+  /** Remote objects: each worker's transfers in flight and retries, as the reader option {@linkcode ReaderOptions.remote}. */
+  remote?: RemoteOptions;
   /** How `s3://` paths are reached, as the reader option {@linkcode ReaderOptions.s3}; the workers sign alike. */
   s3?: S3Options;
   /**
@@ -441,10 +450,16 @@ export class WorkerPool implements AsyncDisposable {
       taskChunks: intOption(options.taskChunks, "taskChunks", 1, 2 ** 20) ?? 256,
       mergeMax: intOption(options.mergeMax, "mergeMax", 0, 2 ** 30) ?? 256 * KiB,
       scratchBytes: intOption(options.scratchBytes, "scratchBytes", 0, 2 ** 30) ?? 64 * KiB,
-      remoteInflight: intOption(options.remoteInflight, "remoteInflight", 1, 65536) ?? 0,
+      remote: remoteOpts(options.remote),
       s3: resolveS3Config(checkS3Options(options.s3)),
     };
-    const reader = await Reader.open({ backend: o.backend, pastEof: o.pastEof, plan: false, s3: options.s3 });
+    const reader = await Reader.open({
+      backend: o.backend,
+      pastEof: o.pastEof,
+      plan: false,
+      s3: options.s3,
+      remote: options.remote,
+    });
     const ref: PoolRef = {};
     let slots: Slot[] = [];
     try {
@@ -970,7 +985,7 @@ async function spawn(
     keepOpen: number;
     bufferBytes: number;
     scratchBytes: number;
-    remoteInflight: number;
+    remote: Uint32Array;
     s3: ResolvedS3;
   },
   cores: number,
@@ -987,7 +1002,7 @@ async function spawn(
     keepOpen: o.keepOpen,
     bufferBytes: o.bufferBytes,
     scratchBytes: o.scratchBytes,
-    remoteInflight: o.remoteInflight,
+    remote: o.remote,
     s3: o.s3,
   };
   const ready = await new Promise<{ pinned: number; backend: number; error?: number }>((resolve, reject) => {

@@ -24,6 +24,7 @@ import { trusted } from "./_internal.ts";
 import { detectProfile, type PlanThresholds, type ProfileName, resolvePlanOptions } from "./profiles.ts";
 import { checkS3Options, s3Words } from "./_s3_words.ts";
 import { resolveS3Config, type S3Options } from "./s3_config.ts";
+import { type RemoteOptions, remoteWords } from "./remote_options.ts";
 import {
   checkBoolean,
   checkEnum,
@@ -48,7 +49,7 @@ const READER_KEYS = [
   "keepOpen",
   "hotPath",
   "plan",
-  "remoteInflight",
+  "remote",
   "s3",
 ] as const;
 /** The keys of {@linkcode ReadOptions}. */
@@ -100,11 +101,11 @@ export interface ReaderOptions {
    */
   hotPath?: boolean;
   /**
-   * Remote objects (`http://` and `https://` paths, read with ranged GETs
-   * through libcurl on Linux): transfers in flight at once, each on its own
-   * keep-alive connection (default 64).
+   * Remote objects (`http://`, `https://`, `s3://` paths, read with ranged
+   * GETs through libcurl on Linux): transfers in flight, connections per
+   * host, retries (see {@linkcode RemoteOptions}).
    */
-  remoteInflight?: number;
+  remote?: RemoteOptions;
   /**
    * How `s3://bucket/key` paths are reached: region, endpoint, credentials,
    * addressing. Each setting beats its environment variable (`AWS_REGION`,
@@ -154,8 +155,8 @@ export interface ReaderInfo {
   maxOpenFiles: number;
   /** Pool size (threads backend). */
   threads: number;
-  /** HTTP transfers in flight at once for remote objects. */
-  remoteInflight: number;
+  /** The remote-object settings in force (defaults filled in). */
+  remote: Required<RemoteOptions>;
   /** Where the native library was loaded from. */
   libraryPath: string;
 }
@@ -526,7 +527,7 @@ export class Reader implements Disposable, AsyncDisposable {
       ringFlags: info[2],
       maxOpenFiles: info[3],
       threads: info[4],
-      remoteInflight: info[6],
+      remote: { inflight: info[6], connections: info[7], retries: info[8], stallMs: info[9], retryMs: info[10] },
       libraryPath: lib.path,
     };
     readers.register(this, { lib, handle }, this.#token);
@@ -553,7 +554,7 @@ export class Reader implements Disposable, AsyncDisposable {
     opts[3] = intOption(options.threads, "threads", 1, 4096) ?? 0;
     opts[4] = intOption(options.maxOpenFiles, "maxOpenFiles", 1, 0xffffffff) ?? 0;
     opts[5] = intOption(options.keepOpen, "keepOpen", 0, 0xffffffff) ?? 0;
-    opts[6] = intOption(options.remoteInflight, "remoteInflight", 1, 65536) ?? 0;
+    remoteWords(options.remote, opts);
     checkEnum(options.pastEof, PAST_EOF, "pastEof");
     checkPlanOption(options.plan);
     checkBoolean(options.hotPath, "hotPath");

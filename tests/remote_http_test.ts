@@ -250,6 +250,25 @@ test("remote faults: 503 SlowDown bursts and a truncated body are retried; 503 f
   assert((hits.get("/always-503") ?? 0) >= 3, "503 retried before giving up");
 });
 
+test("remote faults: remote options bound retries and stalls (retries: 0 fails at once; stallMs → ETIMEDOUT)", async () => {
+  await using strict = await Reader.open({ remote: { retries: 0, stallMs: 1000, inflight: 8 } });
+  assertEquals(strict.info.remote, { inflight: 8, connections: 8, retries: 0, stallMs: 1000, retryMs: 30000 });
+  hits.clear();
+  const [flaky] = await strict.read([{ path: `${faultUrl}/flaky`, start: 0, end: 10 }]);
+  assertEquals((flaky as LsioError).code, "EIO");
+  assertEquals(hits.get("/flaky"), 1, "no retry");
+  const t0 = performance.now();
+  const [stall] = await strict.read([{ path: `${faultUrl}/stall`, start: 0, end: 10 }]);
+  const took = performance.now() - t0;
+  assertEquals((stall as LsioError).code, "ETIMEDOUT");
+  assert(took >= 900 && took < 5000, `the stall was cut after ${took.toFixed(0)} ms`);
+  for (const r of stalled) r.socket?.destroy();
+  stalled = [];
+  await using defaults = await Reader.open();
+  assertEquals(defaults.info.remote, { inflight: 64, connections: 64, retries: 5, stallMs: 30000, retryMs: 30000 });
+  await assertRejects(() => Reader.open({ remote: { inflght: 3 } as never }), TypeError, "inflight");
+});
+
 test("remote faults: an AbortSignal stops a stalled transfer within 100 ms; the reader stays usable", async () => {
   await using reader = await Reader.open();
   const ctrl = new AbortController();

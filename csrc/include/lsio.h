@@ -87,10 +87,13 @@ typedef struct lsio_reader_opts {
 	 * meanwhile is still read from the file it named when it was kept. At
 	 * most half of the fd bound; the rest stays for each batch's own files. */
 	uint32_t keep_open;
-	/* Remote objects (http://, https:// paths; Linux, libcurl loaded at run
-	 * time): transfers in flight at once, each on its own keep-alive
-	 * connection; 0 = default (64). */
-	uint32_t remote_inflight;
+	/* Remote objects (http://, https://, s3:// paths; Linux, libcurl loaded
+	 * at run time). 0 takes each default. */
+	uint32_t remote_inflight;    /* transfers in flight at once (default 64) */
+	uint32_t remote_connections; /* connections to one host at most (default: remote_inflight) */
+	uint32_t remote_retries;     /* retries + 1 after a retryable failure (default: 5 retries) */
+	uint32_t remote_stall_ms;    /* a transfer under 1 byte/s this long fails, -ETIMEDOUT (default 30000) */
+	uint32_t remote_retry_ms;    /* no retry starts later than this after a chunk's first try (default 30000) */
 } lsio_reader_opts;
 
 typedef struct lsio_reader_info {
@@ -100,7 +103,12 @@ typedef struct lsio_reader_info {
 	uint32_t max_open_files;
 	uint32_t threads;
 	uint32_t abi_version;
+	/* The remote settings in force (remote_retries: the count, not + 1). */
 	uint32_t remote_inflight;
+	uint32_t remote_connections;
+	uint32_t remote_retries;
+	uint32_t remote_stall_ms;
+	uint32_t remote_retry_ms;
 } lsio_reader_info;
 
 /*

@@ -1,0 +1,360 @@
+/**
+ * remote: small random ranges over the network, side by side against the same
+ * server in one run (issue 14's `http-small` and `s3-small`).
+ *
+ *   http-small  2^17 random 4 KiB ranges over 1000 objects of 1 MiB, served by
+ *               nginx; rows: LSIO (Deno, Bun: one readColumnar call, libcurl in
+ *               the native core), obstore (Python, `get_range_async` with the
+ *               same number in flight), the runtimes' `fetch` (that many loops
+ *               each awaiting one ranged GET), `curl --parallel` (a floor: the
+ *               bytes go to /dev/null).
+ *   s3-small    the same ranges from a versitygw bucket over the same files,
+ *               signed (SigV4); rows: LSIO (Deno, Bun), obstore's S3Store,
+ *               `curl --parallel --aws-sigv4`.
+ *
+ * Each at 0 ms added latency and, through Toxiproxy (latency toxic on the
+ * responses), at 10 ms: the bar there is requests/s ≥ 0.8 × in-flight ÷ RTT.
+ * Every row runs in its own process and checks the same checksum of what it
+ * read (curl excepted). The objects (1 GiB) are written once under
+ * bench/data/remote/ and read once before the runs, so they start in the page
+ * cache; this machine may page some out while the rows run.
+ *
+ *   deno run -A bench/remote.ts [--quick] [--workloads=http-small,s3-small] [--latency=0,10]
+ *                               [--inflight=64] [--repeat=N] [--impls=lsio-deno,obstore,…]
+ *
+ * Results: bench/results/remote.json (quick: bench/results/quick/remote.json).
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { DATA_DIR } from "./data.ts";
+import { RESULTS_DIR } from "./report.ts";
+import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
+import { goTool } from "../tests/_go_tools.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const HERE = new URL(".", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const BUN = `${ROOT}node_modules/.bin/bun`;
+const PYDIR = `${ROOT}.tools/pyremote`;
+const OBSTORE = "obstore==0.12.1";
+
+const { values: opts } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    workloads: { type: "string", default: "http-small,s3-small" },
+    latency: { type: "string", default: "0,10" },
+    inflight: { type: "string", default: "64" },
+    repeat: { type: "string", default: "1" },
+    impls: { type: "string" },
+  },
+});
+const quick = opts.quick;
+const OBJECTS = quick ? 100 : 1000;
+const OBJECT_BYTES = 1 << 20;
+const REQUESTS = quick ? 1 << 13 : 1 << 17;
+const SIZE = 4096;
+const INFLIGHT = Number(opts.inflight);
+const REPEAT = Math.max(1, Number(opts.repeat) | 0);
+const only = opts.impls?.split(",");
+const BUCKET = "bench";
+const KEY = "benchkey", SECRET = "benchsecret";
+
+// 1. Data: OBJECTS files of 1 MiB (seeded bytes) in DATA_DIR/remote/bench/, and the ranges.
+const dataRoot = `${DATA_DIR}remote/`;
+const objDir = `${dataRoot}${BUCKET}/`;
+fs.mkdirSync(objDir, { recursive: true });
+const names = Array.from({ length: OBJECTS }, (_, i) => `o${String(i).padStart(4, "0")}`);
+for (const [i, name] of names.entries()) {
+  const p = objDir + name;
+  if (fs.existsSync(p) && fs.statSync(p).size === OBJECT_BYTES) continue;
+  const words = new Uint32Array(OBJECT_BYTES / 4);
+  let seed = (i + 1) * 2654435761;
+  for (let k = 0; k < words.length; k++) words[k] = seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  fs.writeFileSync(p, new Uint8Array(words.buffer));
+}
+for (const name of names) fs.readFileSync(objDir + name); // into the page cache
+const rangesFile = `${dataRoot}ranges-${OBJECTS}-${REQUESTS}.bin`;
+{
+  const pairs = new Int32Array(REQUESTS * 2);
+  let seed = 4242;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  for (let i = 0; i < REQUESTS; i++) {
+    pairs[2 * i] = rnd(OBJECTS);
+    pairs[2 * i + 1] = rnd(OBJECT_BYTES / SIZE) * SIZE;
+  }
+  fs.writeFileSync(rangesFile, new Uint8Array(pairs.buffer));
+}
+
+// 2. obstore into .tools/pyremote (never globally).
+function ensureObstore(): string | undefined {
+  const env = { ...Deno.env.toObject(), PYTHONPATH: PYDIR };
+  if (spawnSync("python3", ["-c", "import obstore"], { env }).status === 0) return undefined;
+  const pip = spawnSync("python3", [
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--disable-pip-version-check",
+    "--target",
+    PYDIR,
+    OBSTORE,
+  ], { encoding: "utf8" });
+  return pip.status === 0 ? undefined : `pip install ${OBSTORE} failed: ${pip.stderr.trim().split("\n").at(-1)}`;
+}
+const pyProblem = ensureObstore();
+
+// 3. Servers: nginx and versitygw over the same folder; Toxiproxy in front for added latency.
+const work = fs.mkdtempSync(path.join(Deno.env.get("TMPDIR") ?? "/tmp", "lsio-bench-remote-"));
+const nginx = await startNginx(dataRoot, `${work}/nginx`);
+const vgPort = await freePort();
+const versity = spawn(goTool("versitygw"), ["--port", `127.0.0.1:${vgPort}`, "posix", dataRoot], {
+  env: { ...Deno.env.toObject(), ROOT_ACCESS_KEY: KEY, ROOT_SECRET_KEY: SECRET },
+  stdio: "ignore",
+});
+await waitForHttp(`http://127.0.0.1:${vgPort}`, 30_000, versity);
+const toxiPort = await freePort();
+const toxi: ChildProcess = spawn(goTool("toxiproxy"), ["-host", "127.0.0.1", "-port", String(toxiPort)], {
+  stdio: "ignore",
+});
+const toxiApi = `http://127.0.0.1:${toxiPort}`;
+await waitForHttp(`${toxiApi}/version`, 30_000, toxi);
+
+/** A Toxiproxy proxy to 127.0.0.1:upstream adding `ms` to every response; its port. */
+async function proxy(name: string, upstream: number, ms: number): Promise<number> {
+  const port = await freePort();
+  const r = await fetch(`${toxiApi}/proxies`, {
+    method: "POST",
+    body: JSON.stringify({ name, listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${upstream}` }),
+  });
+  if (!r.ok) throw new Error(`toxiproxy: ${r.status} ${await r.text()}`);
+  const t = await fetch(`${toxiApi}/proxies/${name}/toxics`, {
+    method: "POST",
+    body: JSON.stringify({ name: "rtt", type: "latency", stream: "downstream", attributes: { latency: ms } }),
+  });
+  if (!t.ok) throw new Error(`toxiproxy toxic: ${t.status} ${await t.text()}`);
+  return port;
+}
+
+interface Row {
+  workload: string;
+  latency_ms: number;
+  impl: string;
+  label: string;
+  status: "ok" | "failed" | "skipped";
+  requests: number;
+  in_flight: number;
+  seconds: number | null;
+  requests_per_s: number | null;
+  checksum: number | null;
+  ratio_vs_lsio: number | null;
+  note: string;
+}
+
+function runChild(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { seconds: number; checksum: number } {
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    env: { ...Deno.env.toObject(), ...env },
+    maxBuffer: 64 << 20,
+    timeout: 30 * 60 * 1000,
+  });
+  if (r.status !== 0) {
+    throw new Error(`${path.basename(cmd)} exited ${r.status}: ${(r.stderr || "").trim().slice(-400)}`);
+  }
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+}
+
+function runCurl(urls: string[], extra: string[]): { seconds: number; checksum: number | null } {
+  const pairs = new Int32Array(new Uint8Array(fs.readFileSync(rangesFile)).buffer);
+  const cfg = `${work}/curl.cfg`;
+  const lines: string[] = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    const s = pairs[2 * i + 1];
+    lines.push(`url = "${urls[pairs[2 * i]]}"`, `range = "${s}-${s + SIZE - 1}"`, `output = "/dev/null"`);
+  }
+  fs.writeFileSync(cfg, lines.join("\n") + "\n");
+  let best = Infinity;
+  for (let k = 0; k < REPEAT; k++) {
+    const t = performance.now();
+    const r = spawnSync("curl", [
+      "-s",
+      "--fail",
+      "--parallel",
+      "--parallel-max",
+      String(INFLIGHT),
+      ...extra,
+      "--config",
+      cfg,
+    ]);
+    if (r.status !== 0) throw new Error(`curl exited ${r.status}`);
+    best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  return { seconds: best, checksum: null };
+}
+
+const rows: Row[] = [];
+const workloads = opts.workloads.split(",");
+const latencies = opts.latency.split(",").map(Number);
+for (const workload of workloads) {
+  const s3 = workload === "s3-small";
+  for (const ms of latencies) {
+    const upstream = s3 ? vgPort : nginx.port;
+    const port = ms > 0 ? await proxy(`${workload}-${ms}`, upstream, ms) : upstream;
+    const base = `http://127.0.0.1:${port}`;
+    const urls = names.map((n) => `${base}/${BUCKET}/${n}`);
+    const s3conf = { endpoint: base, accessKeyId: KEY, secretAccessKey: SECRET };
+    const spec = (impl: string) =>
+      JSON.stringify({
+        impl,
+        paths: s3 ? names.map((n) => `s3://${BUCKET}/${n}`) : urls,
+        ranges: rangesFile,
+        size: SIZE,
+        concurrency: INFLIGHT,
+        repeat: REPEAT,
+        ...(s3 ? { s3: s3conf } : {}),
+      });
+    const pySpec = JSON.stringify({
+      base: `${base}/${BUCKET}/`,
+      bucket: BUCKET,
+      keys: names,
+      ranges: rangesFile,
+      size: SIZE,
+      concurrency: INFLIGHT,
+      repeat: REPEAT,
+      ...(s3 ? { s3: s3conf } : {}),
+    });
+    const impls: { impl: string; label: string; run: () => { seconds: number; checksum: number | null } }[] = [
+      {
+        impl: "lsio-deno",
+        label: "LSIO readColumnar (Deno)",
+        run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, spec("lsio")]),
+      },
+      {
+        impl: "lsio-bun",
+        label: "LSIO readColumnar (Bun)",
+        run: () => runChild(BUN, [`${HERE}remote_child.ts`, spec("lsio")]),
+      },
+      {
+        impl: "obstore",
+        label: `obstore ${OBSTORE.split("==")[1]} get_range_async (Python)`,
+        run: () => {
+          if (pyProblem) throw new Error(pyProblem);
+          return runChild("python3", [`${HERE}remote_peer.py`, pySpec], { PYTHONPATH: PYDIR });
+        },
+      },
+      ...(s3 ? [] : [
+        {
+          impl: "fetch-deno",
+          label: "fetch loops (Deno)",
+          run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, spec("fetch")]),
+        },
+        {
+          impl: "fetch-bun",
+          label: "fetch loops (Bun)",
+          run: () => runChild(BUN, [`${HERE}remote_child.ts`, spec("fetch")]),
+        },
+      ]),
+      {
+        impl: "curl",
+        label: "curl --parallel (to /dev/null)",
+        run: () =>
+          runCurl(
+            s3 ? names.map((n) => `${base}/${BUCKET}/${n}`) : urls,
+            s3
+              ? [
+                "--aws-sigv4",
+                "aws:amz:us-east-1:s3",
+                "--user",
+                `${KEY}:${SECRET}`,
+                "-H",
+                "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+              ]
+              : [],
+          ),
+      },
+    ];
+    for (const x of impls) {
+      if (only && !only.includes(x.impl)) continue;
+      const row: Row = {
+        workload,
+        latency_ms: ms,
+        impl: x.impl,
+        label: x.label,
+        status: "ok",
+        requests: REQUESTS,
+        in_flight: INFLIGHT,
+        seconds: null,
+        requests_per_s: null,
+        checksum: null,
+        ratio_vs_lsio: null,
+        note: "",
+      };
+      try {
+        const r = x.run();
+        row.seconds = r.seconds;
+        row.requests_per_s = REQUESTS / r.seconds;
+        row.checksum = r.checksum;
+      } catch (e) {
+        row.status = (e as Error).message.includes("pip install") ? "skipped" : "failed";
+        row.note = (e as Error).message;
+      }
+      rows.push(row);
+      console.error(
+        `${workload} ${ms} ms ${x.label}: ${row.requests_per_s?.toFixed(0) ?? row.status} req/s ${row.note}`,
+      );
+    }
+    const lsio = rows.find((r) => r.workload === workload && r.latency_ms === ms && r.impl === "lsio-deno");
+    const sums = new Set(
+      rows.filter((r) => r.workload === workload && r.latency_ms === ms && r.checksum !== null).map((r) => r.checksum),
+    );
+    for (const r of rows.filter((r) => r.workload === workload && r.latency_ms === ms)) {
+      if (lsio?.requests_per_s && r.requests_per_s) r.ratio_vs_lsio = r.requests_per_s / lsio.requests_per_s;
+      if (sums.size > 1 && r.checksum !== null) r.note += " CHECKSUMS DIFFER";
+    }
+  }
+}
+
+await nginx.stop();
+versity.kill("SIGTERM");
+toxi.kill("SIGTERM");
+fs.rmSync(work, { recursive: true, force: true });
+
+const fmt = (n: number | null, d = 0) => (n === null ? "-" : n.toFixed(d));
+console.log(
+  `\n${REQUESTS} random ${SIZE}-byte ranges over ${OBJECTS} objects of 1 MiB, ${INFLIGHT} in flight${
+    quick ? " (quick)" : ""
+  }`,
+);
+console.log(["workload", "RTT+", "impl", "req/s", "vs LSIO", "checksum", "note"].join("\t"));
+for (const r of rows) {
+  console.log(
+    [
+      r.workload,
+      `${r.latency_ms} ms`,
+      r.label,
+      fmt(r.requests_per_s),
+      fmt(r.ratio_vs_lsio, 2),
+      r.checksum ?? "-",
+      r.note,
+    ]
+      .join("\t"),
+  );
+  if (r.impl === "lsio-deno" && r.latency_ms > 0 && r.requests_per_s) {
+    const ideal = INFLIGHT / ((r.latency_ms + 0) / 1000);
+    console.log(
+      `\t\t(in flight ÷ added RTT = ${ideal.toFixed(0)} req/s: LSIO at ${(r.requests_per_s / ideal).toFixed(2)}×)`,
+    );
+  }
+}
+const out = quick ? `${RESULTS_DIR}quick/` : RESULTS_DIR;
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(`${out}remote.json`, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + "\n");
+console.log(`\nresults: ${out}remote.json`);

@@ -1,0 +1,89 @@
+/**
+ * One row of bench/remote.ts, run under Deno or Bun: reads the spec's ranges
+ * (4 KiB each, object index + offset pairs) into one slab, `repeat` times, and
+ * prints `{ seconds, checksum }` (the fastest run; the checksum of the slab
+ * outside the timing). Impls: `lsio` (one readColumnar call, the native core's
+ * libcurl), `fetch` (the runtime's fetch, `concurrency` loops each awaiting one
+ * ranged GET at a time, bytes copied into the slab).
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import process from "node:process";
+import { Reader } from "../mod.ts";
+
+interface Spec {
+  impl: "lsio" | "fetch";
+  /** Object URLs (http://) or s3:// paths. */
+  paths: string[];
+  /** Int32 pairs: object index, byte offset. */
+  ranges: string;
+  size: number;
+  concurrency: number;
+  repeat: number;
+  s3?: { endpoint: string; accessKeyId: string; secretAccessKey: string };
+}
+
+const spec: Spec = JSON.parse(process.argv.at(-1)!);
+const pairs = new Int32Array(new Uint8Array(fs.readFileSync(spec.ranges)).buffer);
+const n = pairs.length / 2;
+const slab = new Uint8Array(n * spec.size);
+
+/** The same cheap checksum every row computes: three bytes of every chunk. */
+function checksum(buf: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * spec.size;
+    s = (s + buf[o] + buf[o + spec.size - 1] * 3 + buf[o + (spec.size >> 1)] * 7) % 1_000_000_007;
+  }
+  return s;
+}
+
+async function runLsio(): Promise<number> {
+  await using reader = await Reader.open({
+    remote: { inflight: spec.concurrency },
+    ...(spec.s3 ? { s3: spec.s3 } : {}),
+  });
+  const file = new Uint32Array(n),
+    start = new Float64Array(n),
+    end = new Float64Array(n),
+    offsets = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    file[i] = pairs[2 * i];
+    start[i] = pairs[2 * i + 1];
+    end[i] = start[i] + spec.size;
+    offsets[i] = i * spec.size;
+  }
+  let best = Infinity;
+  for (let r = 0; r < spec.repeat; r++) {
+    const t = performance.now();
+    const res = await reader.readColumnar(
+      { paths: spec.paths, file, start, end, dest: { buffer: slab, offsets } },
+      { plan: false },
+    );
+    best = Math.min(best, performance.now() - t);
+    if (res.stats.failed) throw new Error(`${res.stats.failed} chunks failed: ${res.error(0)?.message ?? ""}`);
+  }
+  return best / 1000;
+}
+
+async function runFetch(): Promise<number> {
+  let best = Infinity;
+  for (let r = 0; r < spec.repeat; r++) {
+    let next = 0;
+    const t = performance.now();
+    await Promise.all(Array.from({ length: spec.concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        const s = pairs[2 * i + 1];
+        const res = await fetch(spec.paths[pairs[2 * i]], { headers: { range: `bytes=${s}-${s + spec.size - 1}` } });
+        if (res.status !== 206) throw new Error(`status ${res.status}`);
+        slab.set(new Uint8Array(await res.arrayBuffer()), i * spec.size);
+      }
+    }));
+    best = Math.min(best, performance.now() - t);
+  }
+  return best / 1000;
+}
+
+const seconds = spec.impl === "lsio" ? await runLsio() : await runFetch();
+console.log(JSON.stringify({ seconds, checksum: checksum(slab) }));

@@ -1,0 +1,38 @@
+/**
+ * Settings for remote objects (`http://`, `https://` and `s3://` paths) that
+ * a {@linkcode Reader} or a {@linkcode WorkerPool} (each worker) applies: how
+ * many transfers run at once and how failures are retried. Each `undefined`
+ * takes the native default.
+ *
+ * @module
+ */
+import { checkKeys, intOption } from "./_strict.ts";
+
+/** Remote-object settings ({@linkcode ReaderOptions.remote}, {@linkcode WorkerPoolOptions.remote}). */
+export interface RemoteOptions {
+  /** HTTP transfers in flight at once, each on its own keep-alive connection (default 64). */
+  inflight?: number;
+  /** Connections to one host at most (default: `inflight`); more transfers to it wait their turn. */
+  connections?: number;
+  /** Retries of a chunk after a 429, 5xx, reset or truncated body (default 5; 0: none). */
+  retries?: number;
+  /** A transfer moving under 1 byte/s this long fails with `ETIMEDOUT` (default 30000 ms). */
+  stallMs?: number;
+  /** No retry of a chunk starts later than this after its first try (default 30000 ms). */
+  retryMs?: number;
+}
+
+const KEYS = ["inflight", "connections", "retries", "stallMs", "retryMs"] as const;
+
+/** Words 6..10 of lsio_reader_opts (remote_inflight … remote_retry_ms) from the options, checked. */
+export function remoteWords(remote: RemoteOptions | undefined, opts: Uint32Array): void {
+  if (remote === undefined) return;
+  if (remote === null || typeof remote !== "object") throw new TypeError(`remote options are an object`);
+  checkKeys(remote, KEYS, "remote options");
+  opts[6] = intOption(remote.inflight, "remote.inflight", 1, 65536) ?? 0;
+  opts[7] = intOption(remote.connections, "remote.connections", 1, 65536) ?? 0;
+  const retries = intOption(remote.retries, "remote.retries", 0, 1000);
+  opts[8] = retries === undefined ? 0 : retries + 1; // C: retries + 1, 0 the default
+  opts[9] = intOption(remote.stallMs, "remote.stallMs", 1000, 2 ** 31) ?? 0;
+  opts[10] = intOption(remote.retryMs, "remote.retryMs", 0, 2 ** 31) ?? 0;
+}
