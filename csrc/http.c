@@ -45,6 +45,7 @@ static struct {
 	void (*easy_reset)(CURL *);
 	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
 	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
 	CURLM *(*multi_init)(void);
 	CURLMcode (*multi_cleanup)(CURLM *);
 	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
@@ -77,6 +78,7 @@ static void curl_load(void)
 	SYM(easy_reset, "curl_easy_reset");
 	SYM(easy_setopt, "curl_easy_setopt");
 	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_strerror, "curl_easy_strerror");
 	SYM(multi_init, "curl_multi_init");
 	SYM(multi_cleanup, "curl_multi_cleanup");
 	SYM(multi_setopt, "curl_multi_setopt");
@@ -125,6 +127,9 @@ typedef struct xfer {
 	uint64_t not_before_ns; /* X_WAITING: retry time */
 	struct iovec *iov;  /* LSIO_IOV_CAP: VEC units */
 	uint8_t *bounce;    /* LSIO_BOUNCE_BYTES, on first use: COPY units */
+	CURLcode res;       /* how curl finished it */
+	char errbody[256];  /* the start of an error response's body (S3's XML names the error) */
+	uint32_t errlen;
 	char *url;          /* s3:// paths: the URL it becomes (grown as needed) */
 	size_t url_cap;
 	struct curl_slist *headers; /* s3: x-amz-content-sha256 (and the session token) */
@@ -302,7 +307,14 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 			x->body = BODY_ERROR;
 		}
 	}
-	if (x->body == BODY_ERROR || x->head) return len; /* the error document is not data */
+	if (x->body == BODY_ERROR) { /* the error document is not data: its start says why */
+		size_t keep = len < sizeof x->errbody - 1 - x->errlen ? len : sizeof x->errbody - 1 - x->errlen;
+		memcpy(x->errbody + x->errlen, data, keep);
+		x->errlen += (uint32_t)keep;
+		x->errbody[x->errlen] = 0;
+		return len;
+	}
+	if (x->head) return len;
 	const uint8_t *src = (const uint8_t *)data;
 	size_t left = len;
 	if (x->skip) {
@@ -390,9 +402,12 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 	/* The bytes as stored: no transparent decompression shifting offsets. */
 	curl.easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	x->body = BODY_UNKNOWN;
+	x->errlen = 0;
+	x->errbody[0] = 0;
 	x->skip = 0;
 	x->complete = 0;
 	x->fail = 0;
+	x->res = CURLE_OK;
 	x->total = -1;
 	x->have_io = 0;
 	x->filled = 0;
@@ -452,8 +467,17 @@ static int32_t xfer_outcome(xfer *x, CURLcode res, int *retry)
 		return errno_of_http(code);
 	}
 	if (x->head) return 0;
-	/* A complete response that ended before the unit did: the object is shorter than its size said. */
-	if (x->total >= 0 && (uint64_t)x->total < x->u.off + x->u.len) return -ENODATA;
+	/* A complete response that ended before the unit did: the object is shorter than the range — past
+	 * its end when its size was never taken (ERANGE, as RESOLVE says), else it shrank since (ENODATA). */
+	int64_t total = x->total;
+	if (x->body == BODY_WHOLE) {
+		curl_off_t whole = -1;
+		curl.easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &whole);
+		total = whole;
+	}
+	if (total >= 0 && (uint64_t)total < x->u.off + x->u.len) {
+		return x->ctx->b->file_size[x->file] == LSIO_SIZE_UNKNOWN ? -ERANGE : -ENODATA;
+	}
 	*retry = 1; /* a body shorter than the range, without an error: ask for the rest again */
 	return -EIO;
 }
@@ -485,15 +509,46 @@ static int next_job(run_ctx *c, xfer *x)
 	return 1;
 }
 
+/* Describes a failure in the batch's remote_errors (while there is room). */
+static void describe(run_ctx *c, xfer *x, uint64_t request, int32_t out)
+{
+	lsio_batch *b = c->b;
+	if (!b->remote_errors || b->remote_errors_count >= b->remote_errors_cap) return;
+	lsio_remote_error *e = &b->remote_errors[b->remote_errors_count++];
+	long code = 0;
+	if (x->easy) curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	*e = (lsio_remote_error){.request = request, .file = x->file, .http_status = (int32_t)code, .status = out};
+	const char *text = "";
+	size_t n = 0;
+	const char *tag = strstr(x->errbody, "<Code>");
+	if (code && tag) { /* S3: <Error><Code>SlowDown</Code>… */
+		text = tag + 6;
+		const char *end = strstr(text, "</Code>");
+		n = end ? (size_t)(end - text) : 0;
+	} else if (!code && x->res != CURLE_OK) {
+		text = curl.easy_strerror(x->res);
+		n = strlen(text);
+	}
+	if (n >= sizeof e->code) n = sizeof e->code - 1;
+	memcpy(e->code, text, n);
+	e->code[n] = 0;
+}
+
 /* Records what a job came to: the file's size, or the unit's chunks settled. */
 static void settle(run_ctx *c, xfer *x, int32_t out)
 {
+	int why = out < 0 && out != -ECANCELED;
+	if (x->head && why) describe(c, x, UINT64_MAX, out);
 	if (x->head) {
 		curl_off_t len = -1;
 		if (out == 0) curl.easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
 		c->b->file_size[x->file] = out < 0 ? out : len >= 0 ? (int64_t)len : -EIO;
 	} else {
 		unit_finish(c->b, c->p, &c->t, &x->u, x->done, out, 0);
+		for (uint32_t k = 0; why && k < x->u.count; k++) { /* each request the failure reached */
+			uint64_t r = plan_req(c->p, x->u.first + k);
+			if (c->b->status[r] == out) describe(c, x, r, out);
+		}
 	}
 	x->state = X_IDLE;
 }
@@ -555,6 +610,7 @@ static void drive(run_ctx *c)
 			xfer *x = NULL;
 			curl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 			CURLcode res = m->data.result;
+			x->res = res;
 			curl.multi_remove_handle(hb->multi, x->easy);
 			running--;
 			int retry = 0;

@@ -114,6 +114,10 @@ int pool_create(pool_backend **out, uint32_t threads);
 void pool_destroy(pool_backend *p);
 int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_open, int direct, struct fd_keep *keep);
 
+/* A remote object's size not taken (no range needed it): file_size[f] says
+ * this and RESOLVE takes explicit ranges as they are. */
+#define LSIO_SIZE_UNKNOWN INT64_MAX
+
 /* Remote objects: paths that are http://, https:// or s3:// URLs (resolve.c). */
 int is_remote_path(const char *path);
 static inline int is_s3_path(const char *path) { return path[0] == 's' && path[1] == '3' && path[2] == ':' && path[3] == '/' && path[4] == '/'; }

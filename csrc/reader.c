@@ -157,18 +157,38 @@ static int http_ready(lsio_reader *r)
 #endif
 }
 
-/* STAT of the remote files (HEADs in parallel), or their error. */
-static void stat_remote(lsio_reader *r, lsio_batch *b, const uint8_t *remote)
+/* Which remote files need their size taken (a HEAD each): for STAT alone
+ * (fileSizes) all; for RESOLVE those with a range that counts from the end,
+ * runs to the end or is empty, or when ranges past the end are clamped. The
+ * others keep LSIO_SIZE_UNKNOWN and their GETs find out (416, a short object). */
+static uint8_t *size_needed(const lsio_batch *b, const uint8_t *remote, uint32_t ops)
+{
+	uint8_t *need = malloc(b->file_count);
+	if (!need) return NULL;
+	int all = !(ops & LSIO_OP_RESOLVE) || (b->flags & LSIO_BATCH_TRUNCATE_EOF);
+	for (uint64_t f = 0; f < b->file_count; f++) need[f] = remote[f] && all;
+	if (all) return need;
+	for (uint64_t i = 0; i < b->count; i++) {
+		uint32_t f = b->file[i];
+		if (f < b->file_count && remote[f] &&
+		    (b->start[i] < 0 || b->end[i] < 0 || b->end[i] == LSIO_OPEN_END || b->end[i] <= b->start[i]))
+			need[f] = 1;
+	}
+	return need;
+}
+
+/* STAT of the remote files (HEADs in parallel, only where a size is needed), or their error. */
+static void stat_remote(lsio_reader *r, lsio_batch *b, const uint8_t *remote, uint32_t ops)
 {
 	int rc = http_ready(r);
-#if defined(__linux__)
-	if (rc == 0) {
-		http_stat(r->http, b, remote, &r->s3);
-		return;
-	}
-#endif
+	uint8_t *need = rc == 0 ? size_needed(b, remote, ops) : NULL;
+	if (rc == 0 && !need) rc = -ENOMEM;
 	for (uint64_t f = 0; f < b->file_count; f++)
-		if (remote[f]) b->file_size[f] = rc;
+		if (remote[f]) b->file_size[f] = rc < 0 ? rc : LSIO_SIZE_UNKNOWN;
+#if defined(__linux__)
+	if (rc == 0) http_stat(r->http, b, need, &r->s3);
+#endif
+	free(need);
 }
 
 static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
@@ -179,7 +199,7 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if (remote && (b->flags & LSIO_BATCH_NOWAIT)) rc = -EOPNOTSUPP;
 	if (rc == 0 && (ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE))) {
 		rc = batch_stat(b, remote);
-		if (remote) stat_remote(r, b, remote);
+		if (remote) stat_remote(r, b, remote, ops);
 	}
 	if (rc == 0 && (ops & LSIO_OP_RESOLVE)) batch_resolve(b);
 	if (rc == 0 && (ops & LSIO_OP_LAYOUT)) batch_layout(b);

@@ -70,9 +70,12 @@ export const BatchWord = {
   planReads: 27,
   planBytes: 28,
   planNs: 29,
+  remoteErrors: 30,
+  remoteErrorsCap: 31,
+  remoteErrorsCount: 32,
 } as const;
 /** Number of words in `lsio_batch`. */
-export const BATCH_WORDS = 30;
+export const BATCH_WORDS = 33;
 
 /** `LSIO_OP_*`. */
 export const Op = { stat: 1, resolve: 2, layout: 4, read: 8, plan: 16 } as const;

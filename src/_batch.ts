@@ -22,6 +22,23 @@ function sliceLayout(n: number) {
   };
 }
 
+/** Size of an lsio_remote_error record, and how many a batch makes room for. */
+const REMOTE_ERROR_BYTES = 64;
+const REMOTE_ERRORS = 256;
+const decoder = new TextDecoder();
+
+/** Why a remote chunk failed (see {@linkcode NativeBatch.remoteDetail}). */
+export interface RemoteErrorDetail {
+  httpStatus: number;
+  code: string;
+}
+
+function detailAt(v: DataView, at: number): RemoteErrorDetail {
+  const bytes = new Uint8Array(v.buffer, at + 24, 40);
+  const end = bytes.indexOf(0);
+  return { httpStatus: v.getInt32(at + 16, true), code: decoder.decode(bytes.subarray(0, end < 0 ? 40 : end)) };
+}
+
 export class NativeBatch {
   readonly struct: BigUint64Array = new BigUint64Array(new ArrayBuffer(BATCH_WORDS * 8));
   readonly count: number;
@@ -42,6 +59,8 @@ export class NativeBatch {
   /** Keeps memory C points into alive (slab, caller buffers). */
   #pinned: unknown[] = [];
   #remote: boolean | undefined;
+  /** lsio_remote_error records C fills for failed remote chunks (batches with remote files only). */
+  #remoteErrors: DataView | undefined;
 
   /** Some file is a remote object (a URL): such a batch never runs on the hot path. */
   get hasRemote(): boolean {
@@ -83,6 +102,32 @@ export class NativeBatch {
     s[BatchWord.length] = base + BigInt(L.length);
     s[BatchWord.status] = base + BigInt(L.status);
     s[BatchWord.fileSize] = lib.addressOf(this.fileSize);
+    if (this.hasRemote) {
+      const records = new Uint8Array(REMOTE_ERROR_BYTES * REMOTE_ERRORS);
+      this.#remoteErrors = new DataView(records.buffer);
+      this.#pinned.push(records);
+      s[BatchWord.remoteErrors] = lib.addressOf(records);
+      s[BatchWord.remoteErrorsCap] = BigInt(REMOTE_ERRORS);
+    }
+  }
+
+  /**
+   * Why remote request i failed, as C described it: the HTTP status (0: no
+   * response) and the server's error code or libcurl's error text. The first
+   * {@linkcode REMOTE_ERRORS} failures of a batch are described.
+   */
+  remoteDetail(i: number): RemoteErrorDetail | undefined {
+    const v = this.#remoteErrors;
+    if (!v) return undefined;
+    const n = Math.min(Number(this.struct[BatchWord.remoteErrorsCount]), REMOTE_ERRORS);
+    let sizeQuery: number | undefined;
+    for (let k = 0; k < n; k++) {
+      const at = k * REMOTE_ERROR_BYTES;
+      const req = v.getBigUint64(at, true);
+      if (req === BigInt(i)) return detailAt(v, at);
+      if (req === 0xffffffffffffffffn && Number(v.getBigUint64(at + 8, true)) === this.file[i]) sizeQuery = at;
+    }
+    return sizeQuery === undefined ? undefined : detailAt(v, sizeQuery);
   }
 
   setRange(i: number, start: number, end: number | undefined): void {

@@ -78,6 +78,8 @@ export interface LsioErrorOptions {
   range?: ByteRange;
   /** The operation, for the message ("read", "open reader", …). */
   op?: string;
+  /** Remote objects: the HTTP status (0: no response) and the server's error code or the client's error text. */
+  remote?: { httpStatus: number; code: string };
 }
 
 function describeRange(r: ByteRange): string {
@@ -104,6 +106,10 @@ export class LsioError extends Error {
   readonly path?: string;
   /** The byte range concerned, as requested. */
   readonly range?: ByteRange;
+  /** Remote objects: the HTTP status of the failed request, when there was a response. */
+  readonly httpStatus?: number;
+  /** Remote objects: the server's error code (S3's `SlowDown`, `NoSuchKey`, …) or libcurl's error text. */
+  readonly remoteCode?: string;
 
   /** Builds the error from a native result (`-errno` or `errno`). */
   constructor(errno: number, options: LsioErrorOptions = {}) {
@@ -111,11 +117,18 @@ export class LsioError extends Error {
     const desc = ERRNO[n]?.[1] ?? `Error ${n}`;
     const where = [options.path, options.range ? describeRange(options.range) : undefined]
       .filter(Boolean).join(", ");
-    const head = options.op ? `${desc} (${options.op})` : desc;
+    const remote = options.remote;
+    const why = remote
+      ? remote.httpStatus ? `HTTP ${remote.httpStatus}${remote.code ? ` ${remote.code}` : ""}` : remote.code
+      : "";
+    const notes = [options.op, why].filter(Boolean).join("; ");
+    const head = notes ? `${desc} (${notes})` : desc;
     super(where ? `${head}: ${where}` : head);
     this.name = "LsioError";
     this.code = errnoName(n);
     this.errno = n;
+    if (remote?.httpStatus) this.httpStatus = remote.httpStatus;
+    if (remote?.code) this.remoteCode = remote.code;
     if (options.path !== undefined) this.path = options.path;
     if (options.range !== undefined) this.range = options.range;
   }

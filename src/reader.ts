@@ -349,7 +349,8 @@ export function requestError(batch: NativeBatch, i: number, status: number, rang
       range,
     });
   }
-  return new LsioError(status, { path: batch.paths[f], range });
+  const remote = batch.remoteDetail(i);
+  return new LsioError(status, { path: batch.paths[f], range, ...(remote ? { remote } : {}) });
 }
 
 /**
@@ -392,8 +393,9 @@ export class ReadPlan {
   }
   /** Why request i will fail, or undefined. */
   error(i: number): LsioError | undefined {
-    const st = this.#get().status[i];
-    return st === 0 ? undefined : errorFor(this.requests[i], st);
+    const b = this.#get();
+    const st = b.status[i];
+    return st === 0 ? undefined : errorFor(this.requests[i], st, b, i);
   }
   /** Sum of the resolved lengths. */
   get totalBytes(): number {
@@ -612,7 +614,7 @@ export class Reader implements Disposable, AsyncDisposable {
     for (let i = 0; i < list.length; i++) {
       const st = batch.status[i];
       if (st !== 0) {
-        out[i] = errorFor(list[i], st);
+        out[i] = errorFor(list[i], st, batch, i);
       } else {
         const off = batch.destOf(i);
         out[i] = data.subarray(off, off + batch.lengthOf(i));
@@ -650,7 +652,7 @@ export class Reader implements Disposable, AsyncDisposable {
     const out: (number | LsioError)[] = new Array(requests.length);
     for (let i = 0; i < requests.length; i++) {
       const st = batch.status[i];
-      out[i] = st === 0 ? batch.lengthOf(i) : errorFor(requests[i], st);
+      out[i] = st === 0 ? batch.lengthOf(i) : errorFor(requests[i], st, batch, i);
     }
     return out;
   }
@@ -1066,10 +1068,11 @@ function checkPlan(p: PlanOptions): void {
   resolvePlanOptions(p, { profile: "ssd" }); // throws TypeError/RangeError for bad profiles and thresholds
 }
 
-function errorFor(r: ReadRequest, status: number): LsioError {
+function errorFor(r: ReadRequest, status: number, batch?: NativeBatch, i = 0): LsioError {
   const range: ByteRange = { start: r.start ?? 0 };
   if (r.end !== undefined) range.end = r.end;
-  return new LsioError(status, { path: r.path, range });
+  const remote = batch?.remoteDetail(i);
+  return new LsioError(status, { path: r.path, range, ...(remote ? { remote } : {}) });
 }
 
 /**

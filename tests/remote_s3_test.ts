@@ -97,12 +97,15 @@ test("s3: planned reads (cloud profile), keys needing escapes, sizes by HEAD", a
   const sizes = await reader.fileSizes([key(corpus.paths[9]), "s3://corpus/missing", "s3://no-such-bucket/x"]);
   assertEquals(sizes[0], corpus.contents[9].length);
   assertEquals([(sizes[1] as LsioError).code, (sizes[2] as LsioError).code], ["ENOENT", "ENOENT"]);
+  const [gone] = await reader.read([{ path: "s3://corpus/missing", start: 0, end: 10 }]);
+  assertEquals([(gone as LsioError).code, (gone as LsioError).httpStatus], ["ENOENT", 404]);
 });
 
 test("s3: a wrong secret and unsigned requests are refused (EACCES); the environment's settings are used", async () => {
   await using wrong = await Reader.open({ s3: { ...s3(), secretAccessKey: "not-it" } });
   const [a] = await wrong.read([{ path: key(corpus.paths[3]) }]);
   assertEquals((a as LsioError).code, "EACCES");
+  assertEquals((a as LsioError).httpStatus, 403);
   await using anonymous = await Reader.open({ s3: { ...s3(), anonymous: true } });
   const [b] = await anonymous.read([{ path: key(corpus.paths[3]) }]);
   assertEquals((b as LsioError).code, "EACCES");

@@ -160,7 +160,21 @@ typedef struct lsio_batch {
 	uint64_t plan_reads; /* out: reads the plan made of the requests */
 	uint64_t plan_bytes; /* out: bytes those reads cover (gaps included) */
 	uint64_t plan_ns;    /* out: time spent planning */
+	/* remote objects: why chunks failed, for the messages (NULL: not wanted) */
+	struct lsio_remote_error *remote_errors; /* [remote_errors_cap], filled in order of failure */
+	uint64_t remote_errors_cap;
+	uint64_t remote_errors_count; /* out: records written (at most cap; later failures are not described) */
 } lsio_batch;
+
+/* Why a remote chunk (or a remote file's size query) failed: the HTTP status
+ * and the server's error code (S3's <Code>), or libcurl's error text. 64 bytes. */
+typedef struct lsio_remote_error {
+	uint64_t request;     /* the request, or UINT64_MAX: the size query (HEAD) of `file` */
+	uint64_t file;
+	int32_t http_status;  /* 0: no response (see code: libcurl's error) */
+	int32_t status;       /* the -errno the chunk got */
+	char code[40];        /* NUL-terminated: "SlowDown", "NoSuchKey", "Couldn't connect to server", … */
+} lsio_remote_error;
 
 /* S3 addressing (lsio_s3_config.flags). */
 #define LSIO_S3_PATH_STYLE (1u << 0) /* ENDPOINT/bucket/key, not bucket.HOST/key */
