@@ -615,9 +615,15 @@ static void drive(run_ctx *c)
 			running--;
 			int retry = 0;
 			int32_t out = xfer_outcome(x, res, &retry);
+			if (!x->head && x->have_io && x->filled) {
+				/* Keep what arrived of the piece being filled, as a short read is kept: a retry
+				 * resumes after it (a piece can be the whole unit, so nothing else would progress). */
+				x->done += unit_apply(b, c->p, &x->u, x->done, &x->io, x->filled);
+				x->have_io = 0;
+			}
 			uint64_t at = now_ns() + backoff_ns(hb, x->attempt + 1);
 			if (retry && x->attempt < hb->retries && at - x->first_ns <= hb->retry_ns) {
-				/* Resume at the first byte not delivered; a piece half filled is read again whole. */
+				/* Resume at the first byte not delivered. */
 				x->attempt++;
 				x->state = X_WAITING;
 				x->not_before_ns = at;

@@ -92,6 +92,37 @@ test("remote: readColumnar and readInto over URLs equal the local files", async 
   assert(Buffer.from(dest).equals(corpus.contents[8].subarray(100, 4196)));
 });
 
+test("remote: WorkerPool map, reduce and stream over URLs equal the local files", async () => {
+  await using pool = await WorkerPool.open({ workers: 2, remote: { inflight: 16 } });
+  const n = 300;
+  const r = rng(SEED + 9);
+  const file = new Uint32Array(n), start = new Float64Array(n), end = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    file[i] = randInt(r, 0, 2);
+    start[i] = randInt(r, 0, 60_000);
+    end[i] = start[i] + randInt(r, 1, 4000);
+  }
+  const local = [7, 8, 9].map((k) => corpus.paths[k]);
+  const cols = (paths: string[]) => ({ paths, file, start, end });
+  const sum = (chunk: Uint8Array) => {
+    let s = 0;
+    for (let i = 0; i < chunk.length; i++) s += chunk[i];
+    return s;
+  };
+  assertEquals(
+    await pool.map(cols(local.map(url)), { transform: sum }),
+    await pool.map(cols(local), { transform: sum }),
+  );
+  const [a, b] = [
+    await pool.reduce(cols(local.map(url)), { dtype: "uint8" }),
+    await pool.reduce(cols(local), { dtype: "uint8" }),
+  ];
+  assertEquals([a.sum, a.min, a.max], [b.sum, b.min, b.max]);
+  let streamed = 0;
+  for await (const { bytes } of pool.stream(cols(local.map(url)), { window: 64 })) streamed += bytes?.length ?? 0;
+  assertEquals(streamed, Array.from(end, (e, i) => e - start[i]).reduce((x, y) => x + y, 0));
+});
+
 test("remote: one batch mixes local files, URLs and a missing object; sizes by HEAD", async () => {
   await using reader = await Reader.open();
   const [a, b] = [corpus.paths[8], corpus.paths[9]];
