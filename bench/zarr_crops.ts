@@ -9,6 +9,13 @@
  * values it read against the others.
  *
  *   deno run -A bench/zarr_crops.ts [--quick] [--impls=lsio-batched,zarrita-fs,…] [--repeat=N] [--warmup=B] [--inflight=1|2]
+ *                                   [--store=file|http|s3]
+ *
+ * --store=http serves the arrays with nginx and --store=s3 with versitygw (both
+ * on 127.0.0.1, started here): every row then reads over the network — LSIO's
+ * ShardedArray and LsioStore with URLs, zarrita with its FetchStore (http only:
+ * it cannot sign), zarr-python and zarrs with obstore's stores, tensorstore
+ * with its http / s3 kvstores. Results: zarr-crops-http.json, zarr-crops-s3.json.
  *
  * Each row runs in its own process, the variant's files read once right before
  * it (this machine pages out cold files in the background); with --repeat=N
@@ -35,13 +42,17 @@ import { DATA_DIR } from "./data.ts";
 import { ProgressBar } from "./progress.ts";
 import { RESULTS_DIR } from "./report.ts";
 import { run } from "./spawn.ts";
+import { spawn } from "node:child_process";
+import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
+import { goTool } from "../tests/_go_tools.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const BUN = `${ROOT}node_modules/.bin/bun`;
 const PYDIR = `${ROOT}.tools/pybench`;
-const PY_PACKAGES = ["zarr==3.1.6", "tensorstore==0.1.86", "zarrs==0.2.3"]; // the newest zarr for Python 3.11, as measured
+// the newest zarr for Python 3.11, as measured; obstore for zarr-python's HTTP and S3 stores (--store=http|s3)
+const PY_PACKAGES = ["zarr==3.1.6", "tensorstore==0.1.86", "zarrs==0.2.3", "obstore==0.12.1"];
 
 const { values: opts } = parseArgs({
   args: Deno.args,
@@ -51,8 +62,12 @@ const { values: opts } = parseArgs({
     repeat: { type: "string", default: "1" },
     warmup: { type: "string", default: "16" },
     inflight: { type: "string", default: "2" },
+    store: { type: "string", default: "file" },
   },
 });
+/** Where the arrays are read from: the folders, nginx over them (http), or versitygw over them (s3). */
+const store = opts.store as "file" | "http" | "s3";
+if (!["file", "http", "s3"].includes(store)) throw new Error(`--store is file, http or s3, not ${store}`);
 const only = opts.impls?.split(",");
 const quick = opts.quick;
 const repeat = Math.max(1, Number(opts.repeat) | 0);
@@ -84,7 +99,7 @@ function ensurePython(): string | undefined {
   if (pip.status !== 0) {
     return `pip install ${PY_PACKAGES.join(" ")} failed: ${(pip.stderr || "").trim().split("\n").slice(-2).join(" ")}`;
   }
-  return probe().status === 0 ? undefined : "installed, but python cannot import zarr, tensorstore, zarrs";
+  return probe().status === 0 ? undefined : "installed, but python cannot import zarr, tensorstore, zarrs, obstore";
 }
 const pyProblem = ensurePython();
 
@@ -162,6 +177,43 @@ const IMPLS: { impl: string; label: string; kind: "deno" | "bun" | "python" }[] 
   { impl: "zarrs", label: `zarr-python + zarrs pipeline, ${threads} threads`, kind: "python" },
   { impl: "tensorstore", label: `tensorstore, ${threads} threads`, kind: "python" },
 ];
+// Over the network: zarrita reads through its FetchStore (unsigned: not for s3) instead of the file system.
+if (store !== "file") {
+  IMPLS.splice(
+    IMPLS.findIndex((i) => i.impl === "zarrita-fs"),
+    2,
+    ...(store === "http"
+      ? [
+        { impl: "zarrita-fetch", label: "zarrita + FetchStore", kind: "deno" as const },
+        { impl: "zarrita-fetch-coalesce", label: "zarrita + withRangeCoalescing(FetchStore)", kind: "deno" as const },
+      ]
+      : []),
+  );
+  for (const i of IMPLS) {
+    if (i.kind === "python" && i.impl !== "tensorstore") i.label += " (obstore store)";
+  }
+}
+const S3 = { endpoint: "", accessKeyId: "benchkey", secretAccessKey: "benchsecret" };
+let stopServer = async () => {};
+const located: Record<string, string> = { ...arrays };
+if (store === "http") {
+  const nginx = await startNginx(DATA_DIR, fs.mkdtempSync("/tmp/lsio-crops-nginx-"));
+  for (const v of variants) located[v] = nginx.url + arrays[v].slice(DATA_DIR.length);
+  stopServer = () => nginx.stop();
+} else if (store === "s3") {
+  const port = await freePort();
+  const gw = spawn(goTool("versitygw"), ["--port", `127.0.0.1:${port}`, "posix", DATA_DIR], {
+    env: { ...Deno.env.toObject(), ROOT_ACCESS_KEY: S3.accessKeyId, ROOT_SECRET_KEY: S3.secretAccessKey },
+    stdio: "ignore",
+  });
+  S3.endpoint = `http://127.0.0.1:${port}`;
+  await waitForHttp(S3.endpoint, 30_000, gw);
+  // A bucket is a folder of DATA_DIR: each array's folder is a bucket, the array at its root.
+  for (const v of variants) located[v] = `s3://${arrays[v].slice(DATA_DIR.length)}`;
+  stopServer = async () => {
+    gw.kill("SIGTERM");
+  };
+}
 const chosen = IMPLS.filter((i) => !only || only.includes(i.impl) || only.includes(`${i.impl}-${i.kind}`));
 const bar = new ProgressBar(chosen.length * variants.length * repeat);
 for (const v of variants) {
@@ -169,7 +221,8 @@ for (const v of variants) {
     bar.start(`${v}: ${label} (${kind})`);
     const spec = JSON.stringify({
       impl,
-      array: arrays[v],
+      array: located[v],
+      ...(store === "s3" ? { s3: S3 } : {}),
       crops,
       count: COUNT,
       size: SIZE,
@@ -187,7 +240,16 @@ for (const v of variants) {
       ? [DENO, "run", "-A", `${HERE}zarr_crops_child.ts`, spec]
       : kind === "bun"
       ? [BUN, `${HERE}zarr_crops_child.ts`, spec]
-      : ["env", `PYTHONPATH=${PYDIR}`, "python3", `${HERE}zarr_crops_peer.py`, spec];
+      : [
+        "env",
+        `PYTHONPATH=${PYDIR}`,
+        ...(store === "s3"
+          ? [`AWS_ACCESS_KEY_ID=${S3.accessKeyId}`, `AWS_SECRET_ACCESS_KEY=${S3.secretAccessKey}`]
+          : []),
+        "python3",
+        `${HERE}zarr_crops_peer.py`,
+        spec,
+      ];
     let j: Record<string, any> | undefined, failed: string | undefined;
     const runs: number[] = [];
     for (let k = 0; k < repeat && !failed && !j?.skipped; k++) {
@@ -227,6 +289,7 @@ for (const v of variants) {
   }
 }
 bar.done();
+await stopServer();
 
 const fmt = (n: number) => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 const bars: string[] = [];
@@ -234,14 +297,20 @@ for (const v of variants) {
   const rs = rows.filter((r) => r.variant === v);
   const ok = rs.filter((r) => r.status === "ok");
   const sums = new Set(ok.map((r) => r.checksum));
-  const ref = ok.find((r) => r.impl === "zarrita-fs")?.checksum;
+  // The reference: zarrita's checksum (over the network, zarr-python's when zarrita cannot read the store).
+  const ref = (ok.find((r) => r.impl.startsWith("zarrita-f")) ?? ok.find((r) => r.impl === "zarr-python"))?.checksum;
   for (const r of ok) {
     if (ref !== undefined && r.checksum !== ref) {
       r.status = "failed";
-      r.note = `checksum ${r.checksum} differs from zarrita's ${ref}`;
+      r.note = `checksum ${r.checksum} differs from the reference ${ref}`;
     }
   }
-  const base = ok.find((r) => r.impl === "zarrita-fs")?.crops_per_s;
+  // zarrita's best row on this store (FileSystemStore for files, FetchStore with or without coalescing over HTTP).
+  const base = Math.max(
+    0,
+    ...ok.filter((r) => r.impl === "zarrita-fs" || r.impl.startsWith("zarrita-fetch")).map((r) => r.crops_per_s!),
+  ) || undefined;
+  const py = ok.find((r) => r.impl === "zarr-python")?.crops_per_s;
   const ts = ok.find((r) => r.impl === "tensorstore")?.crops_per_s;
   const zs = ok.find((r) => r.impl === "zarrs")?.crops_per_s;
   for (const r of rs) r.ratio_vs_zarrita_fs = base && r.crops_per_s ? r.crops_per_s / base : null;
@@ -254,7 +323,14 @@ for (const v of variants) {
       sums.size === 1 ? "every row read the same values" : "CHECKSUMS DIFFER"
     }\n`,
   );
-  const head = ["impl", "runtime", "crops/s", "MB/s", "vs zarrita+FS", "vs tensorstore"];
+  const head = [
+    "impl",
+    "runtime",
+    "crops/s",
+    "MB/s",
+    store === "file" ? "vs zarrita+FS" : "vs best zarrita",
+    "vs tensorstore",
+  ];
   const body = rs.map((r) =>
     r.status !== "ok" ? [r.label, r.runtime, r.status, "-", "-", "-"] : [
       r.label,
@@ -283,17 +359,25 @@ for (const v of variants) {
           value === undefined ? "n/a" : `${value.toFixed(2)}x`
         } (bar ${min}x)`,
       );
-    check("LSIO batched reader vs zarrita + FileSystemStore", lsio && base ? lsio / base : undefined, 10);
-    check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
-    check("LSIO batched reader vs zarrs", lsio && zs ? lsio / zs : undefined, 1);
+    if (store === "file") {
+      check("LSIO batched reader vs zarrita + FileSystemStore", lsio && base ? lsio / base : undefined, 10);
+      check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
+      check("LSIO batched reader vs zarrs", lsio && zs ? lsio / zs : undefined, 1);
+    } else {
+      if (store === "http") {
+        check("LSIO batched reader vs zarrita + FetchStore (best)", lsio && base ? lsio / base : undefined, 5);
+      }
+      check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
+      check("LSIO batched reader vs zarr-python + obstore", lsio && py ? lsio / py : undefined, 1);
+    }
   }
 }
-console.log("\nBars (issue 6, raw variant):\n" + bars.join("\n"));
+console.log(`\nBars (issue ${store === "file" ? 6 : 14}, raw variant, store ${store}):\n` + bars.join("\n"));
 // Quick and --impls runs never overwrite the full results kept in the repo.
 const outDir = quick ? `${RESULTS_DIR}quick/` : only ? `${RESULTS_DIR}partial/` : RESULTS_DIR;
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(
-  `${outDir}zarr-crops.json`,
+  `${outDir}zarr-crops${store === "file" ? "" : `-${store}`}.json`,
   JSON.stringify(
     {
       date: new Date().toISOString(),
@@ -313,4 +397,4 @@ fs.writeFileSync(
     2,
   ),
 );
-console.log(`\nwrote ${outDir}zarr-crops.json`);
+console.log(`\nwrote ${outDir}zarr-crops${store === "file" ? "" : `-${store}`}.json`);

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import process from "node:process";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
+import FetchStore from "@zarrita/storage/fetch";
 import * as c from "./child.mjs";
 
 interface Spec {
@@ -24,6 +25,8 @@ interface Spec {
   warmup?: number;
   /** Batches in flight: 1 reads a batch, then sums it; 2 reads the next batch while one is summed (default 1). */
   inflight?: number;
+  /** `array` is an s3:// URL: how to reach it. */
+  s3?: { endpoint: string; accessKeyId: string; secretAccessKey: string };
 }
 
 const spec = JSON.parse(process.argv[process.argv.length - 1]) as Spec;
@@ -64,11 +67,13 @@ async function main(): Promise<void> {
     }
   };
   if (spec.impl.startsWith("lsio-batched")) {
-    const { WorkerPool } = await import("../mod.ts");
+    const { Reader, WorkerPool } = await import("../mod.ts");
     const { ShardedArray } = await import("../zarr.ts");
     // The workers keep shard files open between tasks, as the main-thread path's reader does.
-    const pool = spec.impl === "lsio-batched" ? await WorkerPool.open({ keepOpen: 1024 }) : undefined;
-    const arr = await ShardedArray.open(spec.array);
+    const s3 = spec.s3 ? { s3: spec.s3 } : {};
+    const reader = spec.s3 ? await Reader.open({ keepOpen: 1024, ...s3 }) : undefined;
+    const pool = spec.impl === "lsio-batched" ? await WorkerPool.open({ keepOpen: 1024, ...s3 }) : undefined;
+    const arr = await ShardedArray.open(spec.array, reader ? { reader } : {});
     // The loader API: batches read ahead (inflight - 1) and outputs recycled, as an ML loader runs it.
     pass = async (count, report) => {
       let done = 0;
@@ -81,16 +86,19 @@ async function main(): Promise<void> {
     close = async () => {
       await arr.close();
       await pool?.close();
+      await reader?.close();
     };
   } else {
     let store: zarr.Readable;
     if (spec.impl === "zarrita-lsio") {
       const { LsioStore } = await import("../zarr.ts");
-      const s = await LsioStore.open(spec.array);
+      const s = await LsioStore.open(spec.array, spec.s3 ? { readerOptions: { s3: spec.s3 } } : {});
       store = s;
       close = () => s.close();
     } else if (spec.impl === "zarrita-fs") store = new FileSystemStore(spec.array);
     else if (spec.impl === "zarrita-fs-coalesce") store = zarr.withRangeCoalescing(new FileSystemStore(spec.array));
+    else if (spec.impl === "zarrita-fetch") store = new FetchStore(spec.array);
+    else if (spec.impl === "zarrita-fetch-coalesce") store = zarr.withRangeCoalescing(new FetchStore(spec.array));
     else throw new Error(`unknown impl ${spec.impl}`);
     const arr = await zarr.open(store, { kind: "array" });
     const start = (sels: [number, [number, number], [number, number]][]) =>

@@ -27,6 +27,36 @@ def progress(done, total):
     print(f"@progress {done} {total}", file=sys.stderr, flush=True)
 
 
+def ts_kvstore(spec):
+    """tensorstore's kvstore for the array: a folder, an HTTP prefix, or an S3 prefix (credentials from the
+    environment the bench sets)."""
+    where = spec["array"]
+    if where.startswith("http"):
+        return {"driver": "http", "base_url": where}
+    if where.startswith("s3://"):
+        bucket, _, prefix = where[5:].partition("/")
+        return {"driver": "s3", "bucket": bucket, "path": prefix, "endpoint": spec["s3"]["endpoint"],
+                "aws_region": "us-east-1"}
+    return {"driver": "file", "path": where}
+
+
+def zarr_store(spec):
+    """zarr-python's store: the folder, or obstore's HTTPStore / S3Store wrapped in zarr's ObjectStore."""
+    where = spec["array"]
+    if not (where.startswith("http") or where.startswith("s3://")):
+        return where
+    from zarr.storage import ObjectStore
+    from obstore.store import HTTPStore, S3Store
+    if where.startswith("http"):
+        return ObjectStore(HTTPStore.from_url(where, client_options={"allow_http": True}), read_only=True)
+    bucket, _, prefix = where[5:].partition("/")
+    s3 = spec["s3"]
+    store = S3Store(bucket, prefix=prefix or None, endpoint=s3["endpoint"], access_key_id=s3["accessKeyId"],
+                    secret_access_key=s3["secretAccessKey"], region="us-east-1", virtual_hosted_style_request=False,
+                    client_options={"allow_http": True})
+    return ObjectStore(store, read_only=True)
+
+
 def main():
     spec = json.loads(sys.argv[-1])
     impl, S, threads = spec["impl"], spec["size"], spec["threads"]
@@ -38,7 +68,7 @@ def main():
             from importlib.metadata import version as pkg_version
             version = f"tensorstore {pkg_version('tensorstore')}"
             ctx = ts.Context({"data_copy_concurrency": {"limit": threads}, "file_io_concurrency": {"limit": threads}})
-            arr = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": spec["array"]}}, context=ctx).result()
+            arr = ts.open({"driver": "zarr3", "kvstore": ts_kvstore(spec)}, context=ctx).result()
 
             def start(a, b):
                 return [arr[int(t), int(y):int(y) + S, int(x):int(x) + S].read() for t, y, x in crops[a:b]]
@@ -53,7 +83,7 @@ def main():
                 import zarrs  # noqa: F401  (registers the pipeline)
                 zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"})
                 version = f"zarr {zarr.__version__} + zarrs {getattr(zarrs, '__version__', '?')}"
-            arr = zarr.open_array(spec["array"], mode="r")
+            arr = zarr.open_array(zarr_store(spec), mode="r")
             pool = ThreadPoolExecutor(max_workers=threads)
 
             def crop(c):
