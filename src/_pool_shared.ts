@@ -81,6 +81,8 @@ export interface BatchMessage {
   copyBoxes?: BoxCopySpec;
   /** Merge adjacent requests into reads up to this many bytes (0: never). */
   mergeMax: number;
+  /** ... and requests this many bytes apart or closer (0: only back-to-back ones). */
+  mergeGap: number;
 }
 
 /** worker → main: a batch is finished on this worker. */

@@ -224,7 +224,7 @@ async function runBatch(msg: BatchMessage): Promise<void> {
 
   struct[BatchWord.flags] = BigInt(BatchFlag.planIfOrdered);
   struct[BatchWord.layoutAlign] = 64n;
-  struct[BatchWord.mergeGap] = 0n;
+  struct[BatchWord.mergeGap] = BigInt(msg.mergeGap);
   struct[BatchWord.mergeMax] = BigInt(msg.mergeMax);
   struct[BatchWord.splitSize] = 0n;
   const ops = (direct ? 0 : Op.layout) | Op.read | (msg.mergeMax > 0 ? Op.plan : 0);

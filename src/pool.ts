@@ -56,6 +56,7 @@ import {
 } from "./reader.ts";
 import { trusted } from "./_internal.ts";
 import { checkS3Options } from "./_s3_words.ts";
+import { PROFILES } from "./profiles.ts";
 import { type ResolvedS3, resolveS3Config, type S3Options } from "./s3_config.ts";
 import { type RemoteOptions, remoteWords } from "./remote_options.ts";
 
@@ -895,7 +896,11 @@ export class WorkerPool implements AsyncDisposable {
       queues,
       progress,
       control,
-      mergeMax: this.#options.mergeMax,
+      // Over the network a request costs more than the bytes between chunks: a batch with remote objects
+      // merges its tasks' chunks across gaps as the cloud profile says (local batches: back-to-back only).
+      ...(p.batch.hasRemote && this.#options.mergeMax > 0
+        ? { mergeGap: PROFILES.cloud.mergeGap, mergeMax: Math.max(this.#options.mergeMax, PROFILES.cloud.mergeMax) }
+        : { mergeGap: 0, mergeMax: this.#options.mergeMax }),
       ...extra,
     };
     const { signal, onProgress } = options;
