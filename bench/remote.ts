@@ -32,6 +32,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { DATA_DIR } from "./data.ts";
 import { RESULTS_DIR } from "./report.ts";
+import { ensurePythonPackages } from "./python.ts";
 import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
 import { goTool } from "../tests/_go_tools.ts";
 
@@ -95,22 +96,7 @@ function rangesFile(count: number): string {
 }
 
 // 2. obstore into .tools/pyremote (never globally).
-function ensureObstore(): string | undefined {
-  const env = { ...Deno.env.toObject(), PYTHONPATH: PYDIR };
-  if (spawnSync("python3", ["-c", "import obstore"], { env }).status === 0) return undefined;
-  const pip = spawnSync("python3", [
-    "-m",
-    "pip",
-    "install",
-    "--quiet",
-    "--disable-pip-version-check",
-    "--target",
-    PYDIR,
-    OBSTORE,
-  ], { encoding: "utf8" });
-  return pip.status === 0 ? undefined : `pip install ${OBSTORE} failed: ${pip.stderr.trim().split("\n").at(-1)}`;
-}
-const pyProblem = ensureObstore();
+const pyProblem = ensurePythonPackages(PYDIR, [OBSTORE], ["obstore"]);
 
 // 3. Servers: nginx and versitygw over the same folder; Toxiproxy in front for added latency.
 const work = fs.mkdtempSync(path.join(Deno.env.get("TMPDIR") ?? "/tmp", "lsio-bench-remote-"));

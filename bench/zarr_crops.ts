@@ -35,13 +35,13 @@
  * @module
  */
 import * as fs from "node:fs";
-import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { writeShardedArray } from "../zarr.ts";
 import { DATA_DIR } from "./data.ts";
 import { ProgressBar } from "./progress.ts";
 import { RESULTS_DIR } from "./report.ts";
 import { run } from "./spawn.ts";
+import { ensurePythonPackages } from "./python.ts";
 import { spawn } from "node:child_process";
 import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
 import { goTool } from "../tests/_go_tools.ts";
@@ -78,30 +78,7 @@ const COUNT = quick ? 2048 : 16384, BATCH = 64, SIZE = 64;
 const threads = navigator.hardwareConcurrency;
 
 // 1. Python peers, installed into the repo (never globally).
-function ensurePython(): string | undefined {
-  const probe = () =>
-    spawnSync("python3", ["-c", "import zarr, tensorstore, zarrs"], {
-      env: { ...Deno.env.toObject(), PYTHONPATH: PYDIR },
-    });
-  if (probe().status === 0) return undefined;
-  const pip = spawnSync("python3", [
-    "-m",
-    "pip",
-    "install",
-    "--quiet",
-    "--disable-pip-version-check",
-    "--target",
-    PYDIR,
-    ...PY_PACKAGES,
-  ], {
-    encoding: "utf8",
-  });
-  if (pip.status !== 0) {
-    return `pip install ${PY_PACKAGES.join(" ")} failed: ${(pip.stderr || "").trim().split("\n").slice(-2).join(" ")}`;
-  }
-  return probe().status === 0 ? undefined : "installed, but python cannot import zarr, tensorstore, zarrs, obstore";
-}
-const pyProblem = ensurePython();
+const pyProblem = ensurePythonPackages(PYDIR, PY_PACKAGES, ["zarr", "tensorstore", "zarrs", "obstore"]);
 
 // 2. The data sets: the same values, raw and zstd inner chunks.
 const variants = ["raw", "zstd"] as const;
@@ -210,8 +187,9 @@ if (store === "http") {
   await waitForHttp(S3.endpoint, 30_000, gw);
   // A bucket is a folder of DATA_DIR: each array's folder is a bucket, the array at its root.
   for (const v of variants) located[v] = `s3://${arrays[v].slice(DATA_DIR.length)}`;
-  stopServer = async () => {
+  stopServer = () => {
     gw.kill("SIGTERM");
+    return Promise.resolve();
   };
 }
 const chosen = IMPLS.filter((i) => !only || only.includes(i.impl) || only.includes(`${i.impl}-${i.kind}`));

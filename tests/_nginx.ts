@@ -35,6 +35,15 @@ export async function waitForHttp(url: string, ms = 20_000, child?: ChildProcess
   throw new Error(`nothing answered on ${url} within ${ms} ms`);
 }
 
+/** Stops a server process the test started (SIGTERM) and waits until it is gone. */
+export function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
 export interface Nginx {
   /** `http://127.0.0.1:PORT/`: a file ROOT/x is URL + "x". */
   url: string;
@@ -89,11 +98,6 @@ ${temps}
   return {
     url,
     port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopProcess(child),
   };
 }

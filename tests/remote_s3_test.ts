@@ -13,7 +13,7 @@ import { ShardedArray, writeShardedArray } from "../zarr.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { goTool } from "./_go_tools.ts";
-import { freePort, type Nginx, startNginx, waitForHttp } from "./_nginx.ts";
+import { freePort, type Nginx, startNginx, stopProcess, waitForHttp } from "./_nginx.ts";
 import { makeCorpus, plain, randomRequest } from "./_ranges.ts";
 import { test } from "./_shim.ts";
 
@@ -203,11 +203,7 @@ test("s3 settings: options beat the environment, the environment beats ~/.aws, p
 });
 
 test("s3: cleanup", async () => {
-  if (gateway && gateway.exitCode === null) {
-    const exited = new Promise((r) => gateway!.once("exit", r));
-    gateway.kill("SIGTERM");
-    await exited;
-  }
+  await stopProcess(gateway);
   await nginx?.stop();
   removeDir(work);
   removeDir(corpus.dir);

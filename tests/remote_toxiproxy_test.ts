@@ -12,7 +12,7 @@ import { LsioError, Reader } from "../mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
 import { goTool } from "./_go_tools.ts";
-import { freePort, type Nginx, startNginx, waitForHttp } from "./_nginx.ts";
+import { freePort, type Nginx, startNginx, stopProcess, waitForHttp } from "./_nginx.ts";
 import { makeCorpus } from "./_ranges.ts";
 import { test } from "./_shim.ts";
 
@@ -155,11 +155,7 @@ test("toxiproxy: a connection gone silent ends in ETIMEDOUT (stallMs), or stops 
 });
 
 test("toxiproxy: cleanup", async () => {
-  if (toxi && toxi.exitCode === null) {
-    const exited = new Promise((r) => toxi!.once("exit", r));
-    toxi.kill("SIGTERM");
-    await exited;
-  }
+  await stopProcess(toxi);
   await nginx?.stop();
   removeDir(work);
   removeDir(corpus.dir);
