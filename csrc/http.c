@@ -122,6 +122,7 @@ typedef struct xfer {
 	int complete;       /* every byte of the unit arrived (the rest of a 200 body was cut off) */
 	int32_t fail;       /* a failure the callbacks saw (-errno) */
 	int64_t total;      /* Content-Range's total size, -1 unknown */
+	int64_t first;      /* Content-Range's first byte, -1 none */
 	uint32_t attempt;
 	uint64_t first_ns;      /* when its job's first attempt started */
 	uint64_t not_before_ns; /* X_WAITING: retry time */
@@ -263,6 +264,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 		buf[m] = 0;
 		const char *slash = strchr(buf, '/');
 		if (slash && slash[1] != '*') x->total = strtoll(slash + 1, NULL, 10);
+		const char *bytes = strstr(buf, "bytes ");
+		if (bytes && bytes[6] >= '0' && bytes[6] <= '9') x->first = strtoll(bytes + 6, NULL, 10);
 	}
 	return len;
 }
@@ -299,6 +302,11 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 		curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (code == 206) {
 			x->body = BODY_RANGE;
+			/* Bytes of another range than asked would land in the wrong place: refuse them. */
+			if (x->first != (int64_t)(x->u.off + x->done)) {
+				x->fail = -EPROTO;
+				return 0;
+			}
 		} else if (code == 200) {
 			/* The server ignored Range: the whole object, from byte 0. */
 			x->body = BODY_WHOLE;
@@ -409,6 +417,7 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 	x->fail = 0;
 	x->res = CURLE_OK;
 	x->total = -1;
+	x->first = -1;
 	x->have_io = 0;
 	x->filled = 0;
 	if (x->head) {

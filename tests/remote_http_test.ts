@@ -291,6 +291,11 @@ const faultServer = http.createServer((req, res) => {
     stalled.push(res);
     return;
   }
+  if (p === "/wrong-range" && range) { // 206 for a range one byte later than asked
+    const [s, e] = range;
+    res.writeHead(206, { "content-length": e - s, "content-range": `bytes ${s + 1}-${e}/${faultData.length}` });
+    return res.end(faultData.subarray(s + 1, e + 1));
+  }
   if (p === "/forbidden") {
     res.writeHead(403);
     return res.end();
@@ -312,6 +317,15 @@ test("remote faults: a server that ignores Range (200, whole object) still yield
   ]);
   assertEquals(Array.from(res[0] as Uint8Array), Array.from(faultData.subarray(1000, 1100)));
   assertEquals(Array.from(res[1] as Uint8Array), [faultData[150_000]]);
+});
+
+test("remote faults: a 206 for another range than asked fails the chunk (EPROTO), never lands shifted", async () => {
+  await using reader = await Reader.open();
+  const dest = new Uint8Array(100).fill(7);
+  const [n] = await reader.readInto([{ path: `${faultUrl}/wrong-range`, start: 1000, end: 1100, dest }]);
+  assertEquals((n as LsioError).code, "EPROTO");
+  assertEquals((n as LsioError).httpStatus, 206);
+  assert(dest.every((b) => b === 7), "no byte of the wrong range was written");
 });
 
 test("remote faults: 503 SlowDown bursts and a truncated body are retried; 503 for good is EIO; 403 is EACCES", async () => {
