@@ -23,7 +23,7 @@ function sliceLayout(n: number) {
 }
 
 /** Size of an lsio_remote_error record, and how many a batch makes room for. */
-const REMOTE_ERROR_BYTES = 64;
+export const REMOTE_ERROR_BYTES = 64;
 const REMOTE_ERRORS = 256;
 const decoder = new TextDecoder();
 
@@ -37,6 +37,17 @@ function detailAt(v: DataView, at: number): RemoteErrorDetail {
   const bytes = new Uint8Array(v.buffer, at + 24, 40);
   const end = bytes.indexOf(0);
   return { httpStatus: v.getInt32(at + 16, true), code: decoder.decode(bytes.subarray(0, end < 0 ? 40 : end)) };
+}
+
+/** The first `count` lsio_remote_error records of `v` that describe a request (not a size query). */
+export function requestDetails(v: DataView, count: number): ({ request: number } & RemoteErrorDetail)[] {
+  const out: ({ request: number } & RemoteErrorDetail)[] = [];
+  for (let k = 0; k < count; k++) {
+    const at = k * REMOTE_ERROR_BYTES;
+    const req = v.getBigUint64(at, true);
+    if (req !== 0xffffffffffffffffn) out.push({ request: Number(req), ...detailAt(v, at) });
+  }
+  return out;
 }
 
 export class NativeBatch {
@@ -61,6 +72,13 @@ export class NativeBatch {
   #remote: boolean | undefined;
   /** lsio_remote_error records C fills for failed remote chunks (batches with remote files only). */
   #remoteErrors: DataView | undefined;
+  /** Details from elsewhere: the pool's workers read with batches of their own. */
+  #givenDetails: Map<number, RemoteErrorDetail> | undefined;
+
+  /** Records why remote request i failed, as a worker's batch described it. */
+  setRemoteDetail(i: number, detail: RemoteErrorDetail): void {
+    (this.#givenDetails ??= new Map()).set(i, detail);
+  }
 
   /** Some file is a remote object (a URL): such a batch never runs on the hot path. */
   get hasRemote(): boolean {
@@ -117,6 +135,8 @@ export class NativeBatch {
    * {@linkcode REMOTE_ERRORS} failures of a batch are described.
    */
   remoteDetail(i: number): RemoteErrorDetail | undefined {
+    const given = this.#givenDetails?.get(i);
+    if (given) return given;
     const v = this.#remoteErrors;
     if (!v) return undefined;
     const n = Math.min(Number(this.struct[BatchWord.remoteErrorsCount]), REMOTE_ERRORS);

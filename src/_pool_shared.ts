@@ -100,6 +100,8 @@ export interface DoneMessage {
   valueIndex?: Uint32Array;
   /** Transforms that threw. */
   errors: { index: number; name: string; message: string }[];
+  /** Remote chunks that failed: why, by column (the HTTP status and the server's code). */
+  remote?: { column: number; httpStatus: number; code: string }[];
   /** "reduce": the lsio_reduction words and histogram. */
   reduction?: Float64Array;
   hist?: BigUint64Array;

@@ -21,7 +21,11 @@ import { allocAlignedWith } from "./aligned.ts";
 import { BoxCopier } from "./_boxcopy.ts";
 import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts";
 import { stealTask, takeTask } from "./_pool_shared.ts";
-import { encodePaths } from "./_paths.ts";
+import { encodePaths, isRemotePath } from "./_paths.ts";
+import { REMOTE_ERROR_BYTES, requestDetails } from "./_batch.ts";
+
+/** Failed remote chunks a task describes (the first ones; the rest fail with their errno alone). */
+const TASK_REMOTE_ERRORS = 64;
 import { TYPED_ARRAYS } from "./dtype.ts";
 import { s3Words } from "./_s3_words.ts";
 import type { ResolvedS3 } from "./s3_config.ts";
@@ -222,6 +226,10 @@ async function runBatch(msg: BatchMessage): Promise<void> {
     }
   }
 
+  // Remote objects: C describes failed chunks in these records (read after each task, sent with "done").
+  const records = msg.paths.some(isRemotePath) ? new Uint8Array(REMOTE_ERROR_BYTES * TASK_REMOTE_ERRORS) : undefined;
+  struct[BatchWord.remoteErrors] = records ? lib.addressOf(records) : 0n;
+  struct[BatchWord.remoteErrorsCap] = records ? BigInt(TASK_REMOTE_ERRORS) : 0n;
   struct[BatchWord.flags] = BigInt(BatchFlag.planIfOrdered);
   struct[BatchWord.layoutAlign] = 64n;
   struct[BatchWord.mergeGap] = BigInt(msg.mergeGap);
@@ -267,8 +275,15 @@ async function runBatch(msg: BatchMessage): Promise<void> {
       struct[BatchWord.dest] = lib.addressOf(dest);
     }
     for (let w = BatchWord.chunksDone; w <= BatchWord.readsIssued; w++) struct[w] = 0n;
+    struct[BatchWord.remoteErrorsCount] = 0n;
     const rc = lib.runSync(handle, struct, ops);
     if (rc < 0) throw new Error(`lsio_run failed on worker ${me}: ${rc}`);
+    const described = records ? Number(struct[BatchWord.remoteErrorsCount]) : 0;
+    if (described > 0) {
+      for (const r of requestDetails(new DataView(records!.buffer), Math.min(described, TASK_REMOTE_ERRORS))) {
+        (done.remote ??= []).push({ column: lo + r.request, httpStatus: r.httpStatus, code: r.code });
+      }
+    }
     done.readsIssued += Number(struct[BatchWord.readsIssued]);
     done.bytes += Number(struct[BatchWord.bytesDone]);
     if (elementBytes > 1) {

@@ -735,6 +735,9 @@ export class WorkerPool implements AsyncDisposable {
       const errors = new Map<number, LsioError | TransformError>();
       const { batch, columns } = p;
       const range = (i: number) => requestRange(batch, i);
+      for (const d of done) { // why remote chunks failed, as the workers' batches described it
+        for (const r of d.remote ?? []) batch.setRemoteDetail(columns.index ? columns.index[r.column] : r.column, r);
+      }
       let failed = 0, cancelled = false;
       for (let j = 0; j < batch.count; j++) {
         const st = columns.status[j];

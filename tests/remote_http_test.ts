@@ -328,6 +328,24 @@ test("remote faults: a 206 for another range than asked fails the chunk (EPROTO)
   assert(dest.every((b) => b === 7), "no byte of the wrong range was written");
 });
 
+test("remote faults: chunks a WorkerPool's workers fail carry the HTTP status and the server's code too", async () => {
+  await using pool = await WorkerPool.open({ workers: 2, remote: { retries: 0 } });
+  hits.clear();
+  const out = await pool.map(
+    {
+      paths: [`${faultUrl}/plain`, `${faultUrl}/flaky`],
+      file: Uint32Array.of(0, 1),
+      start: Float64Array.of(0, 0),
+      end: Float64Array.of(10, 10),
+    },
+    { transform: (chunk: Uint8Array) => chunk.length },
+  );
+  assertEquals(out[0], 10);
+  const e = out[1] as LsioError;
+  assert(e instanceof LsioError, `got ${out[1]}`);
+  assertEquals([e.code, e.httpStatus, e.remoteCode], ["EIO", 503, "SlowDown"]);
+});
+
 test("remote faults: 503 SlowDown bursts and a truncated body are retried; 503 for good is EIO; 403 is EACCES", async () => {
   await using reader = await Reader.open();
   hits.clear();
