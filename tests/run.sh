@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the C unit tests (plain, valgrind, UBSan, cross-compile
-# check), deno fmt --check, deno lint and deno doc --lint, and the same TypeScript test files under Deno and Bun. Prints one closing line
+# check), deno fmt --check, deno lint, deno doc --lint and deno publish --dry-run, and the same TypeScript test files under Deno and Bun. Prints one closing line
 # "N passed, N failed" summing all of them; exits non-zero on any failure.
 # Expects the toolchains that .ci/setup installs.
 set -uo pipefail
@@ -28,8 +28,10 @@ bash csrc/tests/run.sh 2>&1 | tee "$log/c.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 count "$log/c.txt" "C tests"
 
-stage "Format, lint and doc lint (deno fmt --check, deno lint, deno doc --lint on each entry point)"
-for check in "fmt --check" "lint" "doc --lint mod.ts zarr.ts"; do
+stage "Format, lint, doc lint and publish dry run (deno fmt --check, deno lint, deno doc --lint, deno publish --dry-run)"
+# publish --dry-run: the JSR package stays publishable (type check, slow types, file set); JSR itself is not
+# reachable from our machines, so the dry run is the check.
+for check in "fmt --check" "lint" "doc --lint mod.ts zarr.ts" "publish --dry-run --allow-dirty"; do
   # shellcheck disable=SC2086
   if deno $check >"$log/style.txt" 2>&1; then
     passed=$((passed + 1)); echo "deno $check: ok"
