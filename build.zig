@@ -25,6 +25,7 @@ const common_sources = [_][]const u8{
     "csrc/reduce.c",
     "csrc/boxcopy.c",
     "csrc/s3.c",
+    "csrc/cache.c",
 };
 const c_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
 

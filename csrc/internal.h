@@ -25,6 +25,14 @@
 #define live_add(field, v) __atomic_fetch_add(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
 #define live_load(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
+/* Statuses a request holds for a while inside one batch: READ and the
+ * planner skip any nonzero status, so these set a request aside. */
+#define STATUS_KEEP 1   /* read already, while a REDO_EAGAIN run reads the rest (reader.c) */
+#define STATUS_PARKED 2 /* the other storage's, while one storage reads (reader.c) */
+#define STATUS_CACHED 3 /* served from the RAM cache (cache.c) */
+#define STATUS_WAIT 4   /* another batch is reading its range (cache.c) */
+#define STATUS_ASIDE 5  /* settled, while the cache's leftovers are read (cache.c) */
+
 static inline uint8_t *dest_of(const lsio_batch *b, uint64_t i)
 {
 	return b->dest_base ? b->dest_base + b->dest[i] : (uint8_t *)(uintptr_t)b->dest[i];
@@ -135,6 +143,26 @@ int s3_settings_set(s3_settings *s, const lsio_s3_config *cfg);
 void s3_settings_free(s3_settings *s);
 /* The https URL of s3://bucket/key into *buf (grown as needed). */
 int s3_url(const s3_settings *s, const char *path, char **buf, size_t *cap);
+
+/* cache.c: one batch's pass through its lsio_cache (b->cache). */
+typedef struct cache_pass {
+	lsio_cache *c;
+	uint8_t *role;    /* [count] what the cache does with each request */
+	uint64_t *fhash;  /* [file_count] path hash; 0: the file is not cached */
+	int64_t *fsize;   /* [file_count] size, LSIO_SIZE_UNKNOWN where not known */
+	int64_t *fmtime;  /* [file_count] modification time, 0 where not known */
+	uint64_t served, owned, waiting;
+} cache_pass;
+/* Before READ: serves the ranges held (STATUS_CACHED, counted as done),
+ * claims the ranges no batch is reading (this batch reads them), sets aside
+ * those another batch is reading (STATUS_WAIT). 0 or -ENOMEM. */
+int cache_begin(cache_pass *p, lsio_batch *b, const uint8_t *remote, uint32_t ops);
+/* After READ: keeps what it read, then takes what the others read. Returns
+ * how many requests are still to be read (their status 0; every other
+ * settled request is STATUS_ASIDE until cache_end). */
+uint64_t cache_collect(cache_pass *p, lsio_batch *b);
+/* Settles the served and set-aside requests; frees the pass. */
+void cache_end(cache_pass *p, lsio_batch *b);
 
 /* http.c (Linux): remote objects through libcurl, loaded at run time. */
 #define LSIO_DEFAULT_HTTP_INFLIGHT 64

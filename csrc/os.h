@@ -45,6 +45,8 @@ struct iovec;
 int64_t os_preadv(os_file fd, const struct iovec *iov, int niov, uint64_t off);
 /* Size of a regular file; -EISDIR for a directory, -EINVAL for other kinds. */
 int os_file_size(const char *path, int64_t *size);
+/* Size and last-modification time (ns since an epoch; 0 where unknown). */
+int os_file_stamp(const char *path, int64_t *size, int64_t *mtime);
 /* Highest number of open files we may use (soft RLIMIT_NOFILE). */
 uint32_t os_fd_limit(void);
 int os_pin_thread(int32_t cpu);

@@ -139,6 +139,22 @@ int os_file_size(const char *path, int64_t *size)
 	return 0;
 }
 
+int os_file_stamp(const char *path, int64_t *size, int64_t *mtime)
+{
+#if defined(__linux__)
+	struct statx stx;
+	if (statx(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_SIZE | STATX_MTIME, &stx) != 0) return -errno;
+	*size = (int64_t)stx.stx_size;
+	*mtime = (stx.stx_mask & STATX_MTIME) ? (int64_t)stx.stx_mtime.tv_sec * 1000000000 + stx.stx_mtime.tv_nsec : 0;
+#else
+	struct stat st;
+	if (stat(path, &st) != 0) return -errno;
+	*size = (int64_t)st.st_size;
+	*mtime = (int64_t)st.st_mtime * 1000000000;
+#endif
+	return 0;
+}
+
 uint32_t os_fd_limit(void)
 {
 	struct rlimit rl;

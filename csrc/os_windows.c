@@ -180,6 +180,22 @@ int os_file_size(const char *path, int64_t *size)
 	return 0;
 }
 
+int os_file_stamp(const char *path, int64_t *size, int64_t *mtime)
+{
+	int rc;
+	wchar_t *w = widen(path, &rc);
+	if (!w) return rc;
+	WIN32_FILE_ATTRIBUTE_DATA d;
+	BOOL ok = GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+	rc = ok ? 0 : neg_last_error();
+	free(w);
+	if (rc < 0) return rc;
+	*size = (int64_t)(((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow);
+	/* 100 ns ticks since 1601 */
+	*mtime = (int64_t)((((uint64_t)d.ftLastWriteTime.dwHighDateTime << 32) | d.ftLastWriteTime.dwLowDateTime) * 100);
+	return 0;
+}
+
 uint32_t os_fd_limit(void) { return WIN_FD_LIMIT; }
 
 int os_pin_thread(int32_t cpu)

@@ -66,9 +66,6 @@ static void backend_destroy(lsio_reader *r)
 	pool_destroy(r->pool);
 }
 
-/* Parked while a REDO_EAGAIN run reads the rest: READ skips any nonzero status. */
-#define STATUS_KEEP 1
-
 /* REDO_EAGAIN: -EAGAIN requests become readable again (and uncounted); the
  * others are parked until redo_end. */
 static void redo_begin(lsio_batch *b)
@@ -91,10 +88,6 @@ static void redo_end(lsio_batch *b)
 	for (uint64_t i = 0; i < b->count; i++)
 		if (b->status[i] == STATUS_KEEP) b->status[i] = 0;
 }
-
-/* Set aside while the other storage's requests are read: READ skips any
- * nonzero status, and a plan leaves such requests out. */
-#define STATUS_PARKED 2
 
 /* Which of the batch's files are remote objects (URLs): [file_count], or NULL
  * when none is (then nothing below costs more than this one scan). */
@@ -191,6 +184,31 @@ static void stat_remote(lsio_reader *r, lsio_batch *b, const uint8_t *remote, ui
 	free(need);
 }
 
+/* READ of the live requests: local files, then remote objects (each side
+ * parked while the other reads). */
+static int read_storages(lsio_reader *r, lsio_batch *b, uint32_t ops, const uint8_t *remote)
+{
+	if (!remote) return read_live(r, b, ops, 0);
+	park(b, remote, 1, 0, STATUS_PARKED);
+	int rc = read_live(r, b, ops, 0);
+	park(b, remote, 1, STATUS_PARKED, 0);
+	park(b, remote, 0, 0, STATUS_PARKED);
+	int hr = http_ready(r);
+	if (hr < 0) { /* no libcurl: every remote chunk fails with that */
+		tally t = {0};
+		for (uint64_t i = 0; i < b->count; i++) {
+			if (b->status[i] != 0) continue;
+			b->length[i] = 0;
+			chunk_finish(b, &t, i, hr, 0);
+		}
+		tally_flush(b, &t);
+	} else if (rc == 0) {
+		rc = read_live(r, b, ops, 1);
+	}
+	park(b, remote, 0, STATUS_PARKED, 0);
+	return rc;
+}
+
 static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 {
 	int rc = 0;
@@ -206,28 +224,16 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	int redo = rc == 0 && (ops & LSIO_OP_READ) && (b->flags & LSIO_BATCH_REDO_EAGAIN);
 	if (redo) redo_begin(b);
 	if (rc == 0 && (ops & LSIO_OP_READ)) {
-		if (!remote) {
-			rc = read_live(r, b, ops, 0);
-		} else {
-			/* Local files first, the remote objects set aside; then the other way round. */
-			park(b, remote, 1, 0, STATUS_PARKED);
-			rc = read_live(r, b, ops, 0);
-			park(b, remote, 1, STATUS_PARKED, 0);
-			park(b, remote, 0, 0, STATUS_PARKED);
-			int hr = http_ready(r);
-			if (hr < 0) { /* no libcurl: every remote chunk fails with that */
-				tally t = {0};
-				for (uint64_t i = 0; i < b->count; i++) {
-					if (b->status[i] != 0) continue;
-					b->length[i] = 0;
-					chunk_finish(b, &t, i, hr, 0);
-				}
-				tally_flush(b, &t);
-			} else if (rc == 0) {
-				rc = read_live(r, b, ops, 1);
-			}
-			park(b, remote, 0, STATUS_PARKED, 0);
+		cache_pass cp = {0};
+		if (b->cache) {
+			lsio_cache_retain(b->cache);
+			rc = cache_begin(&cp, b, remote, ops);
 		}
+		if (rc == 0) rc = read_storages(r, b, ops, remote);
+		/* Ranges another batch was reading and then could not keep: read here. */
+		if (rc == 0 && cp.c && cache_collect(&cp, b)) rc = read_storages(r, b, ops, remote);
+		if (cp.c) cache_end(&cp, b);
+		lsio_cache_release(b->cache);
 	}
 	if (redo) redo_end(b);
 	free(remote);

@@ -30,7 +30,7 @@ extern "C" {
 #define LSIO_API __attribute__((visibility("default")))
 #endif
 
-#define LSIO_ABI_VERSION 5
+#define LSIO_ABI_VERSION 6
 
 /* Backends (lsio_reader_opts.backend, lsio_reader_info.backend). */
 enum {
@@ -164,6 +164,10 @@ typedef struct lsio_batch {
 	struct lsio_remote_error *remote_errors; /* [remote_errors_cap], filled in order of failure */
 	uint64_t remote_errors_cap;
 	uint64_t remote_errors_count; /* out: records written (at most cap; later failures are not described) */
+	/* READ serves ranges held by this RAM cache without I/O and keeps the
+	 * ranges it reads there (lsio_cache_open); NULL: none. The caller keeps
+	 * a reference (lsio_cache_retain) while the batch runs. */
+	struct lsio_cache *cache;
 } lsio_batch;
 
 /* Why a remote chunk (or a remote file's size query) failed: the HTTP status
@@ -313,6 +317,55 @@ enum { LSIO_CHUNK_RAW = 0, LSIO_CHUNK_ZSTD = 1 };
  * does not decode (c->failed names the chunk); -ENOTSUP for zstd in builds
  * without it. */
 LSIO_API int lsio_copy_boxes(lsio_box_copy *c);
+
+/* ---- A RAM cache of byte ranges (lsio_cache) ----
+ * Raw bytes (still compressed) of the ranges batches read, under a byte
+ * budget, shared by any batches (of any readers, on any threads) that name
+ * it in lsio_batch.cache. Keyed by the object (path or URL, and its size and
+ * modification time where known: a file that changed misses) and the exact
+ * resolved range. A request for a range held makes no I/O; requests for a
+ * range another batch is reading wait for that read instead of repeating it.
+ * Reference counted: lsio_cache_open gives one reference, lsio_cache_retain
+ * takes another, lsio_cache_release drops one (the last frees it). */
+typedef struct lsio_cache lsio_cache;
+
+/* lsio_cache_opts.policy: what is evicted when the budget is reached. */
+enum { LSIO_CACHE_S3FIFO = 0, LSIO_CACHE_LRU = 1 };
+/* lsio_cache_opts.flags */
+#define LSIO_CACHE_LOCAL (1u << 0) /* cache local files' ranges too (default: remote objects only) */
+
+typedef struct lsio_cache_opts {
+	uint64_t budget; /* bytes: cached data plus its bookkeeping */
+	uint64_t policy; /* LSIO_CACHE_* */
+	uint64_t flags;
+	uint64_t max_entry; /* ranges longer than this are not kept (0: budget / 8) */
+} lsio_cache_opts;
+
+typedef struct lsio_cache_stats {
+	uint64_t hits;          /* requests served from the cache */
+	uint64_t hit_bytes;
+	uint64_t misses;        /* requests read (cacheable ones) */
+	uint64_t miss_bytes;
+	uint64_t waits;         /* requests that waited for another batch's read of their range */
+	uint64_t inserts;       /* ranges kept */
+	uint64_t evictions;     /* ranges dropped for room */
+	uint64_t evicted_bytes;
+	uint64_t stale;         /* ranges dropped because their object changed */
+	uint64_t bytes;         /* held now, bookkeeping included */
+	uint64_t entries;       /* ranges held now */
+	uint64_t budget;
+} lsio_cache_stats;
+
+/* 0 or -EINVAL (no budget, unknown policy), -ENOMEM. */
+LSIO_API int lsio_cache_open(const lsio_cache_opts *opts, lsio_cache **out);
+/* Takes a reference; returns `cache`. */
+LSIO_API lsio_cache *lsio_cache_retain(lsio_cache *cache);
+/* Drops a reference (NULL: nothing). */
+LSIO_API void lsio_cache_release(lsio_cache *cache);
+/* Counters since open (and what is held now). */
+LSIO_API int lsio_cache_get_stats(lsio_cache *cache, lsio_cache_stats *out);
+/* Drops every range held (ranges being read stay until their batch ends). */
+LSIO_API void lsio_cache_clear(lsio_cache *cache);
 
 #ifdef __cplusplus
 }

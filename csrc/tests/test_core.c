@@ -1380,6 +1380,132 @@ static void t_keep_open(void)
 	}
 }
 
+
+/* ------------------------------------------------------------------------- */
+/* The RAM cache (lsio_cache): hits make no I/O, a changed file misses, the
+ * budget holds, and S3-FIFO keeps a hot set through a scan that LRU loses. */
+
+static lsio_cache *open_cache(uint64_t budget, uint64_t policy, uint64_t flags)
+{
+	lsio_cache_opts o = {budget, policy, flags, 0};
+	lsio_cache *c = NULL;
+	if (lsio_cache_open(&o, &c) != 0) {
+		fprintf(stderr, "lsio_cache_open failed\n");
+		exit(2);
+	}
+	return c;
+}
+
+static lsio_cache_stats cache_stats(lsio_cache *c)
+{
+	lsio_cache_stats st = {0};
+	CHECK_EQ(lsio_cache_get_stats(c, &st), 0);
+	return st;
+}
+
+/* Reads `n` ranges [k*4096 + 100, +3000) for k in ks of `path` through cache c; returns reads issued. */
+static uint64_t cache_batch(lsio_reader *r, lsio_cache *c, const char *path, int64_t size, const int *ks, int n)
+{
+	tb *t = tb_new(1, (size_t)n);
+	tb_file(t, path, size);
+	for (int j = 0; j < n; j++) tb_req(t, 0, ks[j] * 4096 + 100, ks[j] * 4096 + 3100, UINT64_MAX, 0);
+	tb_prepare(t, 0, 0);
+	t->b.cache = c;
+	CHECK_EQ(lsio_run(r, &t->b, LSIO_OP_STAT | LSIO_OP_RESOLVE | LSIO_OP_READ), 0);
+	tb_check(t, 0);
+	uint64_t issued = t->b.reads_issued;
+	tb_free(t);
+	return issued;
+}
+
+static void t_cache(void)
+{
+	{ /* bad options */
+		lsio_cache *c = NULL;
+		lsio_cache_opts zero = {0, 0, 0, 0}, pol = {4096, 9, 0, 0}, fl = {4096, 0, 1u << 7, 0};
+		CHECK_EQ(lsio_cache_open(&zero, &c), -EINVAL);
+		CHECK_EQ(lsio_cache_open(&pol, &c), -EINVAL);
+		CHECK_EQ(lsio_cache_open(&fl, &c), -EINVAL);
+		CHECK_EQ(lsio_cache_open(NULL, &c), -EINVAL);
+		CHECK(c == NULL);
+	}
+	char dir[PATH_MAX], path[PATH_MAX];
+	case_dir(dir, sizeof dir);
+	const int64_t size = 1024 * 4096;
+	make_file(dir, "cached", (uint64_t)size, path, sizeof path);
+	for (int backend = LSIO_BACKEND_IO_URING; backend <= LSIO_BACKEND_THREADS; backend++) {
+		if (backend == LSIO_BACKEND_IO_URING && !g_uring_available) continue;
+		lsio_reader_opts o;
+		memset(&o, 0, sizeof o);
+		o.backend = (uint32_t)backend;
+		lsio_reader *r = NULL;
+		REQUIRE(lsio_reader_open(&o, &r) == 0);
+
+		/* Local files are left out unless asked for. */
+		lsio_cache *off = open_cache(1 << 20, LSIO_CACHE_S3FIFO, 0);
+		int ks[40];
+		for (int j = 0; j < 40; j++) ks[j] = j % 30; /* 30 ranges, 10 of them twice */
+		CHECK(cache_batch(r, off, path, size, ks, 40) > 0);
+		CHECK(cache_batch(r, off, path, size, ks, 40) > 0);
+		CHECK_EQ(cache_stats(off).hits + cache_stats(off).misses + cache_stats(off).entries, 0);
+		lsio_cache_release(off);
+
+		/* First pass reads each range once (duplicates wait for it), the second makes no I/O. */
+		lsio_cache *c = open_cache(1 << 20, LSIO_CACHE_S3FIFO, LSIO_CACHE_LOCAL);
+		CHECK(cache_batch(r, c, path, size, ks, 40) > 0);
+		lsio_cache_stats st = cache_stats(c);
+		CHECK_EQ(st.misses, 30);
+		CHECK_EQ(st.hits, 10);
+		CHECK_EQ(st.waits, 10);
+		CHECK_EQ(st.entries, 30);
+		CHECK_EQ(cache_batch(r, c, path, size, ks, 40), 0);
+		st = cache_stats(c);
+		CHECK_EQ(st.hits, 50);
+		CHECK_EQ(st.hit_bytes, 50 * 3000);
+		CHECK(st.bytes <= st.budget && st.bytes >= 30 * 3000);
+
+		/* The file changes (same size, new bytes and mtime): its ranges miss and the new bytes arrive. */
+		struct timespec later[2] = {{0, UTIME_OMIT}, {time(NULL) + 5 + backend, 0}};
+		make_file(dir, "cached", (uint64_t)size, path, sizeof path);
+		REQUIRE(utimensat(AT_FDCWD, path, later, 0) == 0);
+		CHECK(cache_batch(r, c, path, size, ks, 40) > 0);
+		CHECK_EQ(cache_stats(c).stale, 30);
+
+		lsio_cache_clear(c);
+		CHECK_EQ(cache_stats(c).entries, 0);
+		CHECK_EQ(cache_stats(c).bytes, 0);
+		lsio_cache_retain(c); /* two references: the first release keeps it */
+		lsio_cache_release(c);
+		CHECK_EQ(cache_stats(c).budget, 1 << 20);
+		lsio_cache_release(c);
+
+		/* A hot set read twice, a scan of 200 ranges read once, the hot set again:
+		 * S3-FIFO still holds the hot set, LRU has lost it. The budget holds throughout. */
+		for (uint64_t policy = LSIO_CACHE_S3FIFO; policy <= LSIO_CACHE_LRU; policy++) {
+			lsio_cache *p = open_cache(64 * 3300, policy, LSIO_CACHE_LOCAL);
+			int hot[8], scan[200];
+			for (int j = 0; j < 8; j++) hot[j] = 1000 + j;
+			for (int j = 0; j < 200; j++) scan[j] = j;
+			cache_batch(r, p, path, size, hot, 8);
+			cache_batch(r, p, path, size, hot, 8);
+			for (int j = 0; j < 200; j += 20) cache_batch(r, p, path, size, scan + j, 20);
+			lsio_cache_stats before = cache_stats(p);
+			CHECK(before.evictions > 0);
+			CHECK(before.bytes <= before.budget);
+			uint64_t issued = cache_batch(r, p, path, size, hot, 8);
+			lsio_cache_stats after = cache_stats(p);
+			if (policy == LSIO_CACHE_S3FIFO) {
+				CHECK_EQ(issued, 0);
+				CHECK_EQ(after.hits - before.hits, 8);
+			} else {
+				CHECK_EQ(after.hits - before.hits, 0);
+			}
+			lsio_cache_release(p);
+		}
+		lsio_reader_close(r);
+	}
+}
+
 /* ------------------------------------------------------------------------- */
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1477,6 +1603,7 @@ int main(void)
 	run_case("inline_owner", NULL, NULL, t_inline_owner);
 	run_case("nowait_redo", NULL, NULL, t_nowait_redo);
 	run_case("keep_open", NULL, NULL, t_keep_open);
+	run_case("cache", NULL, NULL, t_cache);
 	int skipped = 0, not_inline = 0;
 	for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
 		if (cfgs[k].backend == LSIO_BACKEND_IO_URING && !g_uring_available) {
