@@ -53,6 +53,7 @@ export {
   type WorkerPoolOptions,
 } from "./src/pool.ts";
 export { allocAligned, type AllocAlignedOptions } from "./src/aligned.ts";
+export { Cache, type CacheOptions, type CacheStats } from "./src/cache.ts";
 export type { RemoteOptions } from "./src/remote_options.ts";
 export { parseAwsIni, type ResolvedS3, resolveS3Config, type S3Environment, type S3Options } from "./src/s3_config.ts";
 export {

@@ -34,6 +34,16 @@ const symbols = {
   lsio_reader_set_s3: { args: ["ptr", "buffer"], returns: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { args: ["i32"], returns: "i32" },
+  /** int lsio_cache_open(const lsio_cache_opts *opts, lsio_cache **out) */
+  lsio_cache_open: { args: ["buffer", "buffer"], returns: "i32" },
+  /** lsio_cache *lsio_cache_retain(lsio_cache *cache) */
+  lsio_cache_retain: { args: ["ptr"], returns: "ptr" },
+  /** void lsio_cache_release(lsio_cache *cache) */
+  lsio_cache_release: { args: ["ptr"], returns: "void" },
+  /** int lsio_cache_get_stats(lsio_cache *cache, lsio_cache_stats *out) */
+  lsio_cache_get_stats: { args: ["ptr", "buffer"], returns: "i32" },
+  /** void lsio_cache_clear(lsio_cache *cache) */
+  lsio_cache_clear: { args: ["ptr"], returns: "void" },
   /** int lsio_reduce(lsio_reduction *r) */
   lsio_reduce: { args: ["buffer"], returns: "i32" },
   /** int lsio_copy_boxes(const lsio_box_copy *c) */
@@ -84,6 +94,11 @@ export function openNative(path: string): Native {
     },
     runSync: (h, batch, ops) => s.lsio_run(Number(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),
+    cacheOpen: (opts, out) => s.lsio_cache_open(opts, out),
+    cacheRetain: (h) => void s.lsio_cache_retain(Number(h)),
+    cacheRelease: (h) => s.lsio_cache_release(Number(h)),
+    cacheStats: (h, out) => s.lsio_cache_get_stats(Number(h), out),
+    cacheClear: (h) => s.lsio_cache_clear(Number(h)),
     reduce: (r) => s.lsio_reduce(r),
     copyBoxes: (c) => s.lsio_copy_boxes(c),
     addressOf: (view) => BigInt(ptr(view)),

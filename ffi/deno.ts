@@ -28,6 +28,16 @@ const symbols = {
   lsio_reader_set_s3: { parameters: ["pointer", "buffer"], result: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { parameters: ["i32"], result: "i32" },
+  /** int lsio_cache_open(const lsio_cache_opts *opts, lsio_cache **out) */
+  lsio_cache_open: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** lsio_cache *lsio_cache_retain(lsio_cache *cache) */
+  lsio_cache_retain: { parameters: ["pointer"], result: "pointer" },
+  /** void lsio_cache_release(lsio_cache *cache) */
+  lsio_cache_release: { parameters: ["pointer"], result: "void" },
+  /** int lsio_cache_get_stats(lsio_cache *cache, lsio_cache_stats *out) */
+  lsio_cache_get_stats: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** void lsio_cache_clear(lsio_cache *cache) */
+  lsio_cache_clear: { parameters: ["pointer"], result: "void" },
   /** int lsio_reduce(lsio_reduction *r) */
   lsio_reduce: { parameters: ["buffer"], result: "i32" },
   /** int lsio_copy_boxes(const lsio_box_copy *c) */
@@ -63,6 +73,11 @@ export function openNative(path: string): Native {
     run: (h, batch, ops) => s.lsio_run_async(ptr(h), batch, ops),
     runSync: (h, batch, ops) => s.lsio_run(ptr(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),
+    cacheOpen: (opts, out) => s.lsio_cache_open(opts, out),
+    cacheRetain: (h) => void s.lsio_cache_retain(ptr(h)),
+    cacheRelease: (h) => s.lsio_cache_release(ptr(h)),
+    cacheStats: (h, out) => s.lsio_cache_get_stats(ptr(h), out),
+    cacheClear: (h) => s.lsio_cache_clear(ptr(h)),
     reduce: (r) => s.lsio_reduce(r),
     copyBoxes: (c) => s.lsio_copy_boxes(c),
     addressOf: (view) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))),

@@ -30,6 +30,16 @@ export interface Native {
   runSync(handle: bigint, batch: BigUint64Array, ops: number): number;
   /** `lsio_pin_thread(cpu)`. */
   pinThread(cpu: number): number;
+  /** `lsio_cache_open(opts, out)`: `opts` holds {@linkcode CACHE_OPTS_WORDS} words; `out[0]` receives the handle. */
+  cacheOpen(opts: BigUint64Array, out: BigUint64Array): number;
+  /** `lsio_cache_retain(handle)`. */
+  cacheRetain(handle: bigint): void;
+  /** `lsio_cache_release(handle)`. */
+  cacheRelease(handle: bigint): void;
+  /** `lsio_cache_get_stats(handle, out)`: `out` holds {@linkcode CACHE_STATS_WORDS} words. */
+  cacheStats(handle: bigint, out: BigUint64Array): number;
+  /** `lsio_cache_clear(handle)`. */
+  cacheClear(handle: bigint): void;
   /** `lsio_reduce(reduction)` on the calling thread (see {@linkcode ReductionWord}). */
   reduce(reduction: BigUint64Array): number;
   /** `lsio_copy_boxes(copy)` on the calling thread (see {@linkcode BoxCopyWord}). */
@@ -73,9 +83,10 @@ export const BatchWord = {
   remoteErrors: 30,
   remoteErrorsCap: 31,
   remoteErrorsCount: 32,
+  cache: 33,
 } as const;
 /** Number of words in `lsio_batch`. */
-export const BATCH_WORDS = 33;
+export const BATCH_WORDS = 34;
 
 /** `LSIO_OP_*`. */
 export const Op = { stat: 1, resolve: 2, layout: 4, read: 8, plan: 16 } as const;
@@ -92,6 +103,32 @@ export const OPEN_END = 0x7fffffffffffffffn;
 /** `lsio_reader_opts` is 6 uint32 words; `lsio_reader_info` too. */
 export const OPTS_WORDS = 11;
 
+/** Word indices of `lsio_cache_opts` (csrc/include/lsio.h). */
+export const CacheOptsWord = { budget: 0, policy: 1, flags: 2, maxEntry: 3 } as const;
+/** Words in `lsio_cache_opts`. */
+export const CACHE_OPTS_WORDS = 4;
+/** `LSIO_CACHE_S3FIFO`, `LSIO_CACHE_LRU`. */
+export const CachePolicy = { s3fifo: 0, lru: 1 } as const;
+/** `LSIO_CACHE_LOCAL`. */
+export const CACHE_LOCAL = 1n;
+/** Word indices of `lsio_cache_stats` (csrc/include/lsio.h). */
+export const CacheStatsWord = {
+  hits: 0,
+  hitBytes: 1,
+  misses: 2,
+  missBytes: 3,
+  waits: 4,
+  inserts: 5,
+  evictions: 6,
+  evictedBytes: 7,
+  stale: 8,
+  bytes: 9,
+  entries: 10,
+  budget: 11,
+} as const;
+/** Words in `lsio_cache_stats`. */
+export const CACHE_STATS_WORDS = 12;
+
 /** Word indices of `lsio_s3_config` (csrc/include/lsio.h): string pointers, then flags. */
 export const S3ConfigWord = {
   endpoint: 0,
@@ -106,7 +143,7 @@ export const S3_CONFIG_WORDS = 6;
 /** `LSIO_S3_PATH_STYLE`. */
 export const S3_PATH_STYLE = 1n;
 /** The ABI version this TypeScript code speaks. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /**
  * Word indices of `lsio_reduction` (csrc/include/lsio.h), one 64-bit word

@@ -83,6 +83,8 @@ export interface BatchMessage {
   mergeMax: number;
   /** ... and requests this many bytes apart or closer (0: only back-to-back ones). */
   mergeGap: number;
+  /** The native cache (lsio_cache) the batch's reads go through; 0n: none. Held by the pool or the caller. */
+  cache: bigint;
 }
 
 /** worker → main: a batch is finished on this worker. */

@@ -235,6 +235,7 @@ async function runBatch(msg: BatchMessage): Promise<void> {
   struct[BatchWord.mergeGap] = BigInt(msg.mergeGap);
   struct[BatchWord.mergeMax] = BigInt(msg.mergeMax);
   struct[BatchWord.splitSize] = 0n;
+  struct[BatchWord.cache] = msg.cache;
   const ops = (direct ? 0 : Op.layout) | Op.read | (msg.mergeMax > 0 ? Op.plan : 0);
   let cancelled = false;
 

@@ -54,7 +54,8 @@ import {
   requestError,
   resolveSharedBatch,
 } from "./reader.ts";
-import { trusted } from "./_internal.ts";
+import { cacheOf, trusted } from "./_internal.ts";
+import { type Cache, releaseCache, retainCache } from "./cache.ts";
 import { checkS3Options } from "./_s3_words.ts";
 import { PROFILES } from "./profiles.ts";
 import { type ResolvedS3, resolveS3Config, type S3Options } from "./s3_config.ts";
@@ -100,6 +101,7 @@ const POOL_KEYS = [
   "scratchBytes",
   "remote",
   "s3",
+  "cache",
 ] as const;
 const CALL_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof"] as const;
 const TRANSFORM_KEYS = [...CALL_KEYS, "transform", "dtype", "args"] as const;
@@ -120,7 +122,7 @@ const REDUCE_DTYPES = [
   "float64",
 ] as const;
 
-type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof" | "s3" | "remote">> & {
+type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof" | "s3" | "remote" | "cache">> & {
   remote: Uint32Array;
   backend: "auto" | "io_uring" | "threads";
   pastEof: "error" | "truncate";
@@ -163,6 +165,13 @@ export interface WorkerPoolOptions {
   remote?: RemoteOptions;
   /** How `s3://` paths are reached, as the reader option {@linkcode ReaderOptions.s3}; the workers sign alike. */
   s3?: S3Options;
+  /**
+   * A RAM cache of byte ranges the workers' reads go through (see
+   * {@linkcode Cache}): shared by all workers (and whatever else it is given
+   * to), so a range one worker read is not read again by another. Held by
+   * the pool until it closes.
+   */
+  cache?: Cache;
   /**
    * Bytes of each worker's reused read buffer; a task is as many neighbouring
    * chunks as fit (default 512 KiB: the chunks stay in a 2 MiB L2 while the
@@ -416,6 +425,8 @@ export class WorkerPool implements AsyncDisposable {
   readonly #lib: Native;
   readonly #options: PoolConfig;
   readonly #reader: Reader;
+  /** The cache the workers' reads go through (a reference held until close), if any. */
+  #cache: { lib: Native; handle: bigint } | undefined;
   readonly #slots: (Slot | undefined)[];
   #batchId = 0;
   #closed: Promise<void> | undefined;
@@ -454,6 +465,7 @@ export class WorkerPool implements AsyncDisposable {
       remote: remoteOpts(options.remote),
       s3: resolveS3Config(checkS3Options(options.s3)),
     };
+    const cache = options.cache === undefined ? undefined : retainCache(options.cache);
     const reader = await Reader.open({
       backend: o.backend,
       pastEof: o.pastEof,
@@ -468,9 +480,11 @@ export class WorkerPool implements AsyncDisposable {
     } catch (e) {
       for (const s of slots) s.worker.terminate();
       await reader.close();
+      releaseCache(cache);
       throw e;
     }
     const pool = new WorkerPool(lib, reader, o, slots);
+    pool.#cache = cache;
     ref.pool = pool;
     return pool;
   }
@@ -696,6 +710,8 @@ export class WorkerPool implements AsyncDisposable {
     this.#closed = Promise.allSettled([...this.#calls]).then(async () => {
       await Promise.all(this.#slots.map((s) => s && closeWorker(s.worker)));
       await this.#reader.close();
+      releaseCache(this.#cache);
+      this.#cache = undefined;
     });
     return this.#closed;
   }
@@ -904,6 +920,7 @@ export class WorkerPool implements AsyncDisposable {
       ...(p.batch.hasRemote && this.#options.mergeMax > 0
         ? { mergeGap: PROFILES.cloud.mergeGap, mergeMax: Math.max(this.#options.mergeMax, PROFILES.cloud.mergeMax) }
         : { mergeGap: 0, mergeMax: this.#options.mergeMax }),
+      cache: cacheOf(options, this.#cache?.handle ?? 0n),
       ...extra,
     };
     const { signal, onProgress } = options;

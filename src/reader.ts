@@ -20,7 +20,8 @@ import { isRemotePath } from "./_paths.ts";
 import { allocAlignedWith } from "./aligned.ts";
 import { type ByteRange, LsioError } from "./errors.ts";
 import { setInt64, setOpenEnd } from "./_int64.ts";
-import { trusted } from "./_internal.ts";
+import { cacheOf, trusted } from "./_internal.ts";
+import { type Cache, releaseCache, retainCache } from "./cache.ts";
 import { detectProfile, type PlanThresholds, type ProfileName, resolvePlanOptions } from "./profiles.ts";
 import { checkS3Options, s3Words } from "./_s3_words.ts";
 import { resolveS3Config, type S3Options } from "./s3_config.ts";
@@ -51,6 +52,7 @@ const READER_KEYS = [
   "plan",
   "remote",
   "s3",
+  "cache",
 ] as const;
 /** The keys of {@linkcode ReadOptions}. */
 export const READ_KEYS = ["signal", "onProgress", "progressIntervalMs", "pastEof", "plan", "hotPath"] as const;
@@ -113,6 +115,13 @@ export interface ReaderOptions {
    * {@linkcode S3Options}.
    */
   s3?: S3Options;
+  /**
+   * A RAM cache of byte ranges for every batch (see {@linkcode Cache}): a
+   * range it holds is copied from RAM, no I/O; one another batch is reading
+   * is waited for, not read again. Remote objects only unless the cache was
+   * opened with `local: true`. The reader holds the cache until it closes.
+   */
+  cache?: Cache;
   /**
    * Planning for every call that does not say otherwise (see
    * {@linkcode PlanOptions}). Default `"ordered"`: batches whose requests
@@ -428,8 +437,11 @@ export let resolveSharedBatch: (
   withDest?: boolean,
 ) => Promise<NativeBatch>;
 
-const readers = new FinalizationRegistry<{ lib: Native; handle: bigint }>(
-  ({ lib, handle }) => lib.readerClose(handle),
+const readers = new FinalizationRegistry<{ lib: Native; handle: bigint; cache?: { lib: Native; handle: bigint } }>(
+  ({ lib, handle, cache }) => {
+    lib.readerClose(handle);
+    releaseCache(cache);
+  },
 );
 
 function checkPath(path: unknown): string {
@@ -515,10 +527,19 @@ export class Reader implements Disposable, AsyncDisposable {
   /** Eligible batches to send straight to the thread after the hot path found data not cached. */
   #hotSkip = 0;
   #hotBackoff = 0;
+  /** The cache every batch goes through (a reference held until close), if any. */
+  readonly #cache: { lib: Native; handle: bigint } | undefined;
 
-  private constructor(lib: Native, handle: bigint, options: ReaderOptions, opts: Uint32Array) {
+  private constructor(
+    lib: Native,
+    handle: bigint,
+    options: ReaderOptions,
+    opts: Uint32Array,
+    cache: { lib: Native; handle: bigint } | undefined,
+  ) {
     this.#lib = lib;
     this.#handle = handle;
+    this.#cache = cache;
     this.#pastEof = options.pastEof ?? "error";
     this.#plan = options.plan ?? "ordered";
     const info = new Uint32Array(new ArrayBuffer(OPTS_WORDS * 4));
@@ -532,7 +553,7 @@ export class Reader implements Disposable, AsyncDisposable {
       remote: { inflight: info[6], connections: info[7], retries: info[8], stallMs: info[9], retryMs: info[10] },
       libraryPath: lib.path,
     };
-    readers.register(this, { lib, handle }, this.#token);
+    readers.register(this, { lib, handle, cache }, this.#token);
     if (options.hotPath !== false && this.#info.backend === "io_uring" && !options.direct) {
       const o = opts.slice();
       o[0] = Backend.io_uring;
@@ -561,15 +582,20 @@ export class Reader implements Disposable, AsyncDisposable {
     checkPlanOption(options.plan);
     checkBoolean(options.hotPath, "hotPath");
     const s3 = resolveS3Config(checkS3Options(options.s3));
+    const cache = options.cache === undefined ? undefined : retainCache(options.cache);
     const out = new BigUint64Array(new ArrayBuffer(8));
     const rc = lib.readerOpen(opts, out);
-    if (rc < 0) throw new LsioError(rc, { op: `open reader (backend ${backend})` });
+    if (rc < 0) {
+      releaseCache(cache);
+      throw new LsioError(rc, { op: `open reader (backend ${backend})` });
+    }
     const set = lib.readerSetS3(out[0], s3Words(lib, s3));
     if (set < 0) {
       lib.readerClose(out[0]);
+      releaseCache(cache);
       throw new LsioError(set, { op: "set the reader's S3 settings" });
     }
-    return new Reader(lib, out[0], options, opts);
+    return new Reader(lib, out[0], options, opts, cache);
   }
 
   /** What the native core chose: backend, queue depth, ring flags. */
@@ -731,11 +757,16 @@ export class Reader implements Disposable, AsyncDisposable {
       this.#lib.readerClose(this.#hot); // never busy: the hot path runs synchronously
     }
     this.#hot = -1n;
+    const cache = this.#cache;
     if (this.#running === 0) {
       this.#lib.readerClose(handle);
+      releaseCache(cache);
       this.#closed = Promise.resolve();
     } else {
-      this.#closed = this.#queue.then(() => this.#lib.readerClose(handle));
+      this.#closed = this.#queue.then(() => {
+        this.#lib.readerClose(handle);
+        releaseCache(cache);
+      });
     }
     return this.#closed;
   }
@@ -934,6 +965,7 @@ export class Reader implements Disposable, AsyncDisposable {
     const { signal, onProgress } = options;
     const pastEof = options.pastEof ?? this.#pastEof;
     batch.flags = pastEof === "truncate" ? BatchFlag.truncateEof : 0;
+    batch.struct[BatchWord.cache] = cacheOf(options, this.#cache?.handle ?? 0n);
     const asked = options.plan ?? this.#plan;
     checkPlanOption(asked);
     // "ordered": adjacent and overlapping requests only, and only when no sort is needed.

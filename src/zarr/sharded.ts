@@ -20,7 +20,9 @@ import type { TypedArrayOf } from "../dtype.ts";
 import { checkBoolean, checkEnum, describe, finiteOption, intOption, options as checkOptions } from "../_strict.ts";
 import { BoxCopier, type BoxCopySpec, dtypeCode } from "../_boxcopy.ts";
 import { copyBoxesInto, type PoolCallOptions, type TransformIntoOptions, WorkerPool } from "../pool.ts";
-import { type Trusted, TRUSTED_RANGES } from "../_internal.ts";
+import { CACHE, type CacheOverride, type Trusted, TRUSTED_RANGES } from "../_internal.ts";
+import { type Cache, releaseCache, retainCache } from "../cache.ts";
+import type { Native } from "../../ffi/native.ts";
 import { crc32c } from "./crc32c.ts";
 import { type DecodeArgs, decodeChunk } from "./_decode.ts";
 import { isRemotePath } from "../_paths.ts";
@@ -61,6 +63,13 @@ export interface ShardedArrayOptions {
   reader?: Reader;
   /** Shard indexes kept in memory (default 4096 shards). */
   indexCacheShards?: number;
+  /**
+   * A RAM cache of raw byte ranges for this array's reads — chunks and shard
+   * indexes, on this thread or in a pool's workers (see {@linkcode Cache}).
+   * The second epoch over a remote array then makes no request. Held until
+   * the array closes.
+   */
+  cache?: Cache;
 }
 
 /** Options of {@linkcode ShardedArray.read} and {@linkcode ShardedArray.readBatch}. */
@@ -188,8 +197,18 @@ export class ShardedArray implements AsyncDisposable {
   /** Shards by id (linear over the shard grid): key, path, parsed index; FIFO, at most #cacheShards. */
   readonly #shards = new Map<number, ShardEntry>();
   readonly #cacheShards: number;
+  /** The range cache every read goes through (a reference held until close), if any. */
+  #cache: { lib: Native; handle: bigint } | undefined;
 
-  private constructor(dir: string, meta: ArrayMeta, reader: Reader, owns: boolean, cacheShards: number) {
+  private constructor(
+    dir: string,
+    meta: ArrayMeta,
+    reader: Reader,
+    owns: boolean,
+    cacheShards: number,
+    cache: { lib: Native; handle: bigint } | undefined,
+  ) {
+    this.#cache = cache;
     this.path = dir;
     this.#remote = isRemotePath(dir);
     this.meta = meta;
@@ -208,7 +227,7 @@ export class ShardedArray implements AsyncDisposable {
     if (typeof dir !== "string" || dir.length === 0 || dir.includes("\0")) {
       throw new TypeError(`dir is a non-empty path without NUL bytes, got ${describe(dir)}`);
     }
-    const o = checkOptions(options, ["reader", "indexCacheShards"], "ShardedArray.open options");
+    const o = checkOptions(options, ["reader", "indexCacheShards", "cache"], "ShardedArray.open options");
     if (o.reader !== undefined && !(o.reader instanceof Reader)) {
       throw new TypeError(`reader is a Reader, got ${describe(o.reader)}`);
     }
@@ -251,7 +270,8 @@ export class ShardedArray implements AsyncDisposable {
     // Its own reader keeps shard files open between batches: a training loop returns to the same shards
     // (and the shard indexes are cached the same way: the array is taken as unchanging while open).
     reader ??= await Reader.open({ keepOpen: 1024 });
-    return new ShardedArray(full, meta, reader, !o.reader, cacheShards);
+    const cache = o.cache === undefined ? undefined : retainCache(o.cache);
+    return new ShardedArray(full, meta, reader, !o.reader, cacheShards, cache);
   }
 
   /** The array's shape. */
@@ -592,14 +612,19 @@ export class ShardedArray implements AsyncDisposable {
       : undefined;
     let missing = 0;
     if (options.pool && n && copySpec) {
-      const callOptions: PoolCallOptions & Trusted = { signal: options.signal, [TRUSTED_RANGES]: m.sharded };
+      const callOptions: PoolCallOptions & Trusted & CacheOverride = {
+        signal: options.signal,
+        [TRUSTED_RANGES]: m.sharded,
+        ...this.#cacheOption(),
+      };
       const res = await copyBoxesInto(options.pool, requests, out, copySpec, callOptions);
       for (const [i, e] of res.errors) {
         if (!m.sharded && e instanceof LsioError && e.code === "ENOENT") missing++;
         else throw withChunk(e, paths[plan.file[i]], i);
       }
     } else if (options.pool && n) {
-      const intoOptions: TransformIntoOptions & Trusted = {
+      const intoOptions: TransformIntoOptions & Trusted & CacheOverride = {
+        ...this.#cacheOption(),
         transform: { module: DECODE_MODULE, name: "decodeInto" },
         dest: out,
         stride: 0,
@@ -623,7 +648,8 @@ export class ShardedArray implements AsyncDisposable {
       }
       const slab = await this.#slab(sc, bytes);
       {
-        const readOptions: ReadOptions & Trusted = {
+        const readOptions: ReadOptions & Trusted & CacheOverride = {
+          ...this.#cacheOption(),
           signal: options.signal,
           // Over the network a request costs far more than the bytes between chunks: the chunks of a batch are
           // sorted and merged by the cloud profile (zarr-crops over nginx, quick: 2.6-2.8 k → 6.3-7.2 k crops/s);
@@ -757,7 +783,7 @@ export class ShardedArray implements AsyncDisposable {
     const requests = todo.map(({ path: p }) =>
       m.indexLocation === "start" ? { path: p, start: 0, end: bytes } : { path: p, start: -bytes }
     );
-    const results = await this.#reader.read(requests, { signal, plan: false });
+    const results = await this.#reader.read(requests, { signal, plan: false, ...this.#cacheOption() });
     results.forEach((r, i) => {
       const where = requests[i].path;
       if (r instanceof LsioError) {
@@ -793,6 +819,13 @@ export class ShardedArray implements AsyncDisposable {
   /** Closes the array's own reader. */
   async close(): Promise<void> {
     if (this.#ownsReader) await this.#reader.close();
+    releaseCache(this.#cache);
+    this.#cache = undefined;
+  }
+
+  /** The options that send a read through the array's cache (none: the reader's or pool's own). */
+  #cacheOption(): CacheOverride {
+    return this.#cache ? { [CACHE]: this.#cache.handle } : {};
   }
 
   /** Same as {@linkcode ShardedArray.close}. */

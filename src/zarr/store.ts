@@ -9,10 +9,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type ByteRange, fsError, LsioError } from "../errors.ts";
-import { Reader, type ReaderOptions, type ReadRequest } from "../reader.ts";
+import { Reader, type ReaderOptions, type ReadOptions, type ReadRequest } from "../reader.ts";
 import { checkKeys, describe, options as checkOptions } from "../_strict.ts";
 import { isRemotePath } from "../_paths.ts";
 import { rootOf, under } from "./_location.ts";
+import { CACHE, type CacheOverride } from "../_internal.ts";
+import { type Cache, releaseCache, retainCache } from "../cache.ts";
+import type { Native } from "../../ffi/native.ts";
 
 /** A zarrita store key: an absolute path in the store, e.g. `"/c/0/0"`. */
 export type StoreKey = `/${string}`;
@@ -26,6 +29,11 @@ export interface LsioStoreOptions {
   reader?: Reader;
   /** Options for the store's own reader. */
   readerOptions?: ReaderOptions;
+  /**
+   * A RAM cache of raw byte ranges for the store's reads (see
+   * {@linkcode Cache}); held until the store closes.
+   */
+  cache?: Cache;
 }
 
 /** What a store did so far. */
@@ -71,7 +79,11 @@ export class LsioStore implements AsyncDisposable {
   #scheduled = false;
   readonly #stats: LsioStoreStats = { batches: 0, requests: 0 };
 
-  private constructor(root: string, reader: Reader, ownsReader: boolean) {
+  /** The range cache every read goes through (a reference held until close), if any. */
+  #cache: { lib: Native; handle: bigint } | undefined;
+
+  private constructor(root: string, reader: Reader, ownsReader: boolean, cache?: { lib: Native; handle: bigint }) {
+    this.#cache = cache;
     this.root = root;
     this.#reader = reader;
     this.#ownsReader = ownsReader;
@@ -85,7 +97,7 @@ export class LsioStore implements AsyncDisposable {
     if (typeof root !== "string" || root.length === 0 || root.includes("\0")) {
       throw new TypeError(`root is a non-empty path without NUL bytes, got ${describe(root)}`);
     }
-    checkOptions(options, ["reader", "readerOptions"], "LsioStore.open options");
+    checkOptions(options, ["reader", "readerOptions", "cache"], "LsioStore.open options");
     if (options.reader !== undefined && !(options.reader instanceof Reader)) {
       throw new TypeError(`reader is a Reader, got ${describe(options.reader)}`);
     }
@@ -100,7 +112,8 @@ export class LsioStore implements AsyncDisposable {
       }
     }
     const reader = options.reader ?? await Reader.open({ plan: "ordered", ...options.readerOptions });
-    return new LsioStore(full, reader, options.reader === undefined);
+    const cache = options.cache === undefined ? undefined : retainCache(options.cache);
+    return new LsioStore(full, reader, options.reader === undefined, cache);
   }
 
   /** Batches and requests so far. */
@@ -139,6 +152,8 @@ export class LsioStore implements AsyncDisposable {
   /** Closes the store's own reader (a shared one stays open). Idempotent. */
   async close(): Promise<void> {
     if (this.#ownsReader) await this.#reader.close();
+    releaseCache(this.#cache);
+    this.#cache = undefined;
   }
 
   /** Same as {@linkcode LsioStore.close}. */
@@ -183,7 +198,8 @@ export class LsioStore implements AsyncDisposable {
     this.#stats.batches++;
     this.#stats.requests += batch.length;
     try {
-      const results = await this.#reader.read(batch.map((p) => p.request));
+      const through: ReadOptions & CacheOverride = this.#cache ? { [CACHE]: this.#cache.handle } : {};
+      const results = await this.#reader.read(batch.map((p) => p.request), through);
       results.forEach((r, i) => {
         const p = batch[i];
         if (r instanceof LsioError) {
