@@ -16,6 +16,11 @@
  * ShardedArray and LsioStore with URLs, zarrita with its FetchStore (http only:
  * it cannot sign), zarr-python and zarrs with obstore's stores, tensorstore
  * with its http / s3 kvstores. Results: zarr-crops-http.json, zarr-crops-s3.json.
+ * Over the network the bench also times LSIO's Cache: an untimed first epoch
+ * fills it, the second epoch is timed (a budget the array fits in, main
+ * thread and pool; and a quarter of the array's bytes under S3-FIFO and under
+ * LRU, with their hit ratios), beside LSIO's main thread on the local folder
+ * (hot page cache), the reference the cached epoch is compared with.
  *
  * Each row runs in its own process, the variant's files read once right before
  * it (this machine pages out cold files in the background); with --repeat=N
@@ -141,6 +146,7 @@ interface Row {
   checksum?: number;
   note?: string;
   ratio_vs_zarrita_fs?: number | null;
+  hit_ratio?: number;
 }
 const rows: Row[] = [];
 const IMPLS: { impl: string; label: string; kind: "deno" | "bun" | "python" }[] = [
@@ -170,6 +176,23 @@ if (store !== "file") {
     if (i.kind === "python" && i.impl !== "tensorstore") i.label += " (obstore store)";
   }
 }
+/** The cached rows (network stores only): the budget, as a fraction of the array's stored bytes, and the policy. */
+const CACHED: Record<string, { fraction: number; policy: "s3fifo" | "lru" }> = {
+  "lsio-cached-main": { fraction: 1.5, policy: "s3fifo" },
+  "lsio-cached-pool": { fraction: 1.5, policy: "s3fifo" },
+  "lsio-cached-main-s3fifo-25": { fraction: 0.25, policy: "s3fifo" },
+  "lsio-cached-main-lru-25": { fraction: 0.25, policy: "lru" },
+};
+if (store !== "file") {
+  IMPLS.push(
+    { impl: "lsio-local-main", label: "LSIO main thread, local folder (hot page cache)", kind: "deno" },
+    { impl: "lsio-cached-main", label: "LSIO main thread + Cache (fits), 2nd epoch", kind: "deno" },
+    { impl: "lsio-cached-pool", label: "LSIO worker pool + Cache (fits), 2nd epoch", kind: "deno" },
+    { impl: "lsio-cached-main-s3fifo-25", label: "LSIO main + Cache S3-FIFO, 25 % of the array", kind: "deno" },
+    { impl: "lsio-cached-main-lru-25", label: "LSIO main + Cache LRU, 25 % of the array", kind: "deno" },
+  );
+}
+const storedBytes = (dir: string) => [...walk(dir)].reduce((n, f) => n + fs.statSync(f).size, 0);
 const S3 = { endpoint: "", accessKeyId: "benchkey", secretAccessKey: "benchsecret" };
 let stopServer = async () => {};
 const located: Record<string, string> = { ...arrays };
@@ -197,9 +220,13 @@ const bar = new ProgressBar(chosen.length * variants.length * repeat);
 for (const v of variants) {
   for (const { impl, label, kind } of chosen) {
     bar.start(`${v}: ${label} (${kind})`);
+    const cached = CACHED[impl];
     const spec = JSON.stringify({
       impl,
-      array: located[v],
+      array: impl === "lsio-local-main" ? arrays[v] : located[v],
+      ...(cached
+        ? { cache: { bytes: Math.ceil(storedBytes(arrays[v]) * cached.fraction) + (4 << 20), policy: cached.policy } }
+        : {}),
       ...(store === "s3" ? { s3: S3 } : {}),
       crops,
       count: COUNT,
@@ -262,6 +289,7 @@ for (const v of variants) {
       crops_per_s: j.crops_per_s,
       mb_per_s: (j.crops_per_s * SIZE * SIZE * 2) / 1e6,
       checksum: j.checksum,
+      ...(j.hit_ratio !== undefined ? { hit_ratio: j.hit_ratio } : {}),
     });
     bar.end(`${Math.round(j.crops_per_s)} crops/s`);
   }
@@ -325,6 +353,9 @@ for (const v of variants) {
   for (const r of rs.filter((r) => r.status !== "ok")) {
     console.log(`  ${r.label} (${r.runtime}): ${r.status}: ${r.note}`);
   }
+  for (const r of ok.filter((r) => r.hit_ratio !== undefined)) {
+    console.log(`  ${r.label}: ${(100 * r.hit_ratio!).toFixed(1)} % of the 2nd epoch's ranges from the cache`);
+  }
   if (v === "raw") {
     // The batched reader's best configuration under Deno (worker pool or main thread), named in the bar.
     const best = ok.filter((r) => r.impl.startsWith("lsio-batched") && r.runtime.startsWith("deno"))
@@ -347,6 +378,12 @@ for (const v of variants) {
       }
       check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
       check("LSIO batched reader vs zarr-python + obstore", lsio && py ? lsio / py : undefined, 1);
+      const local = ok.find((r) => r.impl === "lsio-local-main")?.crops_per_s;
+      const cached = Math.max(
+        0,
+        ...ok.filter((r) => r.impl === "lsio-cached-main" || r.impl === "lsio-cached-pool").map((r) => r.crops_per_s!),
+      ) || undefined;
+      check("LSIO cached 2nd epoch vs LSIO local hot (main thread)", cached && local ? cached / local : undefined, 0.5);
     }
   }
 }
