@@ -25,7 +25,8 @@ enum { R_NONE, R_SERVED, R_OWNER, R_WAIT, R_REREAD };
 typedef struct centry {
 	struct centry *hnext;       /* hash chain */
 	struct centry *prev, *next; /* queue: prev toward the head (newest) */
-	uint64_t hash, off, len;
+	uint64_t hash, off, len; /* the key: the range as resolved before the read */
+	uint64_t data_off, data_len; /* the bytes held: the range as read (a suffix of an unsized object is placed by its read) */
 	int64_t size, mtime; /* the object's stamp when read */
 	uint8_t *data;       /* NULL: being read (queue Q_NONE), or a ghost */
 	uint32_t path_len;
@@ -109,7 +110,7 @@ static void unhash(lsio_cache *c, centry *e)
 
 /* ---- queues ---- */
 
-static uint64_t cost(const centry *e) { return e->len + sizeof *e + e->path_len; }
+static uint64_t cost(const centry *e) { return e->data_len + sizeof *e + e->path_len; }
 
 static cqueue *queue_of(lsio_cache *c, uint8_t q) { return q == Q_SMALL ? &c->small : q == Q_MAIN ? &c->main : q == Q_GHOST ? &c->ghost : NULL; }
 
@@ -329,9 +330,11 @@ static centry *lookup(cache_pass *p, const lsio_batch *b, uint64_t i, uint64_t *
 
 static void copy_out(lsio_batch *b, uint64_t i, const centry *e, tally *t)
 {
-	memcpy(dest_of(b, i), e->data, e->len);
+	memcpy(dest_of(b, i), e->data, e->data_len);
+	b->offset[i] = e->data_off;
+	b->length[i] = e->data_len;
 	t->chunks++;
-	t->bytes += e->len;
+	t->bytes += e->data_len;
 }
 
 int cache_begin(cache_pass *p, lsio_batch *b, const uint8_t *remote, uint32_t ops)
@@ -343,7 +346,8 @@ int cache_begin(cache_pass *p, lsio_batch *b, const uint8_t *remote, uint32_t op
 	p->fhash = calloc(b->file_count ? b->file_count : 1, sizeof *p->fhash);
 	p->fsize = malloc((b->file_count ? b->file_count : 1) * sizeof *p->fsize);
 	p->fmtime = calloc(b->file_count ? b->file_count : 1, sizeof *p->fmtime);
-	if (!p->role || !p->fhash || !p->fsize || !p->fmtime) {
+	p->claimed = calloc(b->count ? b->count : 1, sizeof *p->claimed);
+	if (!p->role || !p->fhash || !p->fsize || !p->fmtime || !p->claimed) {
 		cache_end(p, b);
 		return -ENOMEM;
 	}
@@ -376,7 +380,7 @@ int cache_begin(cache_pass *p, lsio_batch *b, const uint8_t *remote, uint32_t op
 			touch(c, e);
 			copy_out(b, i, e, &t);
 			c->st.hits++;
-			c->st.hit_bytes += e->len;
+			c->st.hit_bytes += e->data_len;
 			b->status[i] = STATUS_CACHED;
 			p->role[i] = R_SERVED;
 			p->served++;
@@ -410,6 +414,7 @@ int cache_begin(cache_pass *p, lsio_batch *b, const uint8_t *remote, uint32_t op
 		}
 		e->size = p->fsize[f];
 		e->mtime = p->fmtime[f];
+		p->claimed[i] = e;
 		p->role[i] = R_OWNER;
 		p->owned++;
 	}
@@ -425,24 +430,23 @@ static void keep_owned(cache_pass *p, lsio_batch *b)
 	os_mutex_lock(&c->mu);
 	for (uint64_t i = 0; i < b->count; i++) {
 		if (p->role[i] != R_OWNER) continue;
-		uint32_t f = b->file[i];
-		const char *path = path_of(b, f);
-		uint64_t h = key_hash(p->fhash[f], b->offset[i], b->length[i]);
-		centry *e = find(c, h, path, (uint32_t)strlen(path), b->offset[i], b->length[i]);
-		if (!e || e->queue != Q_NONE || e->data) continue;
+		/* By the entry claimed, not by the key: a suffix read may have moved the request's offset. */
+		centry *e = p->claimed[i];
 		c->st.misses++;
 		c->st.miss_bytes += b->length[i];
-		if (b->status[i] != 0 || e->len > c->max_entry || cost(e) > c->budget) {
+		e->data_off = b->offset[i];
+		e->data_len = b->length[i];
+		if (b->status[i] != 0 || e->data_len > c->max_entry || cost(e) > c->budget) {
 			drop(c, e);
 			continue;
 		}
 		make_room(c, cost(e));
-		e->data = lsio_alloc_aligned(64, e->len);
+		e->data = lsio_alloc_aligned(64, e->data_len ? e->data_len : 1);
 		if (!e->data) {
 			drop(c, e);
 			continue;
 		}
-		memcpy(e->data, dest_of(b, i), e->len);
+		memcpy(e->data, dest_of(b, i), e->data_len);
 		e->freq = 0;
 		q_push(c, e, c->policy == LSIO_CACHE_LRU || e->was_ghost ? Q_MAIN : Q_SMALL);
 		e->was_ghost = 0;
@@ -476,7 +480,7 @@ uint64_t cache_collect(cache_pass *p, lsio_batch *b)
 			copy_out(b, i, e, &t);
 			c->st.waits++;
 			c->st.hits++;
-			c->st.hit_bytes += e->len;
+			c->st.hit_bytes += e->data_len;
 			b->status[i] = STATUS_CACHED;
 			p->role[i] = R_SERVED;
 		} else if (live_load(b->cancel)) {
@@ -509,5 +513,6 @@ void cache_end(cache_pass *p, lsio_batch *b)
 	free(p->fhash);
 	free(p->fsize);
 	free(p->fmtime);
+	free(p->claimed);
 	*p = (cache_pass){0};
 }

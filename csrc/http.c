@@ -270,6 +270,30 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A unit of suffix requests of an object whose size was not taken: it ends
+ * at LSIO_SIZE_UNKNOWN (the resolved form of `start = -N`), asked as
+ * `Range: bytes=-len`, placed once the answer tells the object's size. */
+static int is_suffix_unit(const unit *u) { return u->off + u->len == (uint64_t)LSIO_SIZE_UNKNOWN; }
+
+/* The object is `total` bytes: the unit's requests (and the unit) move from
+ * their provisional offsets to the real ones — a suffix longer than the object
+ * is all of it. */
+static void place_suffix(run_ctx *c, xfer *x, uint64_t total)
+{
+	lsio_batch *b = c->b;
+	uint64_t zero = (uint64_t)LSIO_SIZE_UNKNOWN - total; /* the provisional offset of byte 0 */
+	for (uint32_t k = 0; k < x->u.count; k++) {
+		uint64_t r = plan_req(c->p, x->u.first + k);
+		if (b->status[r] != 0 || b->length[r] == 0) continue;
+		uint64_t off = b->offset[r] > zero ? b->offset[r] - zero : 0;
+		b->offset[r] = off;
+		b->length[r] = total - off;
+	}
+	uint64_t off = x->u.off > zero ? x->u.off - zero : 0;
+	x->u.off = off;
+	x->u.len = total - off;
+}
+
 /* Copies `n` body bytes into the piece being filled, at `filled`. */
 static void fill_piece(xfer *x, const uint8_t *src, uint32_t n)
 {
@@ -300,6 +324,23 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 	if (x->body == BODY_UNKNOWN) {
 		long code = 0;
 		curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if ((code == 206 || code == 200) && is_suffix_unit(&x->u)) {
+			int64_t total = x->total;
+			if (code == 200) {
+				curl_off_t whole = -1;
+				curl.easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &whole);
+				total = whole;
+			}
+			if (total < 0) { /* no size to place the suffix by */
+				x->fail = -EPROTO;
+				return 0;
+			}
+			place_suffix(c, x, (uint64_t)total);
+			if (x->u.len == 0) { /* nothing of the object wanted: done */
+				x->complete = 1;
+				return 0;
+			}
+		}
 		if (code == 206) {
 			x->body = BODY_RANGE;
 			/* Bytes of another range than asked would land in the wrong place: refuse them. */
@@ -424,7 +465,10 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 		curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else {
 		uint64_t from = x->u.off + x->done, to = x->u.off + x->u.len - 1;
-		snprintf(x->range, sizeof x->range, "%llu-%llu", (unsigned long long)from, (unsigned long long)to);
+		if (is_suffix_unit(&x->u)) /* not placed yet (no answer so far): ask for the last len bytes */
+			snprintf(x->range, sizeof x->range, "-%llu", (unsigned long long)x->u.len);
+		else
+			snprintf(x->range, sizeof x->range, "%llu-%llu", (unsigned long long)from, (unsigned long long)to);
 		curl.easy_setopt(e, CURLOPT_RANGE, x->range);
 		if (x->u.kind == UNIT_VEC && !x->iov) {
 			x->iov = malloc(LSIO_IOV_CAP * sizeof *x->iov);
@@ -470,6 +514,16 @@ static int32_t xfer_outcome(xfer *x, CURLcode res, int *retry)
 	if (res != CURLE_OK) {
 		*retry = retryable_curl(res);
 		return errno_of_curl(res);
+	}
+	/* A suffix of an empty object (a 416 for `bytes=-N`, or an empty 200 whose body
+	 * never reached on_body): nothing to satisfy it with, and nothing wanted. */
+	if (!x->head && is_suffix_unit(&x->u) && res == CURLE_OK) {
+		curl_off_t whole = -1;
+		if (code == 200) curl.easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &whole);
+		if ((code == 416 && x->total == 0) || (code == 200 && whole == 0)) {
+			place_suffix(x->ctx, x, 0);
+			return 0;
+		}
 	}
 	if (code < 200 || code >= 300) {
 		*retry = retryable_http(code);

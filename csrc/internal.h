@@ -151,6 +151,7 @@ typedef struct cache_pass {
 	uint64_t *fhash;  /* [file_count] path hash; 0: the file is not cached */
 	int64_t *fsize;   /* [file_count] size, LSIO_SIZE_UNKNOWN where not known */
 	int64_t *fmtime;  /* [file_count] modification time, 0 where not known */
+	struct centry **claimed; /* [count] the entry each request this batch reads will fill */
 	uint64_t served, owned, waiting;
 } cache_pass;
 /* Before READ: serves the ranges held (STATUS_CACHED, counted as done),

@@ -148,7 +148,8 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 		}
 		uint64_t off = b->offset[i], len = b->length[i], end = off + len;
 		uint8_t *dst = dest_of(b, i);
-		if (split && len > split) {
+		/* A suffix of an object of unknown size (offset not known until its GET answers) is never split. */
+		if (split && len > split && end != (uint64_t)LSIO_SIZE_UNKNOWN) {
 			CLOSE_UNIT();
 			uint32_t head = (uint32_t)p->count;
 			uint32_t pieces = (uint32_t)((len + split - 1) / split);

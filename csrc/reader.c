@@ -152,8 +152,9 @@ static int http_ready(lsio_reader *r)
 
 /* Which remote files need their size taken (a HEAD each): for STAT alone
  * (fileSizes) all; for RESOLVE those with a range that counts from the end,
- * runs to the end or is empty, or when ranges past the end are clamped. The
- * others keep LSIO_SIZE_UNKNOWN and their GETs find out (416, a short object). */
+ * runs to the end or is empty, or when ranges past the end are clamped; a
+ * pure suffix read in this call is a `bytes=-N` GET instead. The others keep
+ * LSIO_SIZE_UNKNOWN and their GETs find out (416, a short object). */
 static uint8_t *size_needed(const lsio_batch *b, const uint8_t *remote, uint32_t ops)
 {
 	uint8_t *need = malloc(b->file_count);
@@ -161,11 +162,14 @@ static uint8_t *size_needed(const lsio_batch *b, const uint8_t *remote, uint32_t
 	int all = !(ops & LSIO_OP_RESOLVE) || (b->flags & LSIO_BATCH_TRUNCATE_EOF);
 	for (uint64_t f = 0; f < b->file_count; f++) need[f] = remote[f] && all;
 	if (all) return need;
+	/* A pure suffix is asked as `bytes=-N` when this call (or, by the flag, a later one) reads it. */
+	int lazy_suffix = (ops & LSIO_OP_READ) || (b->flags & LSIO_BATCH_LAZY_SUFFIX);
 	for (uint64_t i = 0; i < b->count; i++) {
 		uint32_t f = b->file[i];
-		if (f < b->file_count && remote[f] &&
-		    (b->start[i] < 0 || b->end[i] < 0 || b->end[i] == LSIO_OPEN_END || b->end[i] <= b->start[i]))
-			need[f] = 1;
+		if (f >= b->file_count || !remote[f]) continue;
+		if (lazy_suffix && b->start[i] < 0 && b->end[i] == LSIO_OPEN_END && (uint64_t)-b->start[i] <= b->length[i])
+			continue;
+		if (b->start[i] < 0 || b->end[i] < 0 || b->end[i] == LSIO_OPEN_END || b->end[i] <= b->start[i]) need[f] = 1;
 	}
 	return need;
 }

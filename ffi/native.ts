@@ -95,7 +95,14 @@ export const Backend = { auto: 0, io_uring: 1, threads: 2 } as const;
 /** `LSIO_READER_*` flags. */
 export const ReaderFlag = { direct: 1, inline: 2 } as const;
 /** `LSIO_BATCH_*` flags. */
-export const BatchFlag = { truncateEof: 1, planCopy: 2, planIfOrdered: 4, nowait: 8, redoEagain: 16 } as const;
+export const BatchFlag = {
+  truncateEof: 1,
+  planCopy: 2,
+  planIfOrdered: 4,
+  nowait: 8,
+  redoEagain: 16,
+  lazySuffix: 32,
+} as const;
 /** `LSIO_STATE_DONE`. */
 export const STATE_DONE = 2n;
 /** `LSIO_OPEN_END`: a range end meaning "to the end of the file". */

@@ -615,10 +615,15 @@ export class Reader implements Disposable, AsyncDisposable {
    */
   async plan(requests: readonly ReadRequest[], options: ReadOptions = {}): Promise<ReadPlan> {
     checkReadOptions(options, "Reader.plan options");
+    return await this.#resolvePlan(requests, options, 0);
+  }
+
+  /** RESOLVE + LAYOUT; `flags`: BatchFlag.lazySuffix when the caller reads the plan at once. */
+  async #resolvePlan(requests: readonly ReadRequest[], options: ReadOptions, flags: number): Promise<ReadPlan> {
     const batch = this.#fromRequests(requests);
     batch.unlimitedCapacity();
     batch.layoutAlign = 64;
-    await this.#run(batch, Op.resolve | Op.layout, options);
+    await this.#run(batch, Op.resolve | Op.layout, options, flags);
     return new ReadPlan(requests, batch);
   }
 
@@ -632,7 +637,10 @@ export class Reader implements Disposable, AsyncDisposable {
     options: ReadOptions = {},
   ): Promise<(Uint8Array | LsioError)[]> {
     checkReadOptions(options, "Reader.read options");
-    const plan = requests instanceof ReadPlan ? requests : await this.plan(requests, options);
+    // Read at once: a pure suffix of a remote object needs no HEAD (its GET asks `bytes=-N`).
+    const plan = requests instanceof ReadPlan
+      ? requests
+      : await this.#resolvePlan(requests, options, BatchFlag.lazySuffix);
     const batch = takeBatch(plan);
     const { data } = await this.#readPlanned(batch, options);
     const list = plan.requests;
@@ -956,15 +964,15 @@ export class Reader implements Disposable, AsyncDisposable {
   async #readIntoSlab(batch: NativeBatch, options: ReadOptions): Promise<{ data: Uint8Array; stats: BatchStats }> {
     batch.unlimitedCapacity();
     batch.layoutAlign = 64;
-    await this.#run(batch, Op.resolve | Op.layout, options);
+    await this.#run(batch, Op.resolve | Op.layout, options, BatchFlag.lazySuffix); // read next: no HEAD for suffixes
     return this.#readPlanned(batch, options);
   }
 
   /** Runs ops on the reader's thread, one batch at a time, with progress and abort. */
-  async #run(batch: NativeBatch, ops: number, options: ReadOptions): Promise<BatchStats> {
+  async #run(batch: NativeBatch, ops: number, options: ReadOptions, flags = 0): Promise<BatchStats> {
     const { signal, onProgress } = options;
     const pastEof = options.pastEof ?? this.#pastEof;
-    batch.flags = pastEof === "truncate" ? BatchFlag.truncateEof : 0;
+    batch.flags = (pastEof === "truncate" ? BatchFlag.truncateEof : 0) | flags;
     batch.struct[BatchWord.cache] = cacheOf(options, this.#cache?.handle ?? 0n);
     const asked = options.plan ?? this.#plan;
     checkPlanOption(asked);

@@ -3,7 +3,6 @@
 // this process), bytes always equal the object's, a local file that changed
 // misses, concurrent readers of one range read it once, the budget holds, and
 // readers, pools, stores and arrays share one cache. Strict options.
-import * as http from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Buffer } from "node:buffer";
@@ -13,52 +12,11 @@ import * as zarr from "zarrita";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir, writeRandomFile } from "./_helpers.ts";
 import { test } from "./_shim.ts";
+import { rangeServer } from "./_range_server.ts";
 
 const dir = tempDir("lsio-cache-");
 const files = Array.from({ length: 4 }, (_, i) => writeRandomFile(dir, `f${i}`, 300_000 + i * 7, 99 + i));
 const contents = files.map((f) => fs.readFileSync(f));
-
-/** A range-serving HTTP server over `dir` that counts the GETs it answers, each after `delayMs`. */
-async function countingServer(root: string, delayMs = 0) {
-  let gets = 0;
-  const server = http.createServer((req, res) => {
-    const file = path.join(root, decodeURIComponent(new URL(req.url!, "http://x").pathname));
-    let body: Buffer;
-    try {
-      body = fs.readFileSync(file);
-    } catch {
-      res.writeHead(404).end();
-      return;
-    }
-    if (req.method === "HEAD") {
-      res.writeHead(200, { "content-length": body.length }).end();
-      return;
-    }
-    gets++;
-    const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "");
-    let a = 0, b = body.length - 1;
-    if (m && m[1] === "") a = Math.max(0, body.length - Number(m[2]));
-    else if (m) {
-      a = Number(m[1]);
-      if (m[2] !== "") b = Math.min(b, Number(m[2]));
-    }
-    setTimeout(() => {
-      if (!m) return void res.writeHead(200, { "content-length": body.length }).end(body);
-      if (a >= body.length) return void res.writeHead(416, { "content-range": `bytes */${body.length}` }).end();
-      res.writeHead(206, { "content-range": `bytes ${a}-${b}/${body.length}`, "content-length": b - a + 1 });
-      res.end(body.subarray(a, b + 1));
-    }, delayMs);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    get gets() {
-      return gets;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 function randomRanges(seed: number, n: number, paths: string[]) {
   const r = rng(seed);
@@ -134,7 +92,7 @@ test("cache: a local file rewritten in place misses (size and mtime stamp) and t
 });
 
 test("cache: remote ranges — the second pass sends no request; two readers reading the same ranges at once send one each", async () => {
-  const server = await countingServer(dir, 150);
+  const server = await rangeServer(dir, { delayMs: 150 });
   try {
     const urls = files.map((f) => server.url + path.basename(f));
     const reqs = randomRanges(2, 300, urls);
@@ -173,7 +131,7 @@ test("cache: the budget holds under a stream of misses, both policies, with evic
 
 test("cache: ShardedArray over HTTP, main thread and pool — epoch 2 sends no request, values equal epoch 1 and zarrita", async () => {
   const root = tempDir("lsio-cache-zarr-");
-  const server = await countingServer(root);
+  const server = await rangeServer(root);
   try {
     const shape = [64, 48];
     const data = new Float32Array(shape[0] * shape[1]).map((_, i) => i * 0.5);

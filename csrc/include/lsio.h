@@ -59,6 +59,12 @@ enum {
 /* READ reads only the requests whose status is -EAGAIN (what a NOWAIT run left
  * undone); the others keep their status and are not counted again. */
 #define LSIO_BATCH_REDO_EAGAIN (1u << 4)
+/* RESOLVE without READ (a caller that reads in a later call): a pure suffix
+ * (start < 0, end == LSIO_OPEN_END) of a remote object is not sized by a HEAD;
+ * its offset stays LSIO_OPEN_END - N and its length N (at most) until READ,
+ * whose `Range: bytes=-N` GET tells the real ones. RESOLVE with READ in the
+ * same call always does this. */
+#define LSIO_BATCH_LAZY_SUFFIX (1u << 5)
 
 /* Operations for lsio_run()/lsio_submit(); OR them together. */
 #define LSIO_OP_STAT (1u << 0)    /* file_size[f] = size or -errno, for every file */
@@ -117,7 +123,9 @@ typedef struct lsio_reader_info {
  * per-file arrays `file_count`.
  *
  * Range rules (RESOLVE): start < 0 counts from the end of the file; end < 0
- * too; end == LSIO_OPEN_END reads to EOF. A pure suffix (start < 0, end ==
+ * too; end == LSIO_OPEN_END reads to EOF. A remote object's size is taken
+ * (HEAD) only when a range needs it: explicit ranges are read as they are,
+ * and a pure suffix is sent as `Range: bytes=-N` (see LSIO_BATCH_LAZY_SUFFIX). A pure suffix (start < 0, end ==
  * LSIO_OPEN_END) longer than the file reads the whole file, as HTTP suffix
  * ranges do. Any other range that starts before byte 0 or ends past EOF fails
  * with -ERANGE, or is clamped with LSIO_BATCH_TRUNCATE_EOF.
