@@ -11,6 +11,13 @@
  *   s3-small    the same ranges from a versitygw bucket over the same files,
  *               signed (SigV4); rows: LSIO (Deno, Bun), obstore's S3Store,
  *               `curl --parallel --aws-sigv4`.
+ *   s3-large    8 objects of 256 MiB (quick: 32 MiB) read whole from the same
+ *               versitygw, bytes/s: LSIO (one readColumnar call; the cloud
+ *               profile splits each object into ranged GETs in flight at once),
+ *               obstore (`get_async` of each object, and `get_ranges_async` in
+ *               8 MiB parts), `curl --parallel` (to /dev/null). Bar: LSIO ≥ 0.9 ×
+ *               the faster of obstore and curl. 2 GiB of objects: they are read
+ *               once before each row, but this machine may page some of them out.
  *
  * Each at 0 ms added latency and, through Toxiproxy (latency toxic on the
  * responses), at 10 ms: the bar there is requests/s ≥ 0.8 × in-flight ÷ RTT.
@@ -19,7 +26,7 @@
  * bench/data/remote/ and read once before the runs, so they start in the page
  * cache; this machine may page some out while the rows run.
  *
- *   deno run -A bench/remote.ts [--quick] [--workloads=http-small,s3-small] [--latency=0,10]
+ *   deno run -A bench/remote.ts [--quick] [--workloads=http-small,s3-small,s3-large] [--latency=0,10]
  *                               [--inflight=64] [--repeat=N] [--impls=lsio-deno,obstore,…]
  *
  * Results: bench/results/remote.json (quick: bench/results/quick/remote.json).
@@ -27,6 +34,7 @@
  * @module
  */
 import * as fs from "node:fs";
+import { Buffer } from "node:buffer";
 import * as path from "node:path";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -47,7 +55,7 @@ const { values: opts } = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
-    workloads: { type: "string", default: "http-small,s3-small" },
+    workloads: { type: "string", default: "http-small,s3-small,s3-large" },
     latency: { type: "string", default: "0,10" },
     inflight: { type: "string", default: "64" },
     repeat: { type: "string", default: "1" },
@@ -93,6 +101,38 @@ function rangesFile(count: number): string {
   }
   fs.writeFileSync(file, new Uint8Array(pairs.buffer));
   return file;
+}
+
+// s3-large: LARGE_OBJECTS objects of LARGE_BYTES (random bytes) in DATA_DIR/remote/benchlarge/.
+const LARGE_OBJECTS = 8, LARGE_BYTES = (quick ? 32 : 256) << 20;
+const LARGE_BUCKET = "benchlarge";
+/** s3-large rows report the fastest of at least 3 runs: the first pays for connections and the slab's first touch. */
+const LARGE_REPEAT = Math.max(3, REPEAT);
+const largeNames = Array.from({ length: LARGE_OBJECTS }, (_, i) => `big${i}-${LARGE_BYTES >> 20}m`);
+if (opts.workloads.split(",").includes("s3-large")) {
+  fs.mkdirSync(`${dataRoot}${LARGE_BUCKET}`, { recursive: true });
+  for (const name of largeNames) {
+    const p = `${dataRoot}${LARGE_BUCKET}/${name}`;
+    if (fs.existsSync(p) && fs.statSync(p).size === LARGE_BYTES) continue;
+    const fd = fs.openSync(p, "w");
+    const part = new Uint8Array(16 << 20);
+    for (let at = 0; at < LARGE_BYTES; at += part.length) fs.writeSync(fd, fillRandom(part));
+    fs.closeSync(fd);
+  }
+}
+/** Fills `buf` with random bytes (getRandomValues takes at most 64 KiB at a time). */
+function fillRandom(buf: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  for (let o = 0; o < buf.length; o += 65536) crypto.getRandomValues(buf.subarray(o, o + 65536));
+  return buf;
+}
+/** Reads the large objects once, so a row starts with them in the page cache. */
+function warmLarge(): void {
+  const buf = Buffer.alloc(16 << 20);
+  for (const name of largeNames) {
+    const fd = fs.openSync(`${dataRoot}${LARGE_BUCKET}/${name}`, "r");
+    while (fs.readSync(fd, buf) > 0) { /* into the page cache */ }
+    fs.closeSync(fd);
+  }
 }
 
 // 2. obstore into .tools/pyremote (never globally).
@@ -142,6 +182,8 @@ interface Row {
   requests_per_s: number | null;
   checksum: number | null;
   ratio_vs_lsio: number | null;
+  /** s3-large: bytes read per second. */
+  bytes_per_s?: number | null;
   note: string;
 }
 
@@ -194,6 +236,10 @@ const rows: Row[] = [];
 const workloads = opts.workloads.split(",");
 const latencies = opts.latency.split(",").map(Number);
 for (const workload of workloads) {
+  if (workload === "s3-large") {
+    for (const ms of latencies) await runLarge(ms);
+    continue;
+  }
   const s3 = workload === "s3-small";
   const requests = s3 ? S3_REQUESTS : REQUESTS;
   const ranges = rangesFile(requests);
@@ -315,6 +361,122 @@ for (const workload of workloads) {
   }
 }
 
+/** s3-large at `ms` added latency: every object read whole by each row, bytes/s. */
+async function runLarge(ms: number): Promise<void> {
+  const port = ms > 0 ? await proxy(`s3-large-${ms}`, vgPort, ms) : vgPort;
+  const base = `http://127.0.0.1:${port}`;
+  const s3conf = { endpoint: base, accessKeyId: KEY, secretAccessKey: SECRET };
+  const total = LARGE_OBJECTS * LARGE_BYTES;
+  const childSpec = JSON.stringify({
+    impl: "lsio-large",
+    paths: largeNames.map((n) => `s3://${LARGE_BUCKET}/${n}`),
+    objectBytes: LARGE_BYTES,
+    concurrency: INFLIGHT,
+    repeat: LARGE_REPEAT,
+    s3: s3conf,
+  });
+  const pySpec = (mode: string) =>
+    JSON.stringify({
+      mode,
+      bucket: LARGE_BUCKET,
+      keys: largeNames,
+      objectBytes: LARGE_BYTES,
+      repeat: LARGE_REPEAT,
+      s3: s3conf,
+    });
+  const impls: { impl: string; label: string; run: () => { seconds: number; checksum: number | null } }[] = [
+    {
+      impl: "lsio-deno",
+      label: "LSIO readColumnar, cloud profile (Deno)",
+      run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, childSpec]),
+    },
+    {
+      impl: "obstore",
+      label: `obstore ${OBSTORE.split("==")[1]} get_async per object (Python)`,
+      run: () => {
+        if (pyProblem) throw new Error(pyProblem);
+        return runChild("python3", [`${HERE}remote_peer.py`, pySpec("get")], { PYTHONPATH: PYDIR });
+      },
+    },
+    {
+      impl: "obstore-ranges",
+      label: `obstore get_ranges_async, 8 MiB parts (Python)`,
+      run: () => {
+        if (pyProblem) throw new Error(pyProblem);
+        return runChild("python3", [`${HERE}remote_peer.py`, pySpec("ranges")], { PYTHONPATH: PYDIR });
+      },
+    },
+    {
+      impl: "curl",
+      label: "curl --parallel (to /dev/null)",
+      run: () => {
+        let best = Infinity;
+        for (let k = 0; k < LARGE_REPEAT; k++) {
+          const t = performance.now();
+          const r = spawnSync("curl", [
+            "-s",
+            "--fail",
+            "--parallel",
+            "--parallel-max",
+            String(LARGE_OBJECTS),
+            "--aws-sigv4",
+            "aws:amz:us-east-1:s3",
+            "--user",
+            `${KEY}:${SECRET}`,
+            "-H",
+            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            ...largeNames.flatMap((n) => [`${base}/${LARGE_BUCKET}/${n}`, "-o", "/dev/null"]),
+          ]);
+          if (r.status !== 0) throw new Error(`curl exited ${r.status}: ${r.stderr}`);
+          best = Math.min(best, (performance.now() - t) / 1000);
+        }
+        return { seconds: best, checksum: null };
+      },
+    },
+  ];
+  for (const x of impls) {
+    if (only && !only.includes(x.impl)) continue;
+    const row: Row = {
+      workload: "s3-large",
+      latency_ms: ms,
+      impl: x.impl,
+      label: x.label,
+      status: "ok",
+      requests: LARGE_OBJECTS,
+      in_flight: INFLIGHT,
+      seconds: null,
+      requests_per_s: null,
+      bytes_per_s: null,
+      checksum: null,
+      ratio_vs_lsio: null,
+      note: "",
+    };
+    try {
+      warmLarge();
+      const r = x.run();
+      row.seconds = r.seconds;
+      row.bytes_per_s = total / r.seconds;
+      row.checksum = r.checksum;
+    } catch (e) {
+      row.status = (e as Error).message.includes("pip install") ? "skipped" : "failed";
+      row.note = (e as Error).message;
+    }
+    rows.push(row);
+    console.error(
+      `s3-large ${ms} ms ${x.label}: ${
+        row.bytes_per_s ? (row.bytes_per_s / 2 ** 20).toFixed(0) + " MiB/s" : row.status
+      } ${row.note}`,
+    );
+  }
+  const mine = rows.filter((r) => r.workload === "s3-large" && r.latency_ms === ms);
+  const lsio = mine.find((r) => r.impl === "lsio-deno");
+  const sums = new Set(mine.filter((r) => r.checksum !== null).map((r) => r.checksum));
+  for (const r of mine) {
+    if (lsio?.bytes_per_s && r.bytes_per_s) r.ratio_vs_lsio = r.bytes_per_s / lsio.bytes_per_s;
+    if (sums.size > 1 && r.checksum !== null) r.note += " CHECKSUMS DIFFER";
+  }
+}
+
 await nginx.stop();
 versity.kill("SIGTERM");
 toxi.kill("SIGTERM");
@@ -325,14 +487,14 @@ console.log(
   `\nrandom ${SIZE}-byte ranges over ${OBJECTS} objects of 1 MiB (http-small ${REQUESTS}, s3-small ${S3_REQUESTS}), ` +
     `${INFLIGHT} in flight${quick ? " (quick)" : ""}`,
 );
-console.log(["workload", "RTT+", "impl", "req/s", "vs LSIO", "checksum", "note"].join("\t"));
+console.log(["workload", "RTT+", "impl", "req/s (s3-large: MiB/s)", "vs LSIO", "checksum", "note"].join("\t"));
 for (const r of rows) {
   console.log(
     [
       r.workload,
       `${r.latency_ms} ms`,
       r.label,
-      fmt(r.requests_per_s),
+      r.workload === "s3-large" ? fmt(r.bytes_per_s ? r.bytes_per_s / 2 ** 20 : null) : fmt(r.requests_per_s),
       fmt(r.ratio_vs_lsio, 2),
       r.checksum ?? "-",
       r.note,
@@ -343,6 +505,19 @@ for (const r of rows) {
     const ideal = INFLIGHT / ((r.latency_ms + 0) / 1000);
     console.log(
       `\t\t(in flight ÷ added RTT = ${ideal.toFixed(0)} req/s: LSIO at ${(r.requests_per_s / ideal).toFixed(2)}×)`,
+    );
+  }
+}
+for (const ms of latencies) {
+  const large = rows.filter((r) => r.workload === "s3-large" && r.latency_ms === ms && r.bytes_per_s);
+  const lsio = large.find((r) => r.impl === "lsio-deno")?.bytes_per_s;
+  const peer = Math.max(0, ...large.filter((r) => r.impl !== "lsio-deno").map((r) => r.bytes_per_s!));
+  if (lsio && peer) {
+    const x = lsio / peer;
+    console.log(
+      `s3-large ${ms} ms: LSIO ${x.toFixed(2)}× the faster of obstore and curl: ${
+        x >= 0.9 ? "MET" : "NOT MET"
+      } (bar 0.9×)`,
     );
   }
 }
