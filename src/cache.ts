@@ -41,9 +41,11 @@ export interface CacheOptions {
 export interface CacheStats {
   /** Requests served from the cache (no I/O). */
   hits: number;
+  /** Bytes those hits copied from the cache. */
   hitBytes: number;
   /** Cacheable requests that were read. */
   misses: number;
+  /** Bytes those misses read. */
   missBytes: number;
   /** Requests that waited for another batch's read of the same range instead of reading it again (counted in hits). */
   waits: number;
@@ -51,6 +53,7 @@ export interface CacheStats {
   inserts: number;
   /** Ranges dropped to make room. */
   evictions: number;
+  /** Bytes of the ranges dropped to make room. */
   evictedBytes: number;
   /** Ranges dropped because their object changed (size or modification time). */
   stale: number;
