@@ -7,6 +7,7 @@ import * as http from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
 
 export interface RangeServer {
   /** `http://127.0.0.1:PORT/`: the file ROOT/x is URL + "x". */
@@ -59,6 +60,13 @@ export async function rangeServer(root: string, options: RangeServerOptions = {}
       res.end(body.subarray(a, b + 1));
     }, options.delayMs ?? 0);
   });
+  // close() waits for every connection to end: keep-alive ones a client keeps idle (fetch's pool, as
+  // zarrita's FetchStore leaves them) would hold it forever, so close ends them.
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as { port: number }).port;
   return {
@@ -70,6 +78,10 @@ export async function rangeServer(root: string, options: RangeServerOptions = {}
       return gets;
     },
     ranges,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const socket of sockets) socket.destroy();
+      }),
   };
 }
