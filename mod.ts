@@ -19,9 +19,7 @@
  * @module
  */
 export {
-  type BatchStats,
   type ColumnarRequests,
-  ColumnarResult,
   HOT_PATH_LIMITS,
   type PlanOptions,
   type Progress,
@@ -30,9 +28,9 @@ export {
   type ReaderOptions,
   type ReadIntoRequest,
   type ReadOptions,
-  ReadPlan,
   type ReadRequest,
 } from "./src/reader.ts";
+export { type BatchStats, ColumnarResult, ReadPlan } from "./src/read_results.ts";
 export { type ByteRange, errnoName, LsioError, type LsioErrorOptions } from "./src/errors.ts";
 export {
   type ChunkContext,

@@ -43,17 +43,17 @@ import {
 import type { InitMessage } from "./_pool_worker.ts";
 import type { BoxCopySpec } from "./_boxcopy.ts";
 import {
-  type BatchStats,
-  checkReadOptions,
   type ColumnarRequests,
   type Progress,
   Reader,
   type ReadIntoRequest,
   type ReadOptions,
   type ReadRequest,
-  requestError,
   resolveSharedBatch,
 } from "./reader.ts";
+import type { BatchStats } from "./read_results.ts";
+import { checkReadOptions } from "./_read_checks.ts";
+import { requestError } from "./_read_errors.ts";
 import { cacheOf, trusted } from "./_internal.ts";
 import { type Cache, releaseCache, retainCache } from "./cache.ts";
 import { checkS3Options } from "./_s3_words.ts";

@@ -7,10 +7,10 @@ import {
   type DetectedProfile,
   detectProfile,
   type PlanThresholds,
-  profileCachePath,
   PROFILES,
   resolvePlanOptions,
 } from "../src/profiles.ts";
+import { profileCachePath } from "../src/_profile_cache.ts";
 import { Reader } from "../mod.ts";
 import { assert, assertEquals, assertGreater, assertStrictEquals, assertThrows } from "./_assert.ts";
 import { removeDir, tempDir } from "./_helpers.ts";
