@@ -174,8 +174,8 @@ export interface WorkerPoolOptions {
   cache?: Cache;
   /**
    * Bytes of each worker's reused read buffer; a task is as many neighbouring
-   * chunks as fit (default 512 KiB: the chunks stay in a 2 MiB L2 while the
-   * transform runs). A chunk larger than this gets a task of its own.
+   * chunks as fit (default 2 MiB). A chunk larger than this gets a task of
+   * its own.
    */
   bufferBytes?: number;
   /**
