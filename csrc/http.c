@@ -37,6 +37,9 @@
 #define HTTP_BACKOFF_MAX_MS 2000
 #define HTTP_CONNECT_TIMEOUT_MS 10000
 
+/* A range at least this long is "large" (see the receive buffer in xfer_prepare). */
+#define HTTP_LARGE_RANGE (1u << 20)
+
 /* ---- libcurl, loaded once per process ---- */
 static struct {
 	CURLcode (*global_init)(long);
@@ -450,6 +453,9 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 	curl.easy_setopt(e, CURLOPT_WRITEDATA, x);
 	/* The bytes as stored: no transparent decompression shifting offsets. */
 	curl.easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	/* Large ranges: a 256 KiB receive buffer (libcurl's default 16 KiB) takes the bytes in 16× fewer
+	 * reads and callbacks. Small ones keep the default: the buffer is allocated per transfer. */
+	if (!x->head && x->u.len >= HTTP_LARGE_RANGE) curl.easy_setopt(e, CURLOPT_BUFFERSIZE, 256L << 10);
 	x->body = BODY_UNKNOWN;
 	x->errlen = 0;
 	x->errbody[0] = 0;
