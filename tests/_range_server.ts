@@ -7,7 +7,6 @@ import * as http from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Buffer } from "node:buffer";
-import type { Socket } from "node:net";
 
 export interface RangeServer {
   /** `http://127.0.0.1:PORT/`: the file ROOT/x is URL + "x". */
@@ -60,13 +59,6 @@ export async function rangeServer(root: string, options: RangeServerOptions = {}
       res.end(body.subarray(a, b + 1));
     }, options.delayMs ?? 0);
   });
-  // close() waits for every connection to end: keep-alive ones a client keeps idle (fetch's pool, as
-  // zarrita's FetchStore leaves them) would hold it forever, so close ends them.
-  const sockets = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as { port: number }).port;
   return {
@@ -78,10 +70,12 @@ export async function rangeServer(root: string, options: RangeServerOptions = {}
       return gets;
     },
     ranges,
+    // close() waits for every connection to end: an idle keep-alive one a client keeps (fetch's pool, as
+    // zarrita's FetchStore leaves it) would hold it forever, so close ends them all.
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
-        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
       }),
   };
 }
