@@ -5,7 +5,8 @@
  * only when they are not already, as zarr shard reads usually are), reads of
  * one file whose gap is <= merge_gap are merged while the merged read stays
  * <= merge_max, overlapping and duplicate requests are read once, and a
- * request longer than split_size becomes pieces read at once. Memory per
+ * request longer than split_size becomes pieces read at once (with `slots`
+ * transfers in flight, no more pieces than fill them: plan_split_size). Memory per
  * request, at most: 4 bytes of order (only when a sort is needed) plus a
  * 48-byte unit (one per read: fewer when reads merge) = 52; the sort's 32
  * bytes per request are freed before the units are built. */
@@ -88,7 +89,51 @@ static int push_unit(plan *p, uint64_t *cap, unit u)
 	return 0;
 }
 
-int plan_build(lsio_batch *b, plan *p, int direct)
+/* Σ over the requests longer than `split` of the pieces of `size` they make. */
+static uint64_t pieces_of(const lsio_batch *b, uint64_t split, uint64_t size)
+{
+	uint64_t pieces = 0;
+	for (uint64_t i = 0; i < b->count; i++) {
+		uint64_t len = b->length[i];
+		if (b->status[i] != 0 || len <= split || b->offset[i] + len == (uint64_t)LSIO_SIZE_UNKNOWN) continue;
+		pieces += len / size + (len % size != 0);
+	}
+	return pieces;
+}
+
+uint64_t plan_split_size(const lsio_batch *b, uint32_t slots)
+{
+	const uint64_t split = b->split_size;
+	if (!split || !slots) return split;
+	/* Pieces exist to keep `slots` transfers busy: more of them than that only
+	 * adds requests (each a round trip, a signature and a server-side lookup,
+	 * and on S3 a billed GET). So the requests to split are cut into pieces of
+	 * split_size or, when that would make more pieces than slots, of the
+	 * smallest size (in 4 KiB steps) that makes no more than slots — or one
+	 * piece each when there are more such requests than slots. */
+	uint64_t bytes = 0, longest = 0; /* bytes saturates: lengths are the caller's */
+	for (uint64_t i = 0; i < b->count; i++) {
+		uint64_t len = b->length[i];
+		if (b->status[i] != 0 || len <= split || b->offset[i] + len == (uint64_t)LSIO_SIZE_UNKNOWN) continue;
+		bytes = bytes + len < bytes ? UINT64_MAX : bytes + len;
+		if (len > longest) longest = len;
+	}
+	if (!bytes || pieces_of(b, split, split) <= slots) return split;
+	/* Binary search over sizes in 4 KiB steps (k: k × 4096 bytes): at lo too
+	 * many pieces, at hi (one piece a request) few enough or as few as can be. */
+	uint64_t lo = (bytes / slots) / 4096, hi = longest / 4096 + 1;
+	if (lo) lo--; /* below bytes ÷ slots: more pieces than slots */
+	if (lo < split / 4096) lo = split / 4096; /* no larger than split_size: more pieces than at it */
+	if (lo >= hi) lo = hi - 1; /* more requests than slots: one piece each is the fewest */
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (pieces_of(b, split, mid * 4096) <= slots) hi = mid;
+		else lo = mid;
+	}
+	return hi * 4096 > split ? hi * 4096 : split;
+}
+
+int plan_build(lsio_batch *b, plan *p, int direct, uint32_t slots)
 {
 	/* Gaps: readv into the destinations (no second copy), or read into a bounce
 	 * buffer and copy out while the data is in cache (LSIO_BATCH_PLAN_COPY). */
@@ -113,7 +158,7 @@ int plan_build(lsio_batch *b, plan *p, int direct)
 		if (rc < 0) return plan_free(p), rc;
 	}
 
-	const uint64_t gap = b->merge_gap, max = b->merge_max, split = b->split_size;
+	const uint64_t gap = b->merge_gap, max = b->merge_max, split = plan_split_size(b, slots);
 	uint64_t cap = 0;
 	unit cur = {0};
 	int open = 0, overlap = 0, contiguous = 0;

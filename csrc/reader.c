@@ -122,7 +122,8 @@ static int read_live(lsio_reader *r, lsio_batch *b, uint32_t ops, int remote)
 	plan pl, *p = NULL;
 	int rc = 0;
 	if (ops & LSIO_OP_PLAN) {
-		rc = plan_build(b, &pl, direct);
+		/* Remote pieces: no more than the transfers in flight (local reads keep split_size). */
+		rc = plan_build(b, &pl, direct, remote ? r->info.remote_inflight : 0);
 		if (rc == 0) p = &pl;
 		if (rc == 1) rc = 0; /* not in order: unplanned */
 	}

@@ -102,7 +102,11 @@ void finish_rest(lsio_batch *b, plan *p, tally *t, uint64_t k, int32_t status, i
 
 /* 0 with *p set; 1: no plan (LSIO_BATCH_PLAN_IF_ORDERED and the requests are
  * not in order); -errno. */
-int plan_build(lsio_batch *b, plan *p, int direct);
+int plan_build(lsio_batch *b, plan *p, int direct, uint32_t slots);
+/* The piece size plan_build cuts requests longer than it into: split_size, or
+ * larger when requests of that size would make more pieces than `slots`
+ * transfers in flight (0: no such bound). */
+uint64_t plan_split_size(const lsio_batch *b, uint32_t slots);
 void plan_free(plan *p);
 
 unit_io unit_piece(const lsio_batch *b, const plan *p, const unit *u, uint64_t done, uint32_t dio_align,

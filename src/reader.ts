@@ -120,7 +120,8 @@ export interface ReaderOptions {
  * at most `mergeGap` bytes become one read while it stays at most `mergeMax`
  * bytes (gap bytes are read and dropped; overlapping and duplicate requests
  * are read once); a request longer than `splitSize` is read in pieces at
- * once. Every request still gets exactly its own bytes in its own place.
+ * once (remote objects: no more pieces than transfers in flight, so they may
+ * be larger). Every request still gets exactly its own bytes in its own place.
  * Thresholds not given come from the storage profile (see
  * {@linkcode PROFILES}); `profile: "auto"` (the default) detects it from the
  * first file of the batch ({@linkcode detectProfile}, cached per device).

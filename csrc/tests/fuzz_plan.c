@@ -120,6 +120,7 @@ static uint64_t take(rd *r, int k)
 typedef struct fz {
 	/* configuration */
 	uint64_t gap, max, split;
+	uint32_t slots; /* transfers in flight the pieces fill (plan_split_size), 0: none */
 	int direct;
 	uint32_t align; /* emulated fd's dio_align (0: buffered; direct with 0 is the tmpfs fallback) */
 	int layout, sort_input, absolute, shared, inject, shrink, cancel, shuffle_exec, short_p, big, misalign;
@@ -157,10 +158,10 @@ static int live0(const fz *z, uint64_t r) { return z->orig_status[r] == 0 && z->
 static void dump(const fz *z)
 {
 	fprintf(stderr,
-		"  gap=%llu max=%llu split=%llu direct=%d align=%u layout=%d sort=%d abs=%d shared=%d inject=%d "
+		"  gap=%llu max=%llu split=%llu slots=%u direct=%d align=%u layout=%d sort=%d abs=%d shared=%d inject=%d "
 		"shrink=%d cancel=%d(at %llu) shuffle=%d short=%d big=%d no_overlap=%d iov_cap=%u scratch=%u files=%u "
 		"n=%llu\n",
-		(unsigned long long)z->gap, (unsigned long long)z->max, (unsigned long long)z->split, z->direct,
+		(unsigned long long)z->gap, (unsigned long long)z->max, (unsigned long long)z->split, z->slots, z->direct,
 		z->align, z->layout, z->sort_input, z->absolute, z->shared, z->inject, z->shrink, z->cancel,
 		(unsigned long long)z->cancel_at, z->shuffle_exec, z->short_p, z->big, z->no_overlap, z->iov_cap, z->scratch_len,
 		z->nfiles, (unsigned long long)z->n);
@@ -255,6 +256,7 @@ static void decode(fz *z, rd *r)
 	z->gap = pick(r, gaps, sel);
 	z->max = pick(r, maxes, sel >> 4);
 	z->split = pick(r, splits, sel >> 8);
+	z->slots = (uint32_t[]){0, 0, 1, 3, 64, 0, 0, 2}[(sel >> 12) & 7];
 	uint64_t f1 = take(r, 1), f2 = take(r, 1);
 	z->direct = f1 & 1;
 	z->align = z->direct ? (uint32_t[]){0, 512, 4096, 4096}[(f1 >> 1) & 3] : 0;
@@ -905,12 +907,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b->merge_max = z->max;
 	b->split_size = z->split;
 
-	int rc = plan_build(b, &z->p, z->direct);
+	/* With slots, pieces may be larger than split_size: the checks below hold for the size used. */
+	if (z->slots) z->split = plan_split_size(b, z->slots);
+	int rc = plan_build(b, &z->p, z->direct, z->slots);
 	if (rc != 0) {
 		fail(z, __LINE__, "plan_build() != 0");
 	} else {
 		fuzz_stats.units += z->p.count;
-		if (check_plan(z) == 0) {
+		/* Pieces grown past split_size are no more than the slots they fill. */
+		uint64_t pieces = 0;
+		for (uint64_t k = 0; k < z->p.count; k++) pieces += z->p.units[k].kind == UNIT_PIECE;
+		if (z->slots && z->split > b->split_size && pieces > z->slots) fail(z, __LINE__, "more pieces than slots");
+		else if (check_plan(z) == 0) {
 			if (z->cost <= SIM_BUDGET) simulate(z);
 			else fuzz_stats.skipped++;
 		}

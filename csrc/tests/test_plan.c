@@ -50,6 +50,7 @@ typedef struct tb {
 	lsio_batch b;
 	plan p;
 	int planned;
+	uint32_t slots; /* plan_build's transfers in flight (0: split_size as it is) */
 } tb;
 
 static tb *tb_new(uint64_t n)
@@ -91,7 +92,7 @@ static int tb_plan(tb *t, const profile *pr, int direct)
 	t->b.merge_max = pr->max;
 	t->b.split_size = pr->split;
 	t->b.plan_reads = t->b.plan_bytes = 0;
-	int rc = plan_build(&t->b, &t->p, direct);
+	int rc = plan_build(&t->b, &t->p, direct, t->slots);
 	t->planned = rc == 0;
 	return rc;
 }
@@ -301,6 +302,46 @@ static void t_cloud_split(void)
 	check_totals(t, 2, 8 * KiB + 8 * MiB + 4 * KiB, 0); /* merged with the first (gap 4 KiB), not the last (12 MiB) */
 	check_unit(t, 0, UNIT_VEC, 0, 0, 8 * KiB + 8 * MiB, 0, 2);
 	check_unit(t, 1, UNIT_SINGLE, 0, 8 * KiB + 20 * MiB + 100, 4 * KiB, 2, 1);
+	tb_free(t);
+}
+
+/* With transfers in flight to fill (remote reads), pieces are split_size
+ * unless that makes more of them than transfers: 8 objects of 256 MiB over 64
+ * transfers are 64 pieces of 32 MiB, not 256 of 8 MiB; one object is still 32
+ * pieces of 8 MiB; one transfer reads a 20 MiB request whole. */
+static void t_cloud_split_slots(void)
+{
+	tb *t = tb_new(8);
+	for (uint32_t i = 0; i < 8; i++) tb_set(t, i, i, 0, 256 * MiB, (uint64_t)i * 256 * MiB);
+	t->slots = 64;
+	REQUIRE(tb_plan(t, &CLOUD, 0) == 0);
+	CHECK_EQ(plan_split_size(&t->b, 64), 32 * MiB);
+	check_totals(t, 64, 8 * 256 * MiB, 0);
+	for (uint32_t k = 0; k < 64; k++) {
+		CHECK_EQ(t->p.units[k].kind, UNIT_PIECE);
+		CHECK_EQ(t->p.units[k].len, 32 * MiB);
+		CHECK_EQ(t->p.units[k].off, (uint64_t)(k % 8) * 32 * MiB);
+		CHECK_EQ(t->p.units[k].pending, 8);
+	}
+	tb_free(t);
+
+	t = tb_new(1);
+	tb_set(t, 0, 0, 0, 256 * MiB, 0);
+	t->slots = 64;
+	REQUIRE(tb_plan(t, &CLOUD, 0) == 0);
+	check_totals(t, 32, 256 * MiB, 0);
+	CHECK_EQ(t->p.units[31].len, 8 * MiB);
+	tb_free(t);
+
+	t = tb_new(1);
+	tb_set(t, 0, 0, 0, 20 * MiB, 0);
+	t->slots = 1;
+	REQUIRE(tb_plan(t, &CLOUD, 0) == 0);
+	check_totals(t, 1, 20 * MiB, 0);
+	check_unit(t, 0, UNIT_SINGLE, 0, 0, 20 * MiB, 0, 1);
+	t->slots = 0; /* no bound: split_size pieces */
+	REQUIRE(tb_plan(t, &CLOUD, 0) == 0);
+	check_totals(t, 3, 20 * MiB, 0);
 	tb_free(t);
 }
 
@@ -602,6 +643,7 @@ int main(void)
 	run_case("duplicates_overlaps", t_duplicates_overlaps);
 	run_case("gaps", t_gaps);
 	run_case("cloud_split", t_cloud_split);
+	run_case("cloud_split_slots", t_cloud_split_slots);
 	run_case("sorted_vs_unsorted", t_sorted_vs_unsorted);
 	run_case("files_apart", t_files_apart);
 	run_case("dead_requests", t_dead_requests);
