@@ -64,7 +64,8 @@ export function ensureNginx(): void {
 }
 
 /** nginx serving `root` on 127.0.0.1 (its config, logs and pid in `work`). */
-export async function startNginx(root: string, work: string): Promise<Nginx> {
+export async function startNginx(root: string, work: string, options: { workers?: number } = {}): Promise<Nginx> {
+  const workers = options.workers ?? 1;
   ensureNginx();
   const port = await freePort();
   fs.mkdirSync(path.join(work, "tmp"), { recursive: true });
@@ -74,13 +75,15 @@ export async function startNginx(root: string, work: string): Promise<Nginx> {
   fs.writeFileSync(
     conf,
     `daemon off;
-master_process off;
-worker_processes 1;
+master_process ${workers > 1 ? "on" : "off"};
+worker_processes ${workers};
 pid ${work}/nginx.pid;
 error_log ${work}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  sendfile on; # as Debian's /etc/nginx/nginx.conf has it
+  tcp_nopush on;
 ${temps}
   keepalive_requests 1000000;
   keepalive_timeout 60s;
