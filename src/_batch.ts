@@ -2,7 +2,8 @@
 // kept alive by this object for as long as C may touch them.
 import { BATCH_WORDS, BatchWord, type Native } from "../ffi/native.ts";
 import { getUint64, setInt64, setOpenEnd } from "./_int64.ts";
-import { encodePaths, isRemotePath } from "./_paths.ts";
+import { encodePaths } from "./_paths.ts";
+import { batchStorage, type Storage } from "./_storage.ts";
 
 const MAX_U64_LO = 0xffffffff;
 
@@ -69,7 +70,7 @@ export class NativeBatch {
   profile: string | undefined;
   /** Keeps memory C points into alive (slab, caller buffers). */
   #pinned: unknown[] = [];
-  #remote: boolean | undefined;
+  #storage: Storage | undefined;
   /** lsio_remote_error records C fills for failed remote chunks (batches with remote files only). */
   #remoteErrors: DataView | undefined;
   /** Details from elsewhere: the pool's workers read with batches of their own. */
@@ -80,9 +81,9 @@ export class NativeBatch {
     (this.#givenDetails ??= new Map()).set(i, detail);
   }
 
-  /** Some file is a remote object (a URL): such a batch never runs on the hot path. */
-  get hasRemote(): boolean {
-    return this.#remote ??= this.paths.some(isRemotePath);
+  /** The storage the batch is read as (remote when some file is a URL): see src/_storage.ts. */
+  get storage(): Storage {
+    return this.#storage ??= batchStorage(this.paths);
   }
 
   /** `shared`: the per-request arrays live in a SharedArrayBuffer (worker pool). */
@@ -120,7 +121,7 @@ export class NativeBatch {
     s[BatchWord.length] = base + BigInt(L.length);
     s[BatchWord.status] = base + BigInt(L.status);
     s[BatchWord.fileSize] = lib.addressOf(this.fileSize);
-    if (this.hasRemote) {
+    if (this.storage.describesFailures) {
       const records = new Uint8Array(REMOTE_ERROR_BYTES * REMOTE_ERRORS);
       this.#remoteErrors = new DataView(records.buffer);
       this.#pinned.push(records);

@@ -42,7 +42,7 @@ export class HotPath {
 
   /** A batch small enough, and known to be, for the hot path (see ReaderOptions.hotPath). */
   eligible(batch: NativeBatch, ops: number): boolean {
-    if (this.#ring < 0n || batch.hasRemote) return false;
+    if (this.#ring < 0n || !batch.storage.hotPath) return false;
     const limits = this.#limits;
     const resolving = (ops & (Op.resolve | Op.stat)) !== 0;
     if (batch.count > limits.chunks || (resolving && batch.paths.length > limits.files)) return false;

@@ -36,8 +36,3 @@ export function encodePaths(paths: readonly string[]): { blob: Uint8Array; offse
   }
   return { blob, offsets };
 }
-
-/** A remote object's URL (read over HTTP by the native core) rather than a local path. */
-export function isRemotePath(p: string): boolean {
-  return p.startsWith("https://") || p.startsWith("http://") || p.startsWith("s3://");
-}

@@ -3,7 +3,7 @@
 // `profile: "auto"` detected once per folder.
 import { BatchFlag } from "../ffi/native.ts";
 import type { NativeBatch } from "./_batch.ts";
-import { isRemotePath } from "./_paths.ts";
+import { storageOf } from "./_storage.ts";
 import { detectProfile, type ProfileName, resolvePlanOptions } from "./profiles.ts";
 import type { PlanOptions } from "./reader.ts";
 
@@ -19,9 +19,10 @@ export class FolderProfiles {
   /** Profiles detected, by folder of a batch's first file (bounded). */
   readonly #profiles = new Map<string, ProfileName>();
 
-  /** The profile of `path`'s storage: `"cloud"` for a remote object, else detected (sysfs, no measurement). */
+  /** The profile of `path`'s storage: its own (`"cloud"` for a remote object), else detected (sysfs, no measurement). */
   async detect(path: string): Promise<{ profile: ProfileName }> {
-    if (isRemotePath(path)) return { profile: "cloud" };
+    const known = storageOf(path).profile;
+    if (known) return { profile: known };
     const slash = path.lastIndexOf("/");
     const folder = slash > 0 ? path.slice(0, slash) : path;
     let profile = this.#profiles.get(folder);

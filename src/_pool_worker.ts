@@ -21,7 +21,8 @@ import { allocAlignedWith } from "./aligned.ts";
 import { BoxCopier } from "./_boxcopy.ts";
 import type { BatchMessage, DoneMessage, TransformSpec } from "./_pool_shared.ts";
 import { stealTask, takeTask } from "./_pool_shared.ts";
-import { encodePaths, isRemotePath } from "./_paths.ts";
+import { encodePaths } from "./_paths.ts";
+import { batchStorage } from "./_storage.ts";
 import { REMOTE_ERROR_BYTES, requestDetails } from "./_batch.ts";
 
 /** Failed remote chunks a task describes (the first ones; the rest fail with their errno alone). */
@@ -227,7 +228,9 @@ async function runBatch(msg: BatchMessage): Promise<void> {
   }
 
   // Remote objects: C describes failed chunks in these records (read after each task, sent with "done").
-  const records = msg.paths.some(isRemotePath) ? new Uint8Array(REMOTE_ERROR_BYTES * TASK_REMOTE_ERRORS) : undefined;
+  const records = batchStorage(msg.paths).describesFailures
+    ? new Uint8Array(REMOTE_ERROR_BYTES * TASK_REMOTE_ERRORS)
+    : undefined;
   struct[BatchWord.remoteErrors] = records ? lib.addressOf(records) : 0n;
   struct[BatchWord.remoteErrorsCap] = records ? BigInt(TASK_REMOTE_ERRORS) : 0n;
   struct[BatchWord.flags] = BigInt(BatchFlag.planIfOrdered);

@@ -58,6 +58,7 @@ import { cacheOf, trusted } from "./_internal.ts";
 import { type Cache, releaseCache, retainCache } from "./cache.ts";
 import { checkS3Options } from "./_s3_words.ts";
 import { PROFILES } from "./profiles.ts";
+import type { Storage } from "./_storage.ts";
 import { type ResolvedS3, resolveS3Config, type S3Options } from "./s3_config.ts";
 import { type RemoteOptions, remoteWords } from "./remote_options.ts";
 
@@ -915,11 +916,7 @@ export class WorkerPool implements AsyncDisposable {
       queues,
       progress,
       control,
-      // Over the network a request costs more than the bytes between chunks: a batch with remote objects
-      // merges its tasks' chunks across gaps as the cloud profile says (local batches: back-to-back only).
-      ...(p.batch.hasRemote && this.#options.mergeMax > 0
-        ? { mergeGap: PROFILES.cloud.mergeGap, mergeMax: Math.max(this.#options.mergeMax, PROFILES.cloud.mergeMax) }
-        : { mergeGap: 0, mergeMax: this.#options.mergeMax }),
+      ...taskMerge(p.batch.storage, this.#options.mergeMax),
       cache: cacheOf(options, this.#cache?.handle ?? 0n),
       ...extra,
     };
@@ -1190,3 +1187,14 @@ function requestRange(batch: NativeBatch, i: number): ByteRange {
 }
 
 export type { Progress };
+
+/**
+ * How a task merges its chunks (the pool's `mergeMax`, 0: never): on a
+ * storage with a known profile (remote objects: cloud) across that profile's
+ * gaps, up to its merged-read cap — over the network a request costs more
+ * than the bytes between chunks; local files back-to-back chunks only.
+ */
+function taskMerge(storage: Storage, mergeMax: number): { mergeGap: number; mergeMax: number } {
+  const t = storage.profile && mergeMax > 0 ? PROFILES[storage.profile] : undefined;
+  return t ? { mergeGap: t.mergeGap, mergeMax: Math.max(mergeMax, t.mergeMax) } : { mergeGap: 0, mergeMax };
+}

@@ -25,7 +25,7 @@ import { type Cache, releaseCache, retainCache } from "../cache.ts";
 import type { Native } from "../../ffi/native.ts";
 import { crc32c } from "./crc32c.ts";
 import { type DecodeArgs, decodeChunk } from "./_decode.ts";
-import { isRemotePath } from "../_paths.ts";
+import { type Storage, storageOf } from "../_storage.ts";
 import { rootOf, under } from "./_location.ts";
 import {
   type ArrayMeta,
@@ -189,7 +189,7 @@ export class ShardedArray implements AsyncDisposable {
   /** The array's directory, or its URL prefix (http(s)://, s3://). */
   readonly path: string;
   /** Over the network (the path is a URL). */
-  readonly #remote: boolean;
+  readonly #storage: Storage;
   /** zarr.json, parsed. */
   readonly meta: ArrayMeta;
   readonly #reader: Reader;
@@ -210,7 +210,7 @@ export class ShardedArray implements AsyncDisposable {
   ) {
     this.#cache = cache;
     this.path = dir;
-    this.#remote = isRemotePath(dir);
+    this.#storage = storageOf(dir);
     this.meta = meta;
     this.#reader = reader;
     this.#ownsReader = owns;
@@ -236,7 +236,7 @@ export class ShardedArray implements AsyncDisposable {
     const where = under(full, "zarr.json");
     let text: string;
     let reader = o.reader;
-    if (isRemotePath(full)) { // an object store's prefix: zarr.json read by the reader, as every shard is
+    if (!storageOf(full).hasFolders) { // an object store's prefix: zarr.json read by the reader, as every shard is
       reader ??= await Reader.open({ keepOpen: 1024 });
       const [got] = await reader.read([{ path: where }]);
       if (got instanceof LsioError) {
@@ -651,10 +651,9 @@ export class ShardedArray implements AsyncDisposable {
         const readOptions: ReadOptions & Trusted & CacheOverride = {
           ...this.#cacheOption(),
           signal: options.signal,
-          // Over the network a request costs far more than the bytes between chunks: the chunks of a batch are
-          // sorted and merged by the cloud profile (zarr-crops over nginx, quick: 2.6-2.8 k → 6.3-7.2 k crops/s);
-          // local shards keep the cheap in-order merging (bench/README.md).
-          plan: this.#remote ? { profile: "cloud" } : "ordered",
+          // A storage with a known profile (remote: cloud) sorts and merges a batch's chunks by it; local shards
+          // keep the cheap in-order merging (src/_storage.ts).
+          plan: this.#storage.profile ? { profile: this.#storage.profile } : "ordered",
           [TRUSTED_RANGES]: m.sharded, // ranges from the shard index: no statx round
           hotPath: options.hotPath,
         };

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { type ByteRange, fsError, LsioError } from "../errors.ts";
 import { Reader, type ReaderOptions, type ReadOptions, type ReadRequest } from "../reader.ts";
 import { checkKeys, describe, options as checkOptions } from "../_strict.ts";
-import { isRemotePath } from "../_paths.ts";
+import { storageOf } from "../_storage.ts";
 import { rootOf, under } from "./_location.ts";
 import { CACHE, type CacheOverride } from "../_internal.ts";
 import { type Cache, releaseCache, retainCache } from "../cache.ts";
@@ -102,7 +102,7 @@ export class LsioStore implements AsyncDisposable {
       throw new TypeError(`reader is a Reader, got ${describe(options.reader)}`);
     }
     const full = rootOf(root);
-    if (!isRemotePath(full)) { // an object store's prefix is no folder: nothing to check before the first read
+    if (storageOf(full).hasFolders) { // an object store's prefix is no folder: nothing to check before the first read
       try {
         if (!(await fs.promises.stat(full)).isDirectory()) {
           throw new LsioError(-20, { path: full, op: "open store: its root is a folder" });
@@ -171,7 +171,7 @@ export class LsioStore implements AsyncDisposable {
     if (parts.some((s) => s === "..")) {
       throw new TypeError(`Store key ${JSON.stringify(key)} leaves the store root (..)`);
     }
-    if (isRemotePath(this.root)) return under(this.root, parts.filter((s) => s !== "" && s !== ".").join("/"));
+    if (!storageOf(this.root).hasFolders) return under(this.root, parts.filter((s) => s !== "" && s !== ".").join("/"));
     const full = path.join(this.root, ...parts);
     if (full !== this.root && !full.startsWith(this.root + path.sep)) {
       throw new TypeError(`Store key ${JSON.stringify(key)} resolves outside ${this.root}`);
