@@ -82,8 +82,6 @@ error_log ${work}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  sendfile on; # as Debian's /etc/nginx/nginx.conf has it
-  tcp_nopush on;
 ${temps}
   keepalive_requests 1000000;
   keepalive_timeout 60s;
