@@ -10,6 +10,10 @@
  * GET each, up to `inflight` at once on keep-alive connections, the body
  * streamed straight into the destinations through unit_piece/unit_apply, the
  * same scatter the local backends use. Per chunk: no allocation, no FFI call.
+ * A merged unit with gaps on an http(s) server asks for its requests' ranges
+ * only (`Range: bytes=a-b,c-d,…`) and the multipart/byteranges answer is
+ * parsed into the same scatter, the gaps stepped over: the gap bytes never
+ * cross the network (S3 has no multi-range GET: its units ask spans).
  *
  * Failures: 404 → ENOENT, 401/403 → EACCES, 416 → ERANGE, a stalled transfer
  * → ETIMEDOUT, anything else EIO. 429, 5xx, resets and truncated bodies are
@@ -44,6 +48,18 @@
  * just under 1 MiB each): 64 KiB threshold 203–206 k ranges/s against 179–191 k at 1 MiB (bench/README.md). */
 #define HTTP_LARGE_RANGE (64u << 10)
 #define HTTP_LARGE_BUFFER (1u << 20)
+
+/* A unit with gaps between its requests (an http(s) object's ranges merged
+ * by the planner) is asked for as several ranges in one GET (multipart/byteranges
+ * back), requests closer than HTTP_RANGE_GAP joined into one range: a part costs
+ * the server and the parser a header of ≈ 100 bytes. The Range value stays under
+ * HTTP_RANGES_MAX_BYTES (servers cap a header line at 4–8 KiB): the gap doubles
+ * until it does. A server that answers several ranges with one, or with the whole
+ * object, gets spans from then on (http_backend.single_range). */
+#ifndef HTTP_RANGE_GAP
+#define HTTP_RANGE_GAP 1024u
+#endif
+#define HTTP_RANGES_MAX_BYTES 3000u
 
 /* ---- libcurl, loaded once per process ---- */
 static struct {
@@ -110,7 +126,10 @@ int http_available(void)
 
 /* ---- transfers ---- */
 enum { X_IDLE, X_RUNNING, X_WAITING };
-enum { BODY_UNKNOWN, BODY_RANGE, BODY_WHOLE, BODY_ERROR };
+enum { BODY_UNKNOWN, BODY_RANGE, BODY_WHOLE, BODY_MULTI, BODY_ERROR };
+/* Where a multipart/byteranges body is: between parts (looking for the
+ * delimiter line), in a part's headers, in its bytes, past the close. */
+enum { MP_SEEK, MP_HEADERS, MP_DATA, MP_END };
 
 struct run_ctx;
 
@@ -143,6 +162,20 @@ typedef struct xfer {
 	size_t url_cap;
 	struct curl_slist *headers; /* s3: x-amz-content-sha256 (and the session token) */
 	char range[64];
+	/* Multi-range GETs (http(s) units with gaps): the Range value asked and the
+	 * multipart body's parser. */
+	char *ranges;       /* "a-b,c-d,…" (grown as needed) */
+	size_t ranges_cap;
+	int multi;          /* this attempt asked for more than one range */
+	int redo;           /* the answer to several ranges did not fit them: ask again, one span */
+	int mp_state;       /* MP_* */
+	char delim[80];     /* "--" + the boundary */
+	uint32_t delim_len;
+	char line[160];     /* the header line being read (longer ones are cut: not ours) */
+	uint32_t line_len;
+	int64_t part_first, part_last; /* the part's Content-Range (-1: none yet) */
+	uint64_t part_left; /* its bytes still to come */
+	uint64_t part_skip; /* of those, how many precede what the unit still needs */
 } xfer;
 
 struct http_backend {
@@ -154,6 +187,7 @@ struct http_backend {
 	xfer *x;
 	uint8_t *scratch; /* LSIO_SCRATCH_BYTES sink for VEC gaps */
 	uint64_t rng;     /* jitter */
+	int single_range; /* a server answered several ranges with anything but multipart: ask spans from now on */
 };
 
 /* One run of transfers over a batch: HEADs of the files in `need`, or GETs of the units. */
@@ -214,6 +248,7 @@ void http_destroy(http_backend *hb)
 		free(x->iov);
 		lsio_free_aligned(x->bounce);
 		free(x->url);
+		free(x->ranges);
 		if (x->headers) curl.slist_free_all(x->headers);
 	}
 	if (hb->multi) curl.multi_cleanup(hb->multi);
@@ -302,8 +337,11 @@ static void place_suffix(run_ctx *c, xfer *x, uint64_t total)
 	x->u.len = total - off;
 }
 
-/* Copies `n` body bytes into the piece being filled, at `filled`. */
-static void fill_piece(xfer *x, const uint8_t *src, uint32_t n)
+/* Copies `n` body bytes into the piece being filled, at `filled` — or, with
+ * src NULL, steps over n bytes the server was not asked for (the gaps between
+ * the ranges of a multi-range GET). Only gap bytes (a VEC piece's scratch) may
+ * be stepped over: -EPROTO, nothing written, when one of them is wanted. */
+static int fill_piece(xfer *x, const uint8_t *src, uint32_t n, const uint8_t *scratch)
 {
 	if (x->io.niov > 0) {
 		uint64_t at = x->filled;
@@ -314,14 +352,178 @@ static void fill_piece(xfer *x, const uint8_t *src, uint32_t n)
 				continue;
 			}
 			uint64_t c = l - at < n ? l - at : n;
-			memcpy((uint8_t *)x->iov[k].iov_base + at, src, c);
-			src += c;
+			if (src) {
+				memcpy((uint8_t *)x->iov[k].iov_base + at, src, c);
+				src += c;
+			} else if (x->iov[k].iov_base != scratch) {
+				return -EPROTO;
+			}
 			n -= (uint32_t)c;
 			at = 0;
 		}
-		return;
+		return 0;
 	}
+	if (!src) return n ? -EPROTO : 0;
 	memcpy(x->io.buf + x->filled, src, n);
+	return 0;
+}
+
+/* The unit's next byte (unit-relative): what was delivered and what fills the current piece. */
+static uint64_t unit_pos(const xfer *x) { return x->done + (x->have_io ? x->filled : 0); }
+
+/* Takes up to n bytes of the unit's stream, from its next byte on, into the
+ * pieces (src NULL: steps over them, see fill_piece). Stops at the unit's end.
+ * *took: bytes taken. 0, or -EPROTO (a wanted byte stepped over), -EIO. */
+static int feed(xfer *x, const uint8_t *src, uint64_t n, uint64_t *took)
+{
+	run_ctx *c = x->ctx;
+	lsio_batch *b = c->b;
+	uint64_t left = n;
+	int rc = 0;
+	while (left > 0 && x->done < x->u.len) {
+		if (!x->have_io) {
+			unit_space sp = {x->iov, LSIO_IOV_CAP, x->bounce, c->hb->scratch, LSIO_SCRATCH_BYTES};
+			x->io = unit_piece(b, c->p, &x->u, x->done, 0, &sp);
+			x->filled = 0;
+			x->have_io = 1;
+			if (x->io.len == 0) {
+				rc = -EIO;
+				break;
+			}
+		}
+		uint32_t room = x->io.len - x->filled;
+		uint32_t m = left < room ? (uint32_t)left : room;
+		if ((rc = fill_piece(x, src, m, c->hb->scratch)) < 0) break;
+		x->filled += m;
+		if (src) src += m;
+		left -= m;
+		if (x->filled == x->io.len) {
+			x->done += unit_apply(b, c->p, &x->u, x->done, &x->io, x->filled);
+			x->have_io = 0;
+		}
+	}
+	if (x->done == x->u.len) x->complete = 1;
+	if (took) *took = n - left;
+	return rc;
+}
+
+/* A body that starts at object byte `first` (a 206's Content-Range, a
+ * multipart part's): steps over the unit's gap bytes before it, or drops the
+ * bytes of it the unit already has. 0, or -EPROTO: it starts past a wanted
+ * byte (another range than asked would land shifted). */
+static int body_starts_at(xfer *x, uint64_t first, uint64_t *drop)
+{
+	uint64_t cur = x->u.off + unit_pos(x), end = x->u.off + x->u.len;
+	*drop = cur > first ? cur - first : 0;
+	if (first <= cur) return 0;
+	return feed(x, NULL, (first < end ? first : end) - cur, NULL);
+}
+
+/* "bytes a-b/total" (after the header name) → a, b, and the total when given. */
+static int parse_content_range(const char *v, int64_t *a, int64_t *b, int64_t *total)
+{
+	const char *s = strstr(v, "bytes ");
+	if (!s || s[6] < '0' || s[6] > '9') return -1;
+	char *end;
+	*a = strtoll(s + 6, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9') return -1;
+	*b = strtoll(end + 1, &end, 10);
+	if (*end == '/' && end[1] >= '0' && end[1] <= '9') *total = strtoll(end + 1, NULL, 10);
+	return *b >= *a ? 0 : -1;
+}
+
+/* A multipart/byteranges body's delimiter ("--" + boundary) from its Content-Type. */
+static int multipart_delim(xfer *x, const char *ct)
+{
+	const char *bd = strcasestr(ct, "boundary=");
+	if (!bd) return -EPROTO;
+	bd += 9;
+	int quoted = *bd == '"';
+	bd += quoted;
+	size_t n = 0;
+	while (bd[n] && (quoted ? bd[n] != '"' : bd[n] != ';' && bd[n] != ' ' && bd[n] != '\t')) n++;
+	if (n == 0 || n + 2 >= sizeof x->delim) return -EPROTO;
+	x->delim[0] = x->delim[1] = '-';
+	memcpy(x->delim + 2, bd, n);
+	x->delim_len = (uint32_t)n + 2;
+	x->delim[x->delim_len] = 0;
+	return 0;
+}
+
+/* A whole line of a multipart body outside a part's bytes (x->line, CRLF cut off). */
+static int multipart_line(xfer *x)
+{
+	const char *l = x->line;
+	uint32_t n = x->line_len;
+	if (x->mp_state == MP_SEEK) {
+		if (n < x->delim_len || memcmp(l, x->delim, x->delim_len) != 0) return 0; /* preamble, CRLF */
+		if (n >= x->delim_len + 2 && l[x->delim_len] == '-' && l[x->delim_len + 1] == '-') {
+			x->mp_state = MP_END;
+			/* Every part is in: what the unit still lacks must be gap bytes (else a retry asks again). */
+			if (x->done < x->u.len && feed(x, NULL, x->u.len - unit_pos(x), NULL) < 0) return 0;
+			return 0;
+		}
+		x->mp_state = MP_HEADERS;
+		x->part_first = x->part_last = -1;
+		return 0;
+	}
+	/* MP_HEADERS */
+	if (n == 0) {
+		if (x->part_first < 0) return -EPROTO;
+		x->part_left = (uint64_t)(x->part_last - x->part_first) + 1;
+		if (body_starts_at(x, (uint64_t)x->part_first, &x->part_skip) < 0) {
+			/* A part past a wanted byte: the server left a range out or reordered them.
+			 * What arrived stays; the rest is asked again as one span, as from now on. */
+			x->ctx->hb->single_range = 1;
+			x->redo = 1;
+			return -EAGAIN;
+		}
+		x->mp_state = MP_DATA;
+		return 0;
+	}
+	if (n > 14 && strncasecmp(l, "content-range:", 14) == 0) {
+		int64_t total = -1;
+		if (parse_content_range(l + 14, &x->part_first, &x->part_last, &total) < 0) return -EPROTO;
+		if (total >= 0) x->total = total;
+	}
+	return 0;
+}
+
+/* Runs a multipart/byteranges body through: parts' bytes into the unit, the
+ * rest (delimiters, part headers, epilogue) parsed or dropped. The body is read
+ * to its end even after the unit is complete, so the connection stays usable. */
+static int multipart_body(xfer *x, const uint8_t *src, size_t left)
+{
+	while (left > 0) {
+		if (x->mp_state == MP_END) return 0;
+		if (x->mp_state == MP_DATA) {
+			uint64_t m = left < x->part_left ? left : x->part_left;
+			uint64_t d = m < x->part_skip ? m : x->part_skip;
+			x->part_skip -= d;
+			int rc = feed(x, src + d, m - d, NULL);
+			if (rc < 0) return rc;
+			x->part_left -= m;
+			src += m;
+			left -= m;
+			if (x->part_left == 0) x->mp_state = MP_SEEK;
+			continue;
+		}
+		const uint8_t *nl = memchr(src, '\n', left);
+		size_t take = nl ? (size_t)(nl - src) + 1 : left;
+		size_t room = sizeof x->line - 1 - x->line_len;
+		size_t keep = take < room ? take : room;
+		memcpy(x->line + x->line_len, src, keep);
+		x->line_len += (uint32_t)keep;
+		src += take;
+		left -= take;
+		if (!nl) continue;
+		while (x->line_len && (x->line[x->line_len - 1] == '\n' || x->line[x->line_len - 1] == '\r')) x->line_len--;
+		x->line[x->line_len] = 0;
+		int rc = multipart_line(x);
+		x->line_len = 0;
+		if (rc < 0) return rc;
+	}
+	return 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nm, void *arg)
@@ -329,6 +531,7 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 	xfer *x = arg;
 	run_ctx *c = x->ctx;
 	size_t len = size * nm;
+	uint64_t drop = 0;
 	if (x->body == BODY_UNKNOWN) {
 		long code = 0;
 		curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -349,20 +552,30 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 				return 0;
 			}
 		}
-		if (code == 206) {
+		const char *ct = NULL;
+		if (code == 206) curl.easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+		if (code == 206 && ct && strncasecmp(ct, "multipart/byteranges", 20) == 0) {
+			x->body = BODY_MULTI;
+			if ((x->fail = multipart_delim(x, ct)) < 0) return 0;
+			x->mp_state = MP_SEEK;
+			x->line_len = 0;
+		} else if (code == 206) {
 			x->body = BODY_RANGE;
-			/* Bytes of another range than asked would land in the wrong place: refuse them. */
-			if (x->first != (int64_t)(x->u.off + x->done)) {
-				x->fail = -EPROTO;
+			/* Several ranges asked, one answered (coalesced, or the first only): spans from now on. */
+			if (x->multi) c->hb->single_range = 1;
+			if (x->first < 0 || (x->fail = body_starts_at(x, (uint64_t)x->first, &drop)) < 0) {
+				x->fail = -EPROTO; /* bytes of another range than asked would land shifted: refuse them */
 				return 0;
 			}
 		} else if (code == 200) {
 			/* The server ignored Range: the whole object, from byte 0. */
 			x->body = BODY_WHOLE;
-			x->skip = x->u.off + x->done;
+			if (x->multi) c->hb->single_range = 1;
+			drop = x->u.off + x->done;
 		} else {
 			x->body = BODY_ERROR;
 		}
+		x->skip = drop;
 	}
 	if (x->body == BODY_ERROR) { /* the error document is not data: its start says why */
 		size_t keep = len < sizeof x->errbody - 1 - x->errlen ? len : sizeof x->errbody - 1 - x->errlen;
@@ -373,6 +586,14 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 	}
 	if (x->head) return len;
 	const uint8_t *src = (const uint8_t *)data;
+	if (x->body == BODY_MULTI) {
+		int rc = multipart_body(x, src, len);
+		if (rc < 0) {
+			if (rc != -EAGAIN) x->fail = rc;
+			return 0;
+		}
+		return len;
+	}
 	size_t left = len;
 	if (x->skip) {
 		size_t d = x->skip < left ? (size_t)x->skip : left;
@@ -380,35 +601,58 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 		src += d;
 		left -= d;
 	}
+	uint64_t took = 0;
+	int rc = feed(x, src, left, &took);
+	if (rc < 0) {
+		x->fail = rc;
+		return 0;
+	}
+	/* More than the unit asked for (a 200 with the whole object): cut it off here. */
+	if (x->complete && took < left) return 0;
+	return len;
+}
+
+/* x->ranges := the byte ranges of the unit's live requests from its next byte
+ * on ("a-b,c-d,…"), requests closer than `gap` joined. The run count, or
+ * -E2BIG when the value would pass HTTP_RANGES_MAX_BYTES, -ENOMEM. */
+static int build_ranges(run_ctx *c, xfer *x, uint64_t gap)
+{
 	lsio_batch *b = c->b;
-	while (left > 0 && x->done < x->u.len) {
-		if (!x->have_io) {
-			unit_space sp = {x->iov, LSIO_IOV_CAP, x->bounce, c->hb->scratch, LSIO_SCRATCH_BYTES};
-			x->io = unit_piece(b, c->p, &x->u, x->done, 0, &sp);
-			x->filled = 0;
-			x->have_io = 1;
-			if (x->io.len == 0) {
-				x->fail = -EIO;
-				return 0;
+	uint64_t cursor = x->u.off + x->done, rs = 0, re = 0;
+	size_t used = 0;
+	int runs = 0;
+	for (uint32_t k = 0; k <= x->u.count; k++) {
+		uint64_t ro = 0, e = 0;
+		if (k < x->u.count) {
+			uint64_t r = plan_req(c->p, x->u.first + k);
+			if (b->status[r] != 0 || b->length[r] == 0) continue;
+			ro = b->offset[r];
+			e = ro + b->length[r];
+			if (e <= cursor) continue;
+			if (ro < cursor) ro = cursor;
+			if (runs && ro <= re + gap) {
+				if (e > re) re = e;
+				continue;
 			}
 		}
-		uint32_t room = x->io.len - x->filled;
-		uint32_t m = left < room ? (uint32_t)left : room;
-		fill_piece(x, src, m);
-		x->filled += m;
-		src += m;
-		left -= m;
-		if (x->filled == x->io.len) {
-			x->done += unit_apply(b, c->p, &x->u, x->done, &x->io, x->filled);
-			x->have_io = 0;
+		if (runs) { /* the run before ends here */
+			if (used + 48 > x->ranges_cap) {
+				size_t cap = x->ranges_cap ? x->ranges_cap * 2 : 1024;
+				char *n = realloc(x->ranges, cap);
+				if (!n) return -ENOMEM;
+				x->ranges = n;
+				x->ranges_cap = cap;
+			}
+			used += (size_t)snprintf(x->ranges + used, x->ranges_cap - used, "%s%llu-%llu", used ? "," : "",
+						 (unsigned long long)rs, (unsigned long long)re - 1);
+			if (used > HTTP_RANGES_MAX_BYTES) return -E2BIG;
 		}
+		if (k == x->u.count) break;
+		rs = ro;
+		re = e;
+		runs++;
 	}
-	if (x->done == x->u.len) {
-		x->complete = 1;
-		/* More than the unit asked for (a 200 with the whole object): cut it off here. */
-		if (left > 0) return 0;
-	}
-	return len;
+	return runs;
 }
 
 /* Sets up (or resets) x's easy handle for its next attempt. */
@@ -479,11 +723,19 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 		curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else {
 		uint64_t from = x->u.off + x->done, to = x->u.off + x->u.len - 1;
-		if (is_suffix_unit(&x->u)) /* not placed yet (no answer so far): ask for the last len bytes */
+		int runs = 0;
+		if (is_suffix_unit(&x->u)) { /* not placed yet (no answer so far): ask for the last len bytes */
 			snprintf(x->range, sizeof x->range, "-%llu", (unsigned long long)x->u.len);
-		else
+		} else if (x->u.kind == UNIT_VEC && !is_s3_path(path) && !c->hb->single_range) {
+			/* Gaps between the requests: ask for the requests' bytes only (S3 has no multi-range GET). */
+			for (uint64_t gap = HTTP_RANGE_GAP; (runs = build_ranges(c, x, gap)) == -E2BIG; gap *= 2) {}
+			if (runs < 0 && runs != -E2BIG) return runs;
+		}
+		if (!is_suffix_unit(&x->u) && runs <= 0)
 			snprintf(x->range, sizeof x->range, "%llu-%llu", (unsigned long long)from, (unsigned long long)to);
-		curl.easy_setopt(e, CURLOPT_RANGE, x->range);
+		x->multi = runs > 1;
+		x->redo = 0;
+		curl.easy_setopt(e, CURLOPT_RANGE, runs > 0 ? x->ranges : x->range);
 		if (x->u.kind == UNIT_VEC && !x->iov) {
 			x->iov = malloc(LSIO_IOV_CAP * sizeof *x->iov);
 			if (!x->iov) return -ENOMEM;
@@ -524,7 +776,11 @@ static int32_t xfer_outcome(xfer *x, CURLcode res, int *retry)
 	curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 	*retry = 0;
 	if (x->fail) return x->fail;
-	if (!x->head && x->complete) return 0; /* every byte arrived (a 200 we cut short ends in a write error) */
+	if (!x->head && x->complete) return 0;
+	if (x->redo) {
+		*retry = 1;
+		return -EIO;
+	} /* every byte arrived (a 200 we cut short ends in a write error) */
 	if (res != CURLE_OK) {
 		*retry = retryable_curl(res);
 		return errno_of_curl(res);
