@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import { Reader } from "../mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir, writeRandomFile } from "./_helpers.ts";
-import { type RangeServerOptions, rangeServer } from "./_range_server.ts";
+import { rangeServer, type RangeServerOptions } from "./_range_server.ts";
 import { ensureNginx, startNginx } from "./_nginx.ts";
 import { test } from "./_shim.ts";
 
