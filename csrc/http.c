@@ -176,6 +176,8 @@ typedef struct xfer {
 	int64_t part_first, part_last; /* the part's Content-Range (-1: none yet) */
 	uint64_t part_left; /* its bytes still to come */
 	uint64_t part_skip; /* of those, how many precede what the unit still needs */
+	uint32_t scan_k;    /* step_ok's pass over the unit's requests: the next one, */
+	uint64_t scan_end;  /* and the furthest end of those before it */
 } xfer;
 
 struct http_backend {
@@ -337,12 +339,11 @@ static void place_suffix(run_ctx *c, xfer *x, uint64_t total)
 	x->u.len = total - off;
 }
 
-/* Copies `n` body bytes into the piece being filled, at `filled` — or, with
- * src NULL, steps over n bytes the server was not asked for (the gaps between
- * the ranges of a multi-range GET). Only gap bytes (a VEC piece's scratch) may
- * be stepped over: -EPROTO, nothing written, when one of them is wanted. */
-static int fill_piece(xfer *x, const uint8_t *src, uint32_t n, const uint8_t *scratch)
+/* Copies `n` body bytes into the piece being filled, at `filled` (src NULL:
+ * nothing to copy, the bytes are stepped over; see step_ok). */
+static void fill_piece(xfer *x, const uint8_t *src, uint32_t n)
 {
+	if (!src) return;
 	if (x->io.niov > 0) {
 		uint64_t at = x->filled;
 		for (int k = 0; k < x->io.niov && n > 0; k++) {
@@ -352,20 +353,32 @@ static int fill_piece(xfer *x, const uint8_t *src, uint32_t n, const uint8_t *sc
 				continue;
 			}
 			uint64_t c = l - at < n ? l - at : n;
-			if (src) {
-				memcpy((uint8_t *)x->iov[k].iov_base + at, src, c);
-				src += c;
-			} else if (x->iov[k].iov_base != scratch) {
-				return -EPROTO;
-			}
+			memcpy((uint8_t *)x->iov[k].iov_base + at, src, c);
+			src += c;
 			n -= (uint32_t)c;
 			at = 0;
 		}
-		return 0;
+		return;
 	}
-	if (!src) return n ? -EPROTO : 0;
 	memcpy(x->io.buf + x->filled, src, n);
-	return 0;
+}
+
+/* Whether object bytes [s, e) hold no byte of a live request of the unit:
+ * only such bytes (the gaps between the ranges of a multi-range GET) may be
+ * stepped over. Steps only move forward, so one pass over the unit's requests
+ * (sorted by offset) per attempt: those starting before e, and the furthest
+ * end among them. */
+static int step_ok(xfer *x, uint64_t s, uint64_t e)
+{
+	const lsio_batch *b = x->ctx->b;
+	for (; x->scan_k < x->u.count; x->scan_k++) {
+		uint64_t r = plan_req(x->ctx->p, x->u.first + x->scan_k);
+		if (b->status[r] != 0 || b->length[r] == 0) continue;
+		if (b->offset[r] >= e) break;
+		uint64_t re = b->offset[r] + b->length[r];
+		if (re > x->scan_end) x->scan_end = re;
+	}
+	return x->scan_end <= s;
 }
 
 /* The unit's next byte (unit-relative): what was delivered and what fills the current piece. */
@@ -380,6 +393,13 @@ static int feed(xfer *x, const uint8_t *src, uint64_t n, uint64_t *took)
 	lsio_batch *b = c->b;
 	uint64_t left = n;
 	int rc = 0;
+	if (!src && n) { /* a step: never over a wanted byte */
+		uint64_t at = x->u.off + unit_pos(x), rest = x->u.len - unit_pos(x);
+		if (!step_ok(x, at, at + (n < rest ? n : rest))) {
+			if (took) *took = 0;
+			return -EPROTO;
+		}
+	}
 	while (left > 0 && x->done < x->u.len) {
 		if (!x->have_io) {
 			unit_space sp = {x->iov, LSIO_IOV_CAP, x->bounce, c->hb->scratch, LSIO_SCRATCH_BYTES};
@@ -393,7 +413,7 @@ static int feed(xfer *x, const uint8_t *src, uint64_t n, uint64_t *took)
 		}
 		uint32_t room = x->io.len - x->filled;
 		uint32_t m = left < room ? (uint32_t)left : room;
-		if ((rc = fill_piece(x, src, m, c->hb->scratch)) < 0) break;
+		fill_piece(x, src, m);
 		x->filled += m;
 		if (src) src += m;
 		left -= m;
@@ -726,7 +746,7 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 		int runs = 0;
 		if (is_suffix_unit(&x->u)) { /* not placed yet (no answer so far): ask for the last len bytes */
 			snprintf(x->range, sizeof x->range, "-%llu", (unsigned long long)x->u.len);
-		} else if (x->u.kind == UNIT_VEC && !is_s3_path(path) && !c->hb->single_range) {
+		} else if ((x->u.kind == UNIT_VEC || x->u.kind == UNIT_COPY) && !is_s3_path(path) && !c->hb->single_range) {
 			/* Gaps between the requests: ask for the requests' bytes only (S3 has no multi-range GET). */
 			for (uint64_t gap = HTTP_RANGE_GAP; (runs = build_ranges(c, x, gap)) == -E2BIG; gap *= 2) {}
 			if (runs < 0 && runs != -E2BIG) return runs;
@@ -735,6 +755,8 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 			snprintf(x->range, sizeof x->range, "%llu-%llu", (unsigned long long)from, (unsigned long long)to);
 		x->multi = runs > 1;
 		x->redo = 0;
+		x->scan_k = 0;
+		x->scan_end = 0;
 		curl.easy_setopt(e, CURLOPT_RANGE, runs > 0 ? x->ranges : x->range);
 		if (x->u.kind == UNIT_VEC && !x->iov) {
 			x->iov = malloc(LSIO_IOV_CAP * sizeof *x->iov);

@@ -27,7 +27,10 @@ interface Range {
   end: number;
 }
 
-/** `perFile` ranges of each object, in random order: lengths 1 B – 9 KiB, gaps 0 – 40 KiB (some back to back). */
+/**
+ * `perFile` ranges of each object, in random order: lengths 1 B – 9 KiB, gaps 0 – 40 KiB, some back to back, some
+ * overlapping the one before, a few duplicated (the planner then reads the object once into a bounce buffer).
+ */
 function ranges(seed: number, perFile: number): Range[] {
   const r = rng(seed);
   const out: Range[] = [];
@@ -37,7 +40,13 @@ function ranges(seed: number, perFile: number): Range[] {
       const len = randInt(r, 1, 9 * KiB);
       const end = Math.min(contents[f].length, at + len);
       out.push({ file: f, start: at, end });
-      at = end + (r() < 0.2 ? 0 : randInt(r, 1, 40 * KiB));
+      if (r() < 0.05) out.push({ file: f, start: at, end }); // a duplicate
+      const u = r();
+      at = u < 0.15
+        ? Math.max(at + 1, end - randInt(r, 1, 12 * KiB)) // overlaps the one before
+        : u < 0.3
+        ? end // back to back
+        : end + randInt(r, 1, 40 * KiB);
     }
   }
   for (let i = out.length - 1; i > 0; i--) { // shuffled: the planner sorts them back
@@ -102,7 +111,9 @@ test("remote multi-range: one GET per object asks only the ranges (no gap bytes)
       return s + b - a + 1;
     }, 0)
   ).reduce((a, b) => a + b, 0);
-  const span = list.reduce((s, q) => s + q.end - q.start, 0);
+  const masks = contents.map((c) => new Uint8Array(c.length));
+  for (const q of list) masks[q.file].fill(1, q.start, q.end);
+  const span = masks.reduce((s, m) => s + m.reduce((a, b) => a + b, 0), 0); // the bytes of the union
   assert(wanted >= span && wanted < span * 1.2, `asked ${wanted} bytes for ${span} wanted`);
 });
 
