@@ -176,6 +176,7 @@ typedef struct xfer {
 	int64_t part_first, part_last; /* the part's Content-Range (-1: none yet) */
 	uint64_t part_left; /* its bytes still to come */
 	uint64_t part_skip; /* of those, how many precede what the unit still needs */
+	uint64_t asked;     /* bytes the ranges ask for */
 	uint32_t scan_k;    /* step_ok's pass over the unit's requests: the next one, */
 	uint64_t scan_end;  /* and the furthest end of those before it */
 } xfer;
@@ -641,6 +642,7 @@ static int build_ranges(run_ctx *c, xfer *x, uint64_t gap)
 	uint64_t cursor = x->u.off + x->done, rs = 0, re = 0;
 	size_t used = 0;
 	int runs = 0;
+	x->asked = 0;
 	for (uint32_t k = 0; k <= x->u.count; k++) {
 		uint64_t ro = 0, e = 0;
 		if (k < x->u.count) {
@@ -667,6 +669,7 @@ static int build_ranges(run_ctx *c, xfer *x, uint64_t gap)
 						 (unsigned long long)rs, (unsigned long long)re - 1);
 			if (used > HTTP_RANGES_MAX_BYTES) return -E2BIG;
 		}
+		if (runs) x->asked += re - rs;
 		if (k == x->u.count) break;
 		rs = ro;
 		re = e;
@@ -722,12 +725,6 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 	curl.easy_setopt(e, CURLOPT_WRITEDATA, x);
 	/* The bytes as stored: no transparent decompression shifting offsets. */
 	curl.easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	/* Large ranges: a receive buffer up to 1 MiB (libcurl's default 16 KiB) takes the bytes in up to 64×
-	 * fewer reads and callbacks. Small ones keep the default: the buffer is allocated per transfer. */
-	if (!x->head && x->u.len >= HTTP_LARGE_RANGE) {
-		uint64_t want = x->u.len < HTTP_LARGE_BUFFER ? (x->u.len + 4095) / 4096 * 4096 : HTTP_LARGE_BUFFER;
-		curl.easy_setopt(e, CURLOPT_BUFFERSIZE, (long)want);
-	}
 	x->body = BODY_UNKNOWN;
 	x->errlen = 0;
 	x->errbody[0] = 0;
@@ -758,6 +755,14 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 		x->scan_k = 0;
 		x->scan_end = 0;
 		curl.easy_setopt(e, CURLOPT_RANGE, runs > 0 ? x->ranges : x->range);
+		/* Large answers: a receive buffer up to 1 MiB (libcurl's default 16 KiB) takes the bytes in up to
+		 * 64× fewer reads and callbacks; sized by the bytes asked (a multi-range GET's are fewer than its
+		 * span). Small ones keep the default: the buffer is allocated per transfer. */
+		uint64_t bytes = runs > 0 ? x->asked : x->u.len - x->done;
+		if (bytes >= HTTP_LARGE_RANGE) {
+			uint64_t want = bytes < HTTP_LARGE_BUFFER ? (bytes + 4095) / 4096 * 4096 : HTTP_LARGE_BUFFER;
+			curl.easy_setopt(e, CURLOPT_BUFFERSIZE, (long)want);
+		}
 		if (x->u.kind == UNIT_VEC && !x->iov) {
 			x->iov = malloc(LSIO_IOV_CAP * sizeof *x->iov);
 			if (!x->iov) return -ENOMEM;
