@@ -41,7 +41,7 @@ for check in "fmt --check" "lint" "doc --lint mod.ts zarr.ts" "publish --dry-run
 done
 
 stage "TypeScript tests (Deno)"
-deno test -A --doc tests/ mod.ts src/ ffi/ 2>&1 | tee "$log/deno.txt"
+deno test -A --v8-flags=--expose-gc --doc tests/ mod.ts src/ ffi/ 2>&1 | tee "$log/deno.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 count "$log/deno.txt" "deno test"
 
