@@ -9,13 +9,15 @@
  * values it read against the others.
  *
  *   deno run -A bench/zarr_crops.ts [--quick] [--impls=lsio-batched,zarrita-fs,…] [--repeat=N] [--warmup=B] [--inflight=1|2]
- *                                   [--store=file|http|s3]
+ *                                   [--store=file|http|s3] [--latency=MS]
  *
  * --store=http serves the arrays with nginx and --store=s3 with versitygw (both
  * on 127.0.0.1, started here): every row then reads over the network — LSIO's
  * ShardedArray and LsioStore with URLs, zarrita with its FetchStore (http only:
  * it cannot sign), zarr-python and zarrs with obstore's stores, tensorstore
  * with its http / s3 kvstores. Results: zarr-crops-http.json, zarr-crops-s3.json.
+ * --latency=MS (http only) puts Toxiproxy in front of nginx, adding MS to every
+ * response (results: zarr-crops-http-MSms.json).
  * Over the network the bench also times LSIO's Cache: an untimed first epoch
  * fills it, the second epoch is timed (a budget the array fits in, main
  * thread and pool; and a quarter of the array's bytes under S3-FIFO and under
@@ -68,6 +70,7 @@ const { values: opts } = parseArgs({
     warmup: { type: "string", default: "16" },
     inflight: { type: "string", default: "2" },
     store: { type: "string", default: "file" },
+    latency: { type: "string", default: "0" },
   },
 });
 /** Where the arrays are read from: the folders, nginx over them (http), or versitygw over them (s3). */
@@ -78,6 +81,10 @@ const quick = opts.quick;
 const repeat = Math.max(1, Number(opts.repeat) | 0);
 const warmup = Math.max(1, Number(opts.warmup) | 0);
 const inflight = Math.min(2, Math.max(1, Number(opts.inflight) | 0));
+/** Added round-trip time (Toxiproxy's latency toxic in front of nginx), in ms. */
+const latency = Math.max(0, Number(opts.latency) | 0);
+if (latency && store !== "http") throw new Error("--latency needs --store=http");
+const resultName = `zarr-crops${store === "file" ? "" : `-${store}`}${latency ? `-${latency}ms` : ""}.json`;
 const [T, H, W] = quick ? [8, 1024, 1024] : [16, 2048, 2048];
 const COUNT = quick ? 2048 : 16384, BATCH = 64, SIZE = 64;
 const threads = navigator.hardwareConcurrency;
@@ -198,8 +205,32 @@ let stopServer = async () => {};
 const located: Record<string, string> = { ...arrays };
 if (store === "http") {
   const nginx = await startNginx(DATA_DIR, fs.mkdtempSync("/tmp/lsio-crops-nginx-"));
-  for (const v of variants) located[v] = nginx.url + arrays[v].slice(DATA_DIR.length);
+  let base = nginx.url;
   stopServer = () => nginx.stop();
+  if (latency) {
+    const api = await freePort(), listen = await freePort();
+    const toxi = spawn(goTool("toxiproxy"), ["-host", "127.0.0.1", "-port", String(api)], { stdio: "ignore" });
+    await waitForHttp(`http://127.0.0.1:${api}/version`, 30_000, toxi);
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`http://127.0.0.1:${api}${path}`, { method: "POST", body: JSON.stringify(body) });
+      if (!r.ok) throw new Error(`toxiproxy ${path}: ${r.status} ${await r.text()}`);
+      await r.body?.cancel();
+    };
+    const upstream = new URL(nginx.url).host;
+    await post("/proxies", { name: "crops", listen: `127.0.0.1:${listen}`, upstream });
+    await post("/proxies/crops/toxics", {
+      name: "rtt",
+      type: "latency",
+      stream: "downstream",
+      attributes: { latency },
+    });
+    base = `http://127.0.0.1:${listen}/`;
+    stopServer = async () => {
+      toxi.kill("SIGTERM");
+      await nginx.stop();
+    };
+  }
+  for (const v of variants) located[v] = base + arrays[v].slice(DATA_DIR.length);
 } else if (store === "s3") {
   const port = await freePort();
   const gw = spawn(goTool("versitygw"), ["--port", `127.0.0.1:${port}`, "posix", DATA_DIR], {
@@ -387,12 +418,15 @@ for (const v of variants) {
     }
   }
 }
-console.log(`\nBars (issue ${store === "file" ? 6 : 14}, raw variant, store ${store}):\n` + bars.join("\n"));
+console.log(
+  `\nBars (issue ${store === "file" ? 6 : 14}, raw variant, store ${store}${latency ? `, +${latency} ms` : ""}):\n` +
+    bars.join("\n"),
+);
 // Quick and --impls runs never overwrite the full results kept in the repo.
 const outDir = quick ? `${RESULTS_DIR}quick/` : only ? `${RESULTS_DIR}partial/` : RESULTS_DIR;
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(
-  `${outDir}zarr-crops${store === "file" ? "" : `-${store}`}.json`,
+  `${outDir}${resultName}`,
   JSON.stringify(
     {
       date: new Date().toISOString(),
@@ -412,4 +446,4 @@ fs.writeFileSync(
     2,
   ),
 );
-console.log(`\nwrote ${outDir}zarr-crops${store === "file" ? "" : `-${store}`}.json`);
+console.log(`\nwrote ${outDir}${resultName}`);

@@ -137,6 +137,33 @@ export function takeTask(queues: BigInt64Array, w: number): number {
 }
 
 /**
+ * Takes a run of worker `w`'s own tasks at once, from the next one on, while
+ * their bytes (`taskBytes`) stay within `capBytes` (always at least one):
+ * over the network one native call then has all their transfers in flight,
+ * one round trip instead of one per task. Returns the first task and sets
+ * `count[0]` to how many, or -1 when the share is empty.
+ */
+export function takeTasks(
+  queues: BigInt64Array,
+  w: number,
+  taskBytes: Float64Array,
+  capBytes: number,
+  count: Uint32Array,
+): number {
+  for (;;) {
+    const v = Atomics.load(queues, w);
+    const next = Number(v & MASK), end = Number(v >> 32n);
+    if (next >= end) return -1;
+    let k = 1, bytes = taskBytes[next];
+    while (next + k < end && bytes + taskBytes[next + k] <= capBytes) bytes += taskBytes[next + k++];
+    if (Atomics.compareExchange(queues, w, v, packShare(next + k, end)) === v) {
+      count[0] = k;
+      return next;
+    }
+  }
+}
+
+/**
  * Steals the upper half of the fullest other share into worker `w`'s own
  * (empty) share and returns its first task, or -1 when every share is empty.
  */

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertGreater, assertInstanceOf, assertLess, asse
 import { randInt, removeDir, rng, tempDir, writeRandomFile } from "./_helpers.ts";
 import { expectRange } from "./_reference.ts";
 import { test } from "./_shim.ts";
+import { fillShares, stealTask, takeTask, takeTasks } from "../src/_pool_shared.ts";
 
 const dir = tempDir("lsio-pool-");
 
@@ -445,4 +446,21 @@ test("pool: open/close leaks no fds or threads; close is idempotent", async () =
   assertLess(after.length - fdsBefore.length, 4, `fds back where they were; new: ${grown.join(", ")}`);
   await pool.close();
   removeDir(dir);
+});
+
+test("pool shares: takeTasks claims a run of a worker's own tasks within a byte cap; steals and the rest still see every task once", () => {
+  const queues = new BigInt64Array(new SharedArrayBuffer(16));
+  fillShares(queues, 10); // worker 0: tasks 0..5, worker 1: 5..10
+  const bytes = Float64Array.from([4, 4, 4, 4, 9, 1, 1, 1, 1, 1]);
+  const count = new Uint32Array(1);
+  assertEquals([takeTasks(queues, 0, bytes, 10, count), count[0]], [0, 2]); // 4 + 4 fit 10, a third does not
+  assertEquals([takeTasks(queues, 0, bytes, 1, count), count[0]], [2, 1]); // at least one, even over the cap
+  assertEquals([takeTasks(queues, 0, bytes, 100, count), count[0]], [3, 2]); // never past the share's end
+  assertEquals(takeTasks(queues, 0, bytes, 100, count), -1);
+  const seen: number[] = [];
+  const t = stealTask(queues, 0); // the upper half of worker 1's share
+  seen.push(t);
+  for (let k; (k = takeTasks(queues, 0, bytes, 100, count)) >= 0;) for (let i = 0; i < count[0]; i++) seen.push(k + i);
+  for (let k; (k = takeTask(queues, 1)) >= 0;) seen.push(k);
+  assertEquals(seen.sort((a, b) => a - b), [5, 6, 7, 8, 9]);
 });
