@@ -39,13 +39,14 @@
 import * as fs from "node:fs";
 import { Buffer } from "node:buffer";
 import * as path from "node:path";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { DATA_DIR } from "./data.ts";
 import { RESULTS_DIR } from "./report.ts";
 import { ensurePythonPackages } from "./python.ts";
 import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
 import { goTool } from "../tests/_go_tools.ts";
+import { startToxiproxy } from "./toxiproxy.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const HERE = new URL(".", import.meta.url).pathname;
@@ -150,28 +151,8 @@ const versity = spawn(goTool("versitygw"), ["--port", `127.0.0.1:${vgPort}`, "po
   stdio: "ignore",
 });
 await waitForHttp(`http://127.0.0.1:${vgPort}`, 30_000, versity);
-const toxiPort = await freePort();
-const toxi: ChildProcess = spawn(goTool("toxiproxy"), ["-host", "127.0.0.1", "-port", String(toxiPort)], {
-  stdio: "ignore",
-});
-const toxiApi = `http://127.0.0.1:${toxiPort}`;
-await waitForHttp(`${toxiApi}/version`, 30_000, toxi);
-
-/** A Toxiproxy proxy to 127.0.0.1:upstream adding `ms` to every response; its port. */
-async function proxy(name: string, upstream: number, ms: number): Promise<number> {
-  const port = await freePort();
-  const r = await fetch(`${toxiApi}/proxies`, {
-    method: "POST",
-    body: JSON.stringify({ name, listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${upstream}` }),
-  });
-  if (!r.ok) throw new Error(`toxiproxy: ${r.status} ${await r.text()}`);
-  const t = await fetch(`${toxiApi}/proxies/${name}/toxics`, {
-    method: "POST",
-    body: JSON.stringify({ name: "rtt", type: "latency", stream: "downstream", attributes: { latency: ms } }),
-  });
-  if (!t.ok) throw new Error(`toxiproxy toxic: ${t.status} ${await t.text()}`);
-  return port;
-}
+const toxi = await startToxiproxy();
+const proxy = toxi.latencyProxy;
 
 interface Row {
   workload: string;
@@ -499,7 +480,7 @@ async function runLarge(ms: number): Promise<void> {
 
 await nginx.stop();
 versity.kill("SIGTERM");
-toxi.kill("SIGTERM");
+toxi.stop();
 fs.rmSync(work, { recursive: true, force: true });
 
 const fmt = (n: number | null, d = 0) => (n === null ? "-" : n.toFixed(d));

@@ -52,6 +52,7 @@ import { ensurePythonPackages } from "./python.ts";
 import { spawn } from "node:child_process";
 import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
 import { goTool } from "../tests/_go_tools.ts";
+import { startToxiproxy } from "./toxiproxy.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -208,25 +209,10 @@ if (store === "http") {
   let base = nginx.url;
   stopServer = () => nginx.stop();
   if (latency) {
-    const api = await freePort(), listen = await freePort();
-    const toxi = spawn(goTool("toxiproxy"), ["-host", "127.0.0.1", "-port", String(api)], { stdio: "ignore" });
-    await waitForHttp(`http://127.0.0.1:${api}/version`, 30_000, toxi);
-    const post = async (path: string, body: unknown) => {
-      const r = await fetch(`http://127.0.0.1:${api}${path}`, { method: "POST", body: JSON.stringify(body) });
-      if (!r.ok) throw new Error(`toxiproxy ${path}: ${r.status} ${await r.text()}`);
-      await r.body?.cancel();
-    };
-    const upstream = new URL(nginx.url).host;
-    await post("/proxies", { name: "crops", listen: `127.0.0.1:${listen}`, upstream });
-    await post("/proxies/crops/toxics", {
-      name: "rtt",
-      type: "latency",
-      stream: "downstream",
-      attributes: { latency },
-    });
-    base = `http://127.0.0.1:${listen}/`;
+    const toxi = await startToxiproxy();
+    base = `http://127.0.0.1:${await toxi.latencyProxy("crops", nginx.port, latency)}/`;
     stopServer = async () => {
-      toxi.kill("SIGTERM");
+      toxi.stop();
       await nginx.stop();
     };
   }

@@ -144,10 +144,9 @@ test("remote: a WorkerPool merges an object's chunks into one GET per call, what
   const offsets = Float64Array.from({ length: n }, (_, i) => i * 1024);
   const res = await pool.readInto({ paths: objects.map(url), file, start, end, dest: { buffer, offsets } });
   assertEquals(res.errors.size, 0);
-  const got = buffer;
   for (let i = 0; i < n; i++) {
     const want = corpus.contents[8 + file[i]].subarray(start[i], end[i]);
-    if (!Buffer.from(got.subarray(i * 1024, i * 1024 + 1024)).equals(want)) throw new Error(`chunk ${i} differs`);
+    if (!Buffer.from(buffer.subarray(i * 1024, i * 1024 + 1024)).equals(want)) throw new Error(`chunk ${i} differs`);
   }
   // Two objects per call; a call per worker, and one more for each steal.
   assert(res.stats.readsIssued <= 8, `${res.stats.readsIssued} GETs for ${n} chunks of 2 objects`);
