@@ -39,13 +39,13 @@
 import * as fs from "node:fs";
 import { Buffer } from "node:buffer";
 import * as path from "node:path";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { DATA_DIR } from "./data.ts";
 import { RESULTS_DIR } from "./report.ts";
 import { ensurePythonPackages } from "./python.ts";
-import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
-import { goTool } from "../tests/_go_tools.ts";
+import { startNginx } from "../tests/_nginx.ts";
+import { startVersitygw } from "../tests/_versitygw.ts";
 import { startToxiproxy } from "./toxiproxy.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -145,12 +145,8 @@ const pyProblem = ensurePythonPackages(PYDIR, [OBSTORE], ["obstore"]);
 // 3. Servers: nginx and versitygw over the same folder; Toxiproxy in front for added latency.
 const work = fs.mkdtempSync(path.join(Deno.env.get("TMPDIR") ?? "/tmp", "lsio-bench-remote-"));
 const nginx = await startNginx(dataRoot, `${work}/nginx`);
-const vgPort = await freePort();
-const versity = spawn(goTool("versitygw"), ["--port", `127.0.0.1:${vgPort}`, "posix", dataRoot], {
-  env: { ...Deno.env.toObject(), ROOT_ACCESS_KEY: KEY, ROOT_SECRET_KEY: SECRET },
-  stdio: "ignore",
-});
-await waitForHttp(`http://127.0.0.1:${vgPort}`, 30_000, versity);
+const versity = await startVersitygw(dataRoot, KEY, SECRET);
+const vgPort = versity.port;
 const toxi = await startToxiproxy();
 const proxy = toxi.latencyProxy;
 
@@ -479,7 +475,7 @@ async function runLarge(ms: number): Promise<void> {
 }
 
 await nginx.stop();
-versity.kill("SIGTERM");
+await versity.stop();
 toxi.stop();
 fs.rmSync(work, { recursive: true, force: true });
 
@@ -512,7 +508,7 @@ for (const r of rows) {
 for (const workload of workloads.filter((w) => w !== "s3-large")) {
   for (const ms of latencies) {
     const at = rows.filter((r) => r.workload === workload && r.latency_ms === ms && r.requests_per_s);
-    const rate = (impl: string) => at.find((r) => r.impl === impl)?.requests_per_s;
+    const rate = (impl: string) => at.find((r) => r.impl === impl)?.requests_per_s ?? undefined;
     const fetchBest = Math.max(0, ...at.filter((r) => r.impl.startsWith("fetch-")).map((r) => r.requests_per_s!));
     const say = (what: string, a: number | undefined, b: number | undefined, bar: number) => {
       if (a && b) console.log(`${workload} ${ms} ms: ${what} ${(a / b).toFixed(2)}× (bar ${bar}×)`);

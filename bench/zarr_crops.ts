@@ -12,12 +12,14 @@
  *                                   [--store=file|http|s3] [--latency=MS]
  *
  * --store=http serves the arrays with nginx and --store=s3 with versitygw (both
- * on 127.0.0.1, started here): every row then reads over the network — LSIO's
- * ShardedArray and LsioStore with URLs, zarrita with its FetchStore (http only:
- * it cannot sign), zarr-python and zarrs with obstore's stores, tensorstore
- * with its http / s3 kvstores. Results: zarr-crops-http.json, zarr-crops-s3.json.
- * --latency=MS (http only) puts Toxiproxy in front of nginx, adding MS to every
- * response (results: zarr-crops-http-MSms.json).
+ * on 127.0.0.1, started here; for s3 the arrays are uploaded once with PUTs,
+ * so the objects have ETags): every row then reads over the network — LSIO's
+ * ShardedArray and LsioStore with URLs, zarrita with its FetchStore (over s3
+ * with a SigV4-signing fetch, bench/sigv4.ts), zarr-python and zarrs with
+ * obstore's stores, tensorstore with its http / s3 kvstores. Results:
+ * zarr-crops-http.json, zarr-crops-s3.json. --latency=MS puts Toxiproxy in
+ * front of nginx / versitygw, adding MS to every response (results:
+ * zarr-crops-http-MSms.json, zarr-crops-s3-MSms.json).
  * Over the network the bench also times LSIO's Cache: an untimed first epoch
  * fills it, the second epoch is timed (a budget the array fits in, main
  * thread and pool; and a quarter of the array's bytes under S3-FIFO and under
@@ -49,10 +51,10 @@ import { ProgressBar } from "./progress.ts";
 import { RESULTS_DIR } from "./report.ts";
 import { run } from "./spawn.ts";
 import { ensurePythonPackages } from "./python.ts";
-import { spawn } from "node:child_process";
-import { freePort, startNginx, waitForHttp } from "../tests/_nginx.ts";
-import { goTool } from "../tests/_go_tools.ts";
+import { startNginx } from "../tests/_nginx.ts";
+import { startVersitygw } from "../tests/_versitygw.ts";
 import { startToxiproxy } from "./toxiproxy.ts";
+import { putObject } from "./sigv4.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -82,9 +84,9 @@ const quick = opts.quick;
 const repeat = Math.max(1, Number(opts.repeat) | 0);
 const warmup = Math.max(1, Number(opts.warmup) | 0);
 const inflight = Math.min(2, Math.max(1, Number(opts.inflight) | 0));
-/** Added round-trip time (Toxiproxy's latency toxic in front of nginx), in ms. */
+/** Added round-trip time (Toxiproxy's latency toxic in front of nginx or versitygw), in ms. */
 const latency = Math.max(0, Number(opts.latency) | 0);
-if (latency && store !== "http") throw new Error("--latency needs --store=http");
+if (latency && store === "file") throw new Error("--latency needs --store=http or s3");
 const resultName = `zarr-crops${store === "file" ? "" : `-${store}`}${latency ? `-${latency}ms` : ""}.json`;
 const [T, H, W] = quick ? [8, 1024, 1024] : [16, 2048, 2048];
 const COUNT = quick ? 2048 : 16384, BATCH = 64, SIZE = 64;
@@ -168,17 +170,19 @@ const IMPLS: { impl: string; label: string; kind: "deno" | "bun" | "python" }[] 
   { impl: "zarrs", label: `zarr-python + zarrs pipeline, ${threads} threads`, kind: "python" },
   { impl: "tensorstore", label: `tensorstore, ${threads} threads`, kind: "python" },
 ];
-// Over the network: zarrita reads through its FetchStore (unsigned: not for s3) instead of the file system.
+// Over the network: zarrita reads through its FetchStore instead of the file system (over s3 with a
+// SigV4-signing fetch, bench/sigv4.ts: zarrita has no S3 store of its own).
 if (store !== "file") {
+  const signed = store === "s3" ? ", signing fetch" : "";
   IMPLS.splice(
     IMPLS.findIndex((i) => i.impl === "zarrita-fs"),
     2,
-    ...(store === "http"
-      ? [
-        { impl: "zarrita-fetch", label: "zarrita + FetchStore", kind: "deno" as const },
-        { impl: "zarrita-fetch-coalesce", label: "zarrita + withRangeCoalescing(FetchStore)", kind: "deno" as const },
-      ]
-      : []),
+    { impl: "zarrita-fetch", label: `zarrita + FetchStore${signed}`, kind: "deno" as const },
+    {
+      impl: "zarrita-fetch-coalesce",
+      label: `zarrita + withRangeCoalescing(FetchStore${signed})`,
+      kind: "deno" as const,
+    },
   );
   for (const i of IMPLS) {
     if (i.kind === "python" && i.impl !== "tensorstore") i.label += " (obstore store)";
@@ -204,6 +208,8 @@ const storedBytes = (dir: string) => [...walk(dir)].reduce((n, f) => n + fs.stat
 const S3 = { endpoint: "", accessKeyId: "benchkey", secretAccessKey: "benchsecret" };
 let stopServer = async () => {};
 const located: Record<string, string> = { ...arrays };
+/** The folder the server reads each array from (warmed before each row): the array's own but for s3. */
+const served: Record<string, string> = { ...arrays };
 if (store === "http") {
   const nginx = await startNginx(DATA_DIR, fs.mkdtempSync("/tmp/lsio-crops-nginx-"));
   let base = nginx.url;
@@ -218,19 +224,41 @@ if (store === "http") {
   }
   for (const v of variants) located[v] = base + arrays[v].slice(DATA_DIR.length);
 } else if (store === "s3") {
-  const port = await freePort();
-  const gw = spawn(goTool("versitygw"), ["--port", `127.0.0.1:${port}`, "posix", DATA_DIR], {
-    env: { ...Deno.env.toObject(), ROOT_ACCESS_KEY: S3.accessKeyId, ROOT_SECRET_KEY: S3.secretAccessKey },
-    stdio: "ignore",
-  });
-  S3.endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(S3.endpoint, 30_000, gw);
-  // A bucket is a folder of DATA_DIR: each array's folder is a bucket, the array at its root.
-  for (const v of variants) located[v] = `s3://${arrays[v].slice(DATA_DIR.length)}`;
-  stopServer = () => {
-    gw.kill("SIGTERM");
-    return Promise.resolve();
-  };
+  // versitygw over a folder of its own, the arrays uploaded through its S3 API (PUTs): objects copied
+  // straight into its folder have no ETag, and tensorstore's s3 kvstore insists on one.
+  const root = `${DATA_DIR}s3-crops/`;
+  fs.mkdirSync(root, { recursive: true });
+  const gw = await startVersitygw(root, S3.accessKeyId, S3.secretAccessKey);
+  S3.endpoint = gw.endpoint;
+  stopServer = () => gw.stop();
+  for (const v of variants) {
+    // A bucket per array (its folder's name), the array at the bucket's root.
+    const bucket = arrays[v].slice(DATA_DIR.length);
+    located[v] = `s3://${bucket}`;
+    served[v] = root + bucket;
+    const stamp = `${root}${bucket}.uploaded`;
+    if (fs.existsSync(stamp)) continue;
+    const files = [...walk(arrays[v])].filter((f) => !f.endsWith("/.complete"));
+    console.log(`uploading ${files.length} objects of ${arrays[v]} into versitygw (bucket ${bucket})`);
+    await putObject(S3, bucket, "");
+    let next = 0;
+    const upload = async () => {
+      while (next < files.length) {
+        const f = files[next++];
+        await putObject(S3, bucket, f.slice(arrays[v].length + 1), fs.readFileSync(f));
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, upload));
+    fs.writeFileSync(stamp, "");
+  }
+  if (latency) { // every row reads through Toxiproxy; the uploads above went straight to versitygw
+    const toxi = await startToxiproxy();
+    S3.endpoint = `http://127.0.0.1:${await toxi.latencyProxy("crops-s3", gw.port, latency)}`;
+    stopServer = () => {
+      toxi.stop();
+      return gw.stop();
+    };
+  }
 }
 const chosen = IMPLS.filter((i) => !only || only.includes(i.impl) || only.includes(`${i.impl}-${i.kind}`));
 const bar = new ProgressBar(chosen.length * variants.length * repeat);
@@ -276,7 +304,7 @@ for (const v of variants) {
     const runs: number[] = [];
     for (let k = 0; k < repeat && !failed && !j?.skipped; k++) {
       if (k > 0) bar.start(`${v}: ${label} (${kind}) [run ${k + 1}/${repeat}]`);
-      warmArray(arrays[v]);
+      warmArray(impl === "lsio-local-main" ? arrays[v] : served[v]);
       const r = await run(argv, (d, t) => bar.update(d / t));
       const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
       if (r.code !== 0 || !line) failed = r.stderr.trim().split("\n").slice(-4).join(" | ");
@@ -390,9 +418,7 @@ for (const v of variants) {
       check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
       check("LSIO batched reader vs zarrs", lsio && zs ? lsio / zs : undefined, 1);
     } else {
-      if (store === "http") {
-        check("LSIO batched reader vs zarrita + FetchStore (best)", lsio && base ? lsio / base : undefined, 5);
-      }
+      check("LSIO batched reader vs zarrita + FetchStore (best)", lsio && base ? lsio / base : undefined, 5);
       check("LSIO batched reader vs tensorstore", lsio && ts ? lsio / ts : undefined, 1);
       check("LSIO batched reader vs zarr-python + obstore", lsio && py ? lsio / py : undefined, 1);
       const local = ok.find((r) => r.impl === "lsio-local-main")?.crops_per_s;

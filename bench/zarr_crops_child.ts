@@ -7,6 +7,7 @@
 //         zarrita-lsio        zarrita + LsioStore, a batch of crops at once (Promise.all)
 //         zarrita-fs          zarrita + FileSystemStore, the same
 //         zarrita-fs-coalesce zarrita + withRangeCoalescing(FileSystemStore), the same
+//         zarrita-fetch(-coalesce)  the same over FetchStore (spec.s3: a SigV4-signing fetch)
 //         lsio-local-main     lsio-batched-main over the local folder (the reference for cached rows)
 //         lsio-cached-main    lsio-batched-main through a Cache ({ bytes, policy } in spec.cache),
 //         lsio-cached-pool    … and with the worker pool: one untimed epoch fills it, the second is timed
@@ -16,6 +17,7 @@ import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
 import FetchStore from "@zarrita/storage/fetch";
 import * as c from "./child.mjs";
+import { signedFetch } from "./sigv4.ts";
 
 interface Spec {
   impl: string;
@@ -107,9 +109,13 @@ async function main(): Promise<void> {
       close = () => s.close();
     } else if (spec.impl === "zarrita-fs") store = new FileSystemStore(spec.array);
     else if (spec.impl === "zarrita-fs-coalesce") store = zarr.withRangeCoalescing(new FileSystemStore(spec.array));
-    else if (spec.impl === "zarrita-fetch") store = new FetchStore(spec.array);
-    else if (spec.impl === "zarrita-fetch-coalesce") store = zarr.withRangeCoalescing(new FetchStore(spec.array));
-    else throw new Error(`unknown impl ${spec.impl}`);
+    else if (spec.impl.startsWith("zarrita-fetch")) {
+      // Over s3: path-style URL of the bucket, every request signed (zarrita has no S3 store).
+      const fetchStore = spec.s3
+        ? new FetchStore(`${spec.s3.endpoint}/${spec.array.slice("s3://".length)}`, { fetch: signedFetch(spec.s3) })
+        : new FetchStore(spec.array);
+      store = spec.impl === "zarrita-fetch-coalesce" ? zarr.withRangeCoalescing(fetchStore) : fetchStore;
+    } else throw new Error(`unknown impl ${spec.impl}`);
     const arr = await zarr.open(store, { kind: "array" });
     const start = (sels: [number, [number, number], [number, number]][]) =>
       Promise.all(sels.map(([t, [y0, y1], [x0, x1]]) => zarr.get(arr, [t, zarr.slice(y0, y1), zarr.slice(x0, x1)])));

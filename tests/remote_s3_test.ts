@@ -6,14 +6,13 @@
 // resolution (options, environment, ~/.aws profiles) is checked on its own.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type ChildProcess, spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { LsioError, Reader, resolveS3Config, type S3Environment, WorkerPool } from "../mod.ts";
 import { ShardedArray, writeShardedArray } from "../zarr.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { randInt, removeDir, rng, tempDir } from "./_helpers.ts";
-import { goTool } from "./_go_tools.ts";
-import { freePort, type Nginx, startNginx, stopProcess, waitForHttp } from "./_nginx.ts";
+import { type Nginx, startNginx } from "./_nginx.ts";
+import { startVersitygw, type Versitygw } from "./_versitygw.ts";
 import { makeCorpus, plain, randomRequest } from "./_ranges.ts";
 import { test } from "./_shim.ts";
 
@@ -23,26 +22,20 @@ const data = path.join(work, "data");
 const corpus = makeCorpus(SEED, "lsio-s3-corpus-");
 const KEY = `key${Math.floor(Math.random() * 1e9)}`;
 const SECRET = `secret${Math.floor(Math.random() * 1e9)}`;
-let gateway: ChildProcess | undefined;
+let gateway: Versitygw | undefined;
 let endpoint = "";
 let nginx: Nginx | undefined;
 const s3 = () => ({ endpoint, accessKeyId: KEY, secretAccessKey: SECRET });
 const key = (p: string) => `s3://corpus/${path.basename(p)}`;
 
 test("s3: versitygw (a real S3 server over a folder) starts on 127.0.0.1", async () => {
-  const bin = goTool("versitygw");
   // A bucket is a folder, an object a file: the corpus is copied straight in.
   fs.mkdirSync(path.join(data, "corpus"), { recursive: true });
   for (const p of corpus.paths) fs.copyFileSync(p, path.join(data, "corpus", path.basename(p)));
   fs.mkdirSync(path.join(data, "corpus", "dir one"), { recursive: true });
   fs.copyFileSync(corpus.paths[8], path.join(data, "corpus", "dir one", "a b+c.bin"));
-  const port = await freePort();
-  gateway = spawn(bin, ["--port", `127.0.0.1:${port}`, "posix", data], {
-    env: { ...process.env, ROOT_ACCESS_KEY: KEY, ROOT_SECRET_KEY: SECRET },
-    stdio: "ignore",
-  });
-  endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(endpoint, 30_000, gateway);
+  gateway = await startVersitygw(data, KEY, SECRET);
+  endpoint = gateway.endpoint;
   nginx = await startNginx(corpus.dir, path.join(work, "nginx"));
 });
 
@@ -203,7 +196,7 @@ test("s3 settings: options beat the environment, the environment beats ~/.aws, p
 });
 
 test("s3: cleanup", async () => {
-  await stopProcess(gateway);
+  await gateway?.stop();
   await nginx?.stop();
   removeDir(work);
   removeDir(corpus.dir);
