@@ -285,18 +285,22 @@ for (const workload of workloads) {
           return runChild("python3", [`${HERE}remote_peer.py`, pySpec(true)], { PYTHONPATH: PYDIR });
         },
       },
-      ...(s3 ? [] : [
-        {
-          impl: "fetch-deno",
-          label: "fetch loops (Deno)",
-          run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, spec("fetch")]),
-        },
-        {
-          impl: "fetch-bun",
-          label: "fetch loops (Bun)",
-          run: () => runChild(BUN, [`${HERE}remote_child.ts`, spec("fetch")]),
-        },
-      ]),
+      // Over s3 every fetch is SigV4-signed in JavaScript (bench/sigv4.ts), as a user without an S3 SDK does.
+      {
+        impl: "fetch-deno",
+        label: `fetch loops${s3 ? ", signed" : ""} (Deno)`,
+        run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, spec("fetch")]),
+      },
+      {
+        impl: "fetch-bun",
+        label: `fetch loops${s3 ? ", signed" : ""} (Bun)`,
+        run: () => runChild(BUN, [`${HERE}remote_child.ts`, spec("fetch")]),
+      },
+      {
+        impl: "zarrita",
+        label: `zarrita FetchStore.getRange loops${s3 ? ", signing fetch" : ""} (Deno)`,
+        run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, spec("zarrita")]),
+      },
       {
         impl: "curl",
         label: "curl --parallel (to /dev/null)",

@@ -5,16 +5,19 @@
  * outside the timing). Impls: `lsio` (one readColumnar call, the native core's
  * libcurl, a GET per range), `lsio-planned` (the same call with `plan: {}`:
  * ranges merged per object as the cloud profile says), `fetch` (the runtime's fetch, `concurrency` loops each awaiting one
- * ranged GET at a time, bytes copied into the slab).
+ * ranged GET at a time, bytes copied into the slab; over s3 each request SigV4-signed by bench/sigv4.ts), `zarrita`
+ * (zarrita's FetchStore.getRange in the same loops, one store per object; over s3 with the same signing fetch).
  *
  * @module
  */
 import * as fs from "node:fs";
 import process from "node:process";
+import FetchStore from "@zarrita/storage/fetch";
 import { Reader } from "../mod.ts";
+import { signedFetch } from "./sigv4.ts";
 
 interface Spec {
-  impl: "lsio" | "lsio-planned" | "fetch" | "lsio-large";
+  impl: "lsio" | "lsio-planned" | "fetch" | "zarrita" | "lsio-large";
   /** Object URLs (http://) or s3:// paths. */
   paths: string[];
   /** Int32 pairs: object index, byte offset. */
@@ -111,23 +114,51 @@ async function runLsio(): Promise<number> {
   return best / 1000;
 }
 
-async function runFetch(): Promise<number> {
+/** The objects' URLs for the fetch rows (s3:// paths path-style under the endpoint), and the fetch to use. */
+const urls = spec.paths.map((p) => spec.s3 && p.startsWith("s3://") ? `${spec.s3.endpoint}/${p.slice(5)}` : p);
+const fetchOne = spec.s3 ? signedFetch(spec.s3) : (r: Request) => fetch(r);
+
+/** `concurrency` loops, each reading range after range with `get(i, start)` into the slab. */
+async function runLoops(get: (i: number, start: number) => Promise<Uint8Array>): Promise<number> {
   let best = Infinity;
   for (let r = 0; r < spec.repeat; r++) {
     let next = 0;
     const t = performance.now();
     await Promise.all(Array.from({ length: spec.concurrency }, async () => {
-      for (let i = next++; i < n; i = next++) {
-        const s = pairs[2 * i + 1];
-        const res = await fetch(spec.paths[pairs[2 * i]], { headers: { range: `bytes=${s}-${s + spec.size - 1}` } });
-        if (res.status !== 206) throw new Error(`status ${res.status}`);
-        slab.set(new Uint8Array(await res.arrayBuffer()), i * spec.size);
-      }
+      for (let i = next++; i < n; i = next++) slab.set(await get(i, pairs[2 * i + 1]), i * spec.size);
     }));
     best = Math.min(best, performance.now() - t);
   }
   return best / 1000;
 }
 
-const seconds = spec.impl === "fetch" ? await runFetch() : await runLsio();
+function runFetch(): Promise<number> {
+  return runLoops(async (i, s) => {
+    const res = await fetchOne(
+      new Request(urls[pairs[2 * i]], { headers: { range: `bytes=${s}-${s + spec.size - 1}` } }),
+    );
+    if (res.status !== 206) throw new Error(`status ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  });
+}
+
+function runZarrita(): Promise<number> {
+  // One store per object (its URL the store's root, the key "/"): getRange as zarrita's array code calls it.
+  const stores = urls.map((u) => {
+    const cut = u.lastIndexOf("/");
+    return { store: new FetchStore(u.slice(0, cut + 1), { fetch: fetchOne }), key: `/${u.slice(cut + 1)}` as const };
+  });
+  return runLoops(async (i, s) => {
+    const { store, key } = stores[pairs[2 * i]];
+    const bytes = await store.getRange(key, { offset: s, length: spec.size });
+    if (!bytes || bytes.length !== spec.size) throw new Error(`range ${i}: ${bytes?.length ?? "missing"}`);
+    return bytes;
+  });
+}
+
+const seconds = spec.impl === "fetch"
+  ? await runFetch()
+  : spec.impl === "zarrita"
+  ? await runZarrita()
+  : await runLsio();
 console.log(JSON.stringify({ seconds, checksum: checksum(slab) }));

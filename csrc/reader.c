@@ -1,13 +1,36 @@
-/* reader.c — the reader handle and its service thread.
+/* reader.c — the reader handle and its service threads ("lanes").
  *
- * All I/O of a reader happens on one thread that the reader owns: it creates
- * the io_uring ring (so SINGLE_ISSUER/DEFER_TASKRUN hold) and runs batches
- * handed to it one at a time. Callers block in lsio_run() — from JavaScript a
- * nonblocking FFI call, so the event loop stays free — or poll batch->state. */
+ * Local I/O of a reader happens on one thread that the reader owns, lane 0: it
+ * creates the io_uring ring (so SINGLE_ISSUER/DEFER_TASKRUN hold) and runs
+ * batches handed to it one at a time. A batch of remote objects only is mostly
+ * waiting on the network, so a second lane (a thread with its own libcurl
+ * multi handle, started the first time such a batch is queued) runs one of
+ * those beside lane 0: a batch read ahead over a high-latency store then has
+ * its transfers in flight while the batch before it still waits for its last
+ * bytes. Callers block in lsio_run() — from JavaScript a nonblocking FFI call,
+ * so the event loop stays free — or poll batch->state. */
 #include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* Lanes: 0 runs every kind of batch (it owns the ring), the others remote-only batches. */
+#define LANES 2
+
+typedef struct lane {
+	lsio_reader *r;
+	int index;
+	int started;
+	os_thread thread;
+	http_backend *http; /* remote objects: made on the lane's first batch that has one */
+} lane;
+
+/* A batch handed over, not yet taken by a lane. */
+typedef struct queued {
+	lsio_batch *b;
+	uint32_t ops;
+	int remote_only; /* every file is a remote object: any lane may run it */
+} queued;
 
 struct lsio_reader {
 	lsio_reader_opts opts;
@@ -15,16 +38,14 @@ struct lsio_reader {
 	uring_backend *uring;
 	pool_backend *pool;
 	fd_keep *keep; /* files kept open across batches, or NULL */
-#if defined(__linux__)
-	http_backend *http; /* remote objects: made on the first batch that has one */
-#endif
 	s3_settings s3; /* how s3:// paths are reached (lsio_reader_set_s3) */
-	os_thread thread;
+	lane lanes[LANES]; /* inline readers: lane 0 only, run on the owner thread */
 	os_mutex mu;
 	os_cond cv;
-	lsio_batch *pending; /* handed over, not yet taken by the thread */
-	uint32_t pending_ops;
-	int ready;    /* service thread finished its setup */
+	queued q[LANES]; /* FIFO of batches handed over */
+	uint32_t queued_n;
+	int busy0;    /* lane 0 is running a batch: only then does another lane take one */
+	int ready;    /* lane 0 finished its setup */
 	int init_rc;  /* its result */
 	int stop;
 	const void *owner; /* LSIO_READER_INLINE: the opener thread's marker, else NULL */
@@ -61,7 +82,8 @@ static void backend_destroy(lsio_reader *r)
 {
 #if defined(__linux__)
 	uring_destroy(r->uring);
-	http_destroy(r->http);
+	http_destroy(r->lanes[0].http);
+	r->lanes[0].http = NULL;
 #endif
 	pool_destroy(r->pool);
 }
@@ -116,8 +138,9 @@ static void park(lsio_batch *b, const uint8_t *remote, int which, int32_t from, 
 
 /* READ (planned when asked) of the live requests, by `storage`: local files
  * with the reader's backend, remote objects with its http backend. */
-static int read_live(lsio_reader *r, lsio_batch *b, uint32_t ops, int remote)
+static int read_live(lane *l, lsio_batch *b, uint32_t ops, int remote)
 {
+	lsio_reader *r = l->r;
 	int direct = !remote && (r->opts.flags & LSIO_READER_DIRECT) != 0;
 	plan pl, *p = NULL;
 	int rc = 0;
@@ -129,7 +152,7 @@ static int read_live(lsio_reader *r, lsio_batch *b, uint32_t ops, int remote)
 	}
 	if (rc == 0) {
 #if defined(__linux__)
-		if (remote) rc = http_read(r->http, b, p, &r->s3);
+		if (remote) rc = http_read(l->http, b, p, &r->s3);
 		else if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct, r->keep);
 		else
 #endif
@@ -140,13 +163,13 @@ static int read_live(lsio_reader *r, lsio_batch *b, uint32_t ops, int remote)
 }
 
 /* The http backend, made on first use; -ELIBACC when libcurl cannot be loaded. */
-static int http_ready(lsio_reader *r)
+static int http_ready(lane *l)
 {
 #if defined(__linux__)
-	if (r->http) return 0;
-	return http_create(&r->http, &r->info);
+	if (l->http) return 0;
+	return http_create(&l->http, &l->r->info);
 #else
-	(void)r;
+	(void)l;
 	return -EPROTONOSUPPORT; /* remote objects: Linux builds only, for now */
 #endif
 }
@@ -176,29 +199,48 @@ static uint8_t *size_needed(const lsio_batch *b, const uint8_t *remote, uint32_t
 }
 
 /* STAT of the remote files (HEADs in parallel, only where a size is needed), or their error. */
-static void stat_remote(lsio_reader *r, lsio_batch *b, const uint8_t *remote, uint32_t ops)
+static void stat_remote(lane *l, lsio_batch *b, const uint8_t *remote, uint32_t ops)
 {
-	int rc = http_ready(r);
+	int rc = http_ready(l);
 	uint8_t *need = rc == 0 ? size_needed(b, remote, ops) : NULL;
 	if (rc == 0 && !need) rc = -ENOMEM;
 	for (uint64_t f = 0; f < b->file_count; f++)
 		if (remote[f]) b->file_size[f] = rc < 0 ? rc : LSIO_SIZE_UNKNOWN;
 #if defined(__linux__)
-	if (rc == 0) http_stat(r->http, b, need, &r->s3);
+	if (rc == 0) http_stat(l->http, b, need, &l->r->s3);
 #endif
 	free(need);
 }
 
-/* READ of the live requests: local files, then remote objects (each side
- * parked while the other reads). */
-static int read_storages(lsio_reader *r, lsio_batch *b, uint32_t ops, const uint8_t *remote)
+/* Fails the live requests whose file index is out of range (a READ without
+ * RESOLVE can bring them; the local backend fails them when it opens). */
+static void fail_bad_files(lsio_batch *b)
 {
-	if (!remote) return read_live(r, b, ops, 0);
-	park(b, remote, 1, 0, STATUS_PARKED);
-	int rc = read_live(r, b, ops, 0);
-	park(b, remote, 1, STATUS_PARKED, 0);
+	tally t = {0};
+	for (uint64_t i = 0; i < b->count; i++) {
+		if (b->status[i] != 0 || b->file[i] < b->file_count) continue;
+		b->length[i] = 0;
+		chunk_finish(b, &t, i, -EINVAL, 0);
+	}
+	tally_flush(b, &t);
+}
+
+/* READ of the live requests: local files, then remote objects (each side
+ * parked while the other reads). A lane other than 0 has no local backend:
+ * it only runs batches without local files. */
+static int read_storages(lane *l, lsio_batch *b, uint32_t ops, const uint8_t *remote)
+{
+	if (!remote) return read_live(l, b, ops, 0);
+	int rc = 0;
+	if (l->index == 0) {
+		park(b, remote, 1, 0, STATUS_PARKED);
+		rc = read_live(l, b, ops, 0);
+		park(b, remote, 1, STATUS_PARKED, 0);
+	} else {
+		fail_bad_files(b);
+	}
 	park(b, remote, 0, 0, STATUS_PARKED);
-	int hr = http_ready(r);
+	int hr = http_ready(l);
 	if (hr < 0) { /* no libcurl: every remote chunk fails with that */
 		tally t = {0};
 		for (uint64_t i = 0; i < b->count; i++) {
@@ -208,13 +250,13 @@ static int read_storages(lsio_reader *r, lsio_batch *b, uint32_t ops, const uint
 		}
 		tally_flush(b, &t);
 	} else if (rc == 0) {
-		rc = read_live(r, b, ops, 1);
+		rc = read_live(l, b, ops, 1);
 	}
 	park(b, remote, 0, STATUS_PARKED, 0);
 	return rc;
 }
 
-static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
+static void run_batch(lane *l, lsio_batch *b, uint32_t ops)
 {
 	int rc = 0;
 	uint8_t *remote = remote_files(b, &rc);
@@ -222,7 +264,7 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if (remote && (b->flags & LSIO_BATCH_NOWAIT)) rc = -EOPNOTSUPP;
 	if (rc == 0 && (ops & (LSIO_OP_STAT | LSIO_OP_RESOLVE))) {
 		rc = batch_stat(b, remote);
-		if (remote) stat_remote(r, b, remote, ops);
+		if (remote) stat_remote(l, b, remote, ops);
 	}
 	if (rc == 0 && (ops & LSIO_OP_RESOLVE)) batch_resolve(b);
 	if (rc == 0 && (ops & LSIO_OP_LAYOUT)) batch_layout(b);
@@ -234,9 +276,9 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 			lsio_cache_retain(b->cache);
 			rc = cache_begin(&cp, b, remote, ops);
 		}
-		if (rc == 0) rc = read_storages(r, b, ops, remote);
+		if (rc == 0) rc = read_storages(l, b, ops, remote);
 		/* Ranges another batch was reading and then could not keep: read here. */
-		if (rc == 0 && cp.c && cache_collect(&cp, b)) rc = read_storages(r, b, ops, remote);
+		if (rc == 0 && cp.c && cache_collect(&cp, b)) rc = read_storages(l, b, ops, remote);
 		if (cp.c) cache_end(&cp, b);
 		lsio_cache_release(b->cache);
 	}
@@ -246,28 +288,70 @@ static void run_batch(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	__atomic_store_n(&b->state, LSIO_STATE_DONE, __ATOMIC_RELEASE);
 }
 
-static void *service_main(void *arg)
+/* The first queued batch lane `index` may run, taken off the queue; 0 when
+ * none. Lane 0 takes any; the others a remote-only one, and only while lane 0
+ * is busy, so batches one after another stay on lane 0 and its connections. */
+static int take(lsio_reader *r, int index, queued *out)
 {
-	lsio_reader *r = arg;
-	int rc = backend_init(r);
-	os_mutex_lock(&r->mu);
-	r->init_rc = rc;
-	r->ready = 1;
-	os_cond_broadcast(&r->cv);
-	while (rc == 0) {
-		while (!r->stop && !r->pending) os_cond_wait(&r->cv, &r->mu);
-		if (!r->pending) break; /* stop, with nothing left queued */
-		lsio_batch *b = r->pending;
-		uint32_t ops = r->pending_ops;
-		r->pending = NULL;
-		os_mutex_unlock(&r->mu);
-		run_batch(r, b, ops);
+	if (index != 0 && !r->busy0) return 0;
+	for (uint32_t i = 0; i < r->queued_n; i++) {
+		if (index != 0 && !r->q[i].remote_only) continue;
+		*out = r->q[i];
+		memmove(&r->q[i], &r->q[i + 1], (r->queued_n - i - 1) * sizeof r->q[0]);
+		r->queued_n--;
+		return 1;
+	}
+	return 0;
+}
+
+/* A lane's thread: runs queued batches until the reader stops with nothing
+ * left that this lane could take. Lane 0 first sets up the local backend. */
+static void *lane_main(void *arg)
+{
+	lane *l = arg;
+	lsio_reader *r = l->r;
+	int rc = 0;
+	if (l->index == 0) {
+		rc = backend_init(r);
 		os_mutex_lock(&r->mu);
-		os_cond_broadcast(&r->cv); /* wakes lsio_wait() and queued submitters */
+		r->init_rc = rc;
+		r->ready = 1;
+		os_cond_broadcast(&r->cv);
+	} else {
+		os_mutex_lock(&r->mu);
+	}
+	while (rc == 0) {
+		queued job;
+		int got;
+		while (!(got = take(r, l->index, &job)) && !r->stop) os_cond_wait(&r->cv, &r->mu);
+		if (!got) break; /* stop, with nothing left queued for this lane */
+		if (l->index == 0) r->busy0 = 1;
+		os_cond_broadcast(&r->cv); /* a queue slot is free (a submitter), lane 0 is busy (the other lanes) */
+		os_mutex_unlock(&r->mu);
+		run_batch(l, job.b, job.ops);
+		os_mutex_lock(&r->mu);
+		if (l->index == 0) r->busy0 = 0;
+		os_cond_broadcast(&r->cv); /* wakes lsio_wait() */
 	}
 	os_mutex_unlock(&r->mu);
-	backend_destroy(r);
+	if (l->index == 0) {
+		backend_destroy(r);
+	} else {
+#if defined(__linux__)
+		http_destroy(l->http);
+		l->http = NULL;
+#endif
+	}
 	return NULL;
+}
+
+/* Every file of the batch is a remote object (and there is one). */
+static int remote_only(const lsio_batch *b)
+{
+	if (!b->file_count || !b->paths || !b->path_offsets) return 0;
+	for (uint64_t f = 0; f < b->file_count; f++)
+		if (!is_remote_path(b->paths + b->path_offsets[f])) return 0;
+	return 1;
 }
 
 LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
@@ -277,6 +361,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	lsio_reader *r = calloc(1, sizeof *r);
 	if (!r) return -ENOMEM;
 	if (opts) r->opts = *opts;
+	r->lanes[0] = (lane){.r = r, .index = 0}; /* an inline reader runs on it too */
 	if (r->opts.backend > LSIO_BACKEND_THREADS || r->opts.queue_depth > LSIO_MAX_QUEUE_DEPTH ||
 	    (r->opts.flags & ~(LSIO_READER_DIRECT | LSIO_READER_INLINE))) {
 		free(r);
@@ -322,7 +407,8 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	}
 	os_mutex_init(&r->mu);
 	os_cond_init(&r->cv);
-	int rc = os_thread_start(&r->thread, service_main, r);
+	for (int i = 0; i < LANES; i++) r->lanes[i] = (lane){.r = r, .index = i};
+	int rc = os_thread_start(&r->lanes[0].thread, lane_main, &r->lanes[0]);
 	if (rc < 0) {
 		os_cond_destroy(&r->cv);
 		os_mutex_destroy(&r->mu);
@@ -336,7 +422,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	rc = r->init_rc;
 	os_mutex_unlock(&r->mu);
 	if (rc < 0) {
-		os_thread_join(r->thread);
+		os_thread_join(r->lanes[0].thread);
 		os_cond_destroy(&r->cv);
 		os_mutex_destroy(&r->mu);
 		fd_keep_destroy(r->keep);
@@ -362,7 +448,9 @@ LSIO_API void lsio_reader_close(lsio_reader *r)
 	r->stop = 1;
 	os_cond_broadcast(&r->cv);
 	os_mutex_unlock(&r->mu);
-	os_thread_join(r->thread); /* finishes a queued or running batch first */
+	/* Each lane finishes its running batch and what is queued first. */
+	for (int i = LANES - 1; i >= 0; i--)
+		if (r->lanes[i].started || i == 0) os_thread_join(r->lanes[i].thread);
 	os_cond_destroy(&r->cv);
 	os_mutex_destroy(&r->mu);
 	fd_keep_destroy(r->keep);
@@ -397,19 +485,24 @@ LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)
 	if (r->owner) { /* inline: run it here and now, on the owner thread only */
 		if (r->owner != &thread_marker) return -EPERM;
 		b->result = 0;
-		run_batch(r, b, ops);
+		run_batch(&r->lanes[0], b, ops);
 		return 0;
 	}
+	/* Remote-only batches that read may go to any lane; STAT alone (fileSizes) stays on lane 0. */
+	int any_lane = (ops & LSIO_OP_READ) && remote_only(b);
 	b->result = 0;
 	__atomic_store_n(&b->state, LSIO_STATE_QUEUED, __ATOMIC_RELEASE);
 	os_mutex_lock(&r->mu);
-	while (r->pending && !r->stop) os_cond_wait(&r->cv, &r->mu); /* one queued batch at a time */
+	while (r->queued_n == LANES && !r->stop) os_cond_wait(&r->cv, &r->mu);
 	if (r->stop) {
 		os_mutex_unlock(&r->mu);
 		return -EBADF;
 	}
-	r->pending = b;
-	r->pending_ops = ops;
+	if (any_lane && r->busy0 && !r->lanes[1].started) {
+		/* The second lane, on first need; without it lane 0 still runs everything. */
+		if (os_thread_start(&r->lanes[1].thread, lane_main, &r->lanes[1]) == 0) r->lanes[1].started = 1;
+	}
+	r->q[r->queued_n++] = (queued){.b = b, .ops = ops, .remote_only = any_lane};
 	os_cond_broadcast(&r->cv);
 	os_mutex_unlock(&r->mu);
 	return 0;

@@ -48,6 +48,8 @@ import { type RemoteOptions, remoteWords } from "./remote_options.ts";
 import { checkBoolean, checkEnum, intOption, options as checkOptions } from "./_strict.ts";
 
 const EBADF = 9;
+/** Batches the native core runs at once per reader (its lanes: LANES in csrc/reader.c). */
+const LANES = 2;
 
 /** Options of {@linkcode Reader.open}. */
 export interface ReaderOptions {
@@ -264,7 +266,10 @@ export const HOT_PATH_LIMITS: { readonly chunks: number; readonly bytes: number;
 
 /**
  * A reader: one native I/O thread with its own io_uring ring (or thread pool),
- * fed one batch at a time. Batches given while one runs wait their turn.
+ * fed one batch at a time; a batch of remote objects only (URLs, s3:// paths)
+ * may also run on a second native thread beside it, so a batch read ahead over
+ * the network has its transfers in flight while the one before it finishes.
+ * Batches given while two run wait their turn, in order.
  *
  * @example
  * ```ts
@@ -285,9 +290,13 @@ export class Reader implements Disposable, AsyncDisposable {
   readonly #pastEof: "error" | "truncate";
   readonly #plan: PlanOptions | "ordered" | false;
   readonly #info: ReaderInfo;
-  #queue: Promise<void> = Promise.resolve();
+  /** Native calls this reader may have at once (the core's lanes, csrc/reader.c); more wait here, in order. */
+  #slots = LANES;
+  readonly #waiting: (() => void)[] = [];
   #running = 0;
-  #current: NativeBatch | undefined;
+  /** Resolves close() once the last batch in flight has finished. */
+  #drained: (() => void) | undefined;
+  readonly #current = new Set<NativeBatch>();
   #closed: Promise<void> | undefined;
   readonly #token = {};
   /** Profiles `plan: { profile: "auto" }` detected, by folder of a batch's first file. */
@@ -495,7 +504,7 @@ export class Reader implements Disposable, AsyncDisposable {
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
     readers.unregister(this.#token);
-    this.#current?.cancel();
+    for (const b of this.#current) b.cancel();
     const handle = this.#handle;
     this.#handle = 0n;
     this.#hot?.close();
@@ -505,7 +514,7 @@ export class Reader implements Disposable, AsyncDisposable {
       releaseCache(cache);
       this.#closed = Promise.resolve();
     } else {
-      this.#closed = this.#queue.then(() => {
+      this.#closed = new Promise<void>((r) => (this.#drained = r)).then(() => {
         this.#lib.readerClose(handle);
         releaseCache(cache);
       });
@@ -575,7 +584,12 @@ export class Reader implements Disposable, AsyncDisposable {
     return this.#readPlanned(batch, options);
   }
 
-  /** Runs ops on the reader's thread, one batch at a time, with progress and abort. */
+  /**
+   * Runs ops on the reader's threads, with progress and abort. The core runs
+   * batches of local files one at a time, and a batch of remote objects only
+   * beside another (its second lane): a batch read ahead over the network has
+   * its transfers in flight while the one before it waits for its last bytes.
+   */
   async #run(batch: NativeBatch, ops: number, options: ReadOptions, flags = 0): Promise<BatchStats> {
     const { signal, onProgress } = options;
     const pastEof = options.pastEof ?? this.#pastEof;
@@ -592,10 +606,8 @@ export class Reader implements Disposable, AsyncDisposable {
       setPlan(batch, plan, detected, asked === "ordered");
     }
     signal?.throwIfAborted();
-    const previous = this.#queue;
-    let release!: () => void;
-    this.#queue = new Promise((r) => (release = r));
     this.#running++;
+    let holds = false;
     let timer: ReturnType<typeof setInterval> | undefined;
     const onAbort = () => batch.cancel();
     const report = () =>
@@ -605,12 +617,14 @@ export class Reader implements Disposable, AsyncDisposable {
         bytesDone: batch.word(BatchWord.bytesDone),
       });
     try {
-      await previous;
+      if (this.#slots > 0) this.#slots--;
+      else await new Promise<void>((r) => this.#waiting.push(r));
+      holds = true;
       if (this.#handle === 0n) throw new LsioError(-EBADF, { op: "the reader is closed" });
       signal?.throwIfAborted();
       signal?.addEventListener("abort", onAbort, { once: true });
       if (onProgress) timer = setInterval(report, options.progressIntervalMs ?? 100);
-      this.#current = batch;
+      this.#current.add(batch);
       const t0 = performance.now();
       // The hot path first where it may serve the batch; the thread reads what it left (or all of it).
       const hot = options.hotPath !== false ? this.#hot : undefined;
@@ -645,11 +659,15 @@ export class Reader implements Disposable, AsyncDisposable {
           : {}),
       };
     } finally {
-      this.#current = undefined;
+      this.#current.delete(batch);
       if (timer !== undefined) clearInterval(timer);
       signal?.removeEventListener("abort", onAbort);
-      this.#running--;
-      release();
+      if (holds) {
+        const next = this.#waiting.shift(); // the slot passes to the next waiting batch, in order
+        if (next) next();
+        else this.#slots++;
+      }
+      if (--this.#running === 0) this.#drained?.();
     }
   }
 }

@@ -8,7 +8,11 @@
  */
 import { checkKeys, intOption } from "./_strict.ts";
 
-/** Remote-object settings ({@linkcode ReaderOptions.remote}, {@linkcode WorkerPoolOptions.remote}). */
+/**
+ * Remote-object settings ({@linkcode ReaderOptions.remote}, {@linkcode WorkerPoolOptions.remote}).
+ * The bounds hold per batch running: a reader runs up to two batches of remote
+ * objects at once (two native threads, each with its own connections).
+ */
 export interface RemoteOptions {
   /** HTTP transfers in flight at once, each on its own keep-alive connection (default 64). */
   inflight?: number;

@@ -94,7 +94,10 @@ typedef struct lsio_reader_opts {
 	 * most half of the fd bound; the rest stays for each batch's own files. */
 	uint32_t keep_open;
 	/* Remote objects (http://, https://, s3:// paths; Linux, libcurl loaded
-	 * at run time). 0 takes each default. */
+	 * at run time). 0 takes each default. A batch of remote objects only may
+	 * run on a second service thread while the first is busy (two such
+	 * batches at once per reader); each thread has its own transfers and
+	 * connection pool, so the bounds below hold per thread. */
 	uint32_t remote_inflight;    /* transfers in flight at once (default 64) */
 	uint32_t remote_connections; /* connections to one host at most (default: remote_inflight) */
 	uint32_t remote_retries;     /* retries + 1 after a retryable failure (default: 5 retries) */
