@@ -10,10 +10,13 @@
  *               bytes go to /dev/null); and two planned rows: LSIO with
  *               `plan: {}` (for URLs the cloud profile: it merges an object's ranges
  *               across gaps ≤ 1 MiB) beside obstore's `get_ranges_async` per
- *               object (object_store coalesces the same way). Both s3-small.
- *   s3-small    the same ranges from a versitygw bucket over the same files,
- *               signed (SigV4); rows: LSIO (Deno, Bun), obstore's S3Store,
- *               `curl --parallel --aws-sigv4`.
+ *               object (object_store coalesces the same way); tensorstore's
+ *               http kvstore (`KvStore.read` with a byte range, the same number
+ *               in flight); zarrita's FetchStore.getRange loops. Both s3-small.
+ *   s3-small    the same ranges from a versitygw bucket of the same bytes (PUT
+ *               once through its S3 API, so the objects have ETags), signed (SigV4); rows: LSIO (Deno, Bun), obstore's S3Store,
+ *               tensorstore's s3 kvstore, fetch and zarrita loops through a
+ *               SigV4-signing fetch, `curl --parallel --aws-sigv4`.
  *   s3-large    8 objects of 256 MiB (quick: 32 MiB) read whole from the same
  *               versitygw, bytes/s: LSIO (one readColumnar call; the cloud
  *               profile splits each object into ranged GETs in flight at once),
@@ -47,6 +50,7 @@ import { ensurePythonPackages } from "./python.ts";
 import { startNginx } from "../tests/_nginx.ts";
 import { startVersitygw } from "../tests/_versitygw.ts";
 import { startToxiproxy } from "./toxiproxy.ts";
+import { putObject } from "./sigv4.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const HERE = new URL(".", import.meta.url).pathname;
@@ -77,6 +81,11 @@ const INFLIGHT = Number(opts.inflight);
 const REPEAT = Math.max(1, Number(opts.repeat) | 0);
 const only = opts.impls?.split(",");
 const BUCKET = "bench";
+/**
+ * s3-small reads the same objects PUT through versitygw's S3 API into a bucket of their own (once; a stamp
+ * file marks it): files copied straight into its folder have no ETag, and tensorstore's s3 kvstore insists on one.
+ */
+const S3_BUCKET = "benchput";
 const KEY = "benchkey", SECRET = "benchsecret";
 
 // 1. Data: OBJECTS files of 1 MiB (seeded bytes) in DATA_DIR/remote/bench/, and the ranges.
@@ -141,6 +150,10 @@ function warmLarge(): void {
 
 // 2. obstore into .tools/pyremote (never globally).
 const pyProblem = ensurePythonPackages(PYDIR, [OBSTORE], ["obstore"]);
+const TENSORSTORE = "tensorstore==0.1.86"; // as bench/zarr_crops.ts
+const tsProblem = opts.workloads.split(",").some((w) => w.endsWith("-small"))
+  ? ensurePythonPackages(PYDIR, [TENSORSTORE], ["tensorstore"])
+  : undefined;
 
 // 3. Servers: nginx and versitygw over the same folder; Toxiproxy in front for added latency.
 const work = fs.mkdtempSync(path.join(Deno.env.get("TMPDIR") ?? "/tmp", "lsio-bench-remote-"));
@@ -149,6 +162,24 @@ const versity = await startVersitygw(dataRoot, KEY, SECRET);
 const vgPort = versity.port;
 const toxi = await startToxiproxy();
 const proxy = toxi.latencyProxy;
+if (opts.workloads.split(",").includes("s3-small")) {
+  const stamp = `${dataRoot}${S3_BUCKET}-${OBJECTS}.uploaded`;
+  const s3 = { endpoint: versity.endpoint, accessKeyId: KEY, secretAccessKey: SECRET };
+  if (!fs.existsSync(stamp)) {
+    console.log(`uploading ${OBJECTS} objects into versitygw (bucket ${S3_BUCKET})`);
+    await putObject(s3, S3_BUCKET, "");
+    let next = 0;
+    const upload = async () => {
+      while (next < names.length) {
+        const name = names[next++];
+        await putObject(s3, S3_BUCKET, name, fs.readFileSync(objDir + name));
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, upload));
+    fs.writeFileSync(stamp, "");
+  }
+  for (const name of names) fs.readFileSync(`${dataRoot}${S3_BUCKET}/${name}`); // into the page cache
+}
 
 interface Row {
   workload: string;
@@ -179,7 +210,9 @@ function runChild(
     timeout: 30 * 60 * 1000,
   });
   if (r.status !== 0) {
-    throw new Error(`${path.basename(cmd)} exited ${r.status}: ${(r.stderr || "").trim().slice(-400)}`);
+    throw new Error(
+      `${path.basename(cmd)} exited ${r.status ?? `on ${r.signal}`}: ${(r.stderr || "").trim().slice(-400)}`,
+    );
   }
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
@@ -227,12 +260,13 @@ for (const workload of workloads) {
     const upstream = s3 ? vgPort : nginx.port;
     const port = ms > 0 ? await proxy(`${workload}-${ms}`, upstream, ms) : upstream;
     const base = `http://127.0.0.1:${port}`;
-    const urls = names.map((n) => `${base}/${BUCKET}/${n}`);
+    const bucket = s3 ? S3_BUCKET : BUCKET;
+    const urls = names.map((n) => `${base}/${bucket}/${n}`);
     const s3conf = { endpoint: base, accessKeyId: KEY, secretAccessKey: SECRET };
     const spec = (impl: string) =>
       JSON.stringify({
         impl,
-        paths: s3 ? names.map((n) => `s3://${BUCKET}/${n}`) : urls,
+        paths: s3 ? names.map((n) => `s3://${bucket}/${n}`) : urls,
         ranges,
         size: SIZE,
         concurrency: INFLIGHT,
@@ -242,8 +276,8 @@ for (const workload of workloads) {
     const pySpec = (grouped: boolean) =>
       JSON.stringify({
         grouped,
-        base: `${base}/${BUCKET}/`,
-        bucket: BUCKET,
+        base: `${base}/${bucket}/`,
+        bucket,
         keys: names,
         ranges,
         size: SIZE,
@@ -285,6 +319,14 @@ for (const workload of workloads) {
           return runChild("python3", [`${HERE}remote_peer.py`, pySpec(true)], { PYTHONPATH: PYDIR });
         },
       },
+      {
+        impl: "tensorstore",
+        label: `tensorstore ${TENSORSTORE.split("==")[1]} ${s3 ? "s3" : "http"} kvstore read (Python)`,
+        run: () => {
+          if (pyProblem ?? tsProblem) throw new Error(pyProblem ?? tsProblem);
+          return runChild("python3", [`${HERE}remote_tensorstore.py`, pySpec(false)], { PYTHONPATH: PYDIR });
+        },
+      },
       // Over s3 every fetch is SigV4-signed in JavaScript (bench/sigv4.ts), as a user without an S3 SDK does.
       {
         impl: "fetch-deno",
@@ -306,7 +348,7 @@ for (const workload of workloads) {
         label: "curl --parallel (to /dev/null)",
         run: () =>
           runCurl(
-            s3 ? names.map((n) => `${base}/${BUCKET}/${n}`) : urls,
+            urls,
             ranges,
             s3
               ? [
@@ -524,6 +566,7 @@ for (const workload of workloads.filter((w) => w !== "s3-large")) {
       rate("obstore-ranges"),
       1.2,
     );
+    say("LSIO (a GET per range) ÷ tensorstore kvstore reads", rate("lsio-deno"), rate("tensorstore"), 1.2);
     say("LSIO (a GET per range) ÷ the faster fetch loop", rate("lsio-deno"), fetchBest || undefined, 2);
     say("LSIO planned ÷ the faster fetch loop", rate("lsio-deno-planned"), fetchBest || undefined, 2);
   }

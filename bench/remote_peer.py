@@ -137,5 +137,6 @@ async def main_grouped(spec, store, pairs, n, size, slab):
     print(json.dumps({"seconds": best, "checksum": checksum(slab, n, size)}))
 
 
-_spec = json.loads(sys.argv[-1])
-asyncio.run(main_large(_spec) if "mode" in _spec else main(_spec))
+if __name__ == "__main__":
+    _spec = json.loads(sys.argv[-1])
+    asyncio.run(main_large(_spec) if "mode" in _spec else main(_spec))

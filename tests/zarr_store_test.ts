@@ -1,11 +1,13 @@
 // LsioStore: every array zarr-python wrote into the shared fixtures reads the
 // same through zarrita + LsioStore as through zarrita + its own
-// FileSystemStore; concurrent reads are one batch; bad keys are refused.
+// FileSystemStore; concurrent reads are one batch; bad keys are refused; over
+// HTTP a shard's chunks asked for in one turn are merged into one GET.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import { LsioStore } from "../zarr.ts";
+import { LsioStore, writeShardedArray } from "../zarr.ts";
+import { rangeServer } from "./_range_server.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { removeDir, tempDir } from "./_helpers.ts";
 import { env, test } from "./_shim.ts";
@@ -94,4 +96,41 @@ test("zarr: missing keys are undefined; keys outside the root are refused, never
   const e = await assertRejects(() => store.getRange("/inside", { offset: 2, length: 100 }));
   assert(String(e).includes("inside"), String(e));
   removeDir(dir);
+});
+
+test("zarr: LsioStore over HTTP merges a shard's chunk ranges of one turn into fewer GETs (cloud profile)", async () => {
+  const dir = tempDir("lsio-zarr-store-http-");
+  const shape = [64, 64];
+  const data = Uint16Array.from({ length: 64 * 64 }, (_, i) => (i * 2654435761) >>> 16);
+  await writeShardedArray(path.join(dir, "a.zarr"), data, {
+    shape,
+    dtype: "uint16",
+    shardShape: [32, 32],
+    chunkShape: [8, 8],
+    codecs: "raw",
+  });
+  const server = await rangeServer(dir);
+  try {
+    // A column of chunks: four chunks of one shard, not adjacent in it (row-major: three chunks between each).
+    const sel = [zarr.slice(0, 32), zarr.slice(0, 8)];
+    const want: number[] = [];
+    for (let y = 0; y < 32; y++) want.push(...data.subarray(y * 64, y * 64 + 8));
+    const getsOf = async (readerOptions?: { plan: "ordered" }) => {
+      await using store = await LsioStore.open(server.url + "a.zarr", { readerOptions });
+      const arr = await zarr.open.v3(zarr.root(store).resolve("/"), { kind: "array" });
+      await zarr.get(arr, [zarr.slice(32, 40), zarr.slice(32, 40)]); // metadata and another shard's index: read before
+      const gets = server.gets;
+      const got = await zarr.get(arr, sel);
+      assertEquals(Array.from(got.data as Uint16Array), want);
+      return server.gets - gets;
+    };
+    const ordered = await getsOf({ plan: "ordered" });
+    const cloud = await getsOf();
+    // ordered: the shard index, then one GET per chunk; cloud: the index, then the four chunks in one GET.
+    assertEquals(ordered, 1 + 4, `in-order merging only: ${ordered} GETs`);
+    assertEquals(cloud, 1 + 1, `the cloud profile: ${cloud} GETs`);
+  } finally {
+    await server.close();
+    removeDir(dir);
+  }
 });

@@ -1,8 +1,9 @@
 /**
- * `LsioStore`: a zarrita store over a local directory whose reads go through
- * LSIO. Every `get`/`getRange` made in the same event-loop turn — zarrita
- * asks for all the chunks of a selection at once — is gathered into one LSIO
- * batch: one native call reads them all.
+ * `LsioStore`: a zarrita store over a local directory, an `s3://` prefix or
+ * an `http(s)://` URL, whose reads go through LSIO. Every `get`/`getRange`
+ * made in the same event-loop turn — zarrita asks for all the chunks of a
+ * selection at once — is gathered into one LSIO batch: one native call reads
+ * them all.
  *
  * @module
  */
@@ -27,7 +28,13 @@ export type RangeQuery = { offset: number; length: number } | { suffixLength: nu
 export interface LsioStoreOptions {
   /** A reader to share (not closed by the store); default: the store opens its own. */
   reader?: Reader;
-  /** Options for the store's own reader. */
+  /**
+   * Options for the store's own reader. Over an object store (`s3://`,
+   * `http(s)://` roots) every batch is planned with the `cloud` profile — an
+   * object's ranges asked for in one turn are sorted and merged across small
+   * gaps into fewer GETs, with a shared reader too — unless `plan` is given
+   * here; local roots use the reader's plan.
+   */
   readerOptions?: ReaderOptions;
   /**
    * A RAM cache of raw byte ranges for the store's reads (see
@@ -54,10 +61,10 @@ const schedule: (fn: () => void) => void = (globalThis as { setImmediate?: (fn: 
   ((fn) => setTimeout(fn, 0));
 
 /**
- * A read-only zarrita store over a directory, reading through LSIO. Use it
- * wherever zarrita takes a store (`zarr.open`, `zarr.get`). Missing keys give
- * `undefined`; keys that would leave the root (`..`, NUL bytes) are refused
- * with a `TypeError` and never read.
+ * A read-only zarrita store over a directory or an object-store prefix,
+ * reading through LSIO. Use it wherever zarrita takes a store (`zarr.open`,
+ * `zarr.get`). Missing keys give `undefined`; keys that would leave the root
+ * (`..`, NUL bytes) are refused with a `TypeError` and never read.
  *
  * @example
  * ```ts
@@ -78,12 +85,21 @@ export class LsioStore implements AsyncDisposable {
   #pending: Pending[] = [];
   #scheduled = false;
   readonly #stats: LsioStoreStats = { batches: 0, requests: 0 };
+  /** The plan of every batch: undefined, the reader's own. */
+  readonly #plan: ReadOptions["plan"];
 
   /** The range cache every read goes through (a reference held until close), if any. */
   #cache: { lib: Native; handle: bigint } | undefined;
 
-  private constructor(root: string, reader: Reader, ownsReader: boolean, cache?: { lib: Native; handle: bigint }) {
+  private constructor(
+    root: string,
+    reader: Reader,
+    ownsReader: boolean,
+    plan: ReadOptions["plan"],
+    cache?: { lib: Native; handle: bigint },
+  ) {
     this.#cache = cache;
+    this.#plan = plan;
     this.root = root;
     this.#reader = reader;
     this.#ownsReader = ownsReader;
@@ -113,7 +129,11 @@ export class LsioStore implements AsyncDisposable {
     }
     const reader = options.reader ?? await Reader.open({ plan: "ordered", ...options.readerOptions });
     const cache = options.cache === undefined ? undefined : retainCache(options.cache);
-    return new LsioStore(full, reader, options.reader === undefined, cache);
+    // An object store's profile (cloud) sorts and merges the ranges zarrita asks for in one turn — a sharded
+    // array's chunks of one shard — into fewer GETs; local roots keep the reader's cheap in-order merging.
+    const profile = storageOf(full).profile;
+    const plan = options.readerOptions?.plan === undefined && profile ? { profile } : undefined;
+    return new LsioStore(full, reader, options.reader === undefined, plan, cache);
   }
 
   /** Batches and requests so far. */
@@ -199,6 +219,7 @@ export class LsioStore implements AsyncDisposable {
     this.#stats.requests += batch.length;
     try {
       const through: ReadOptions & CacheOverride = this.#cache ? { [CACHE]: this.#cache.handle } : {};
+      if (this.#plan !== undefined) through.plan = this.#plan;
       const results = await this.#reader.read(batch.map((p) => p.request), through);
       results.forEach((r, i) => {
         const p = batch[i];
