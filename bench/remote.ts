@@ -35,7 +35,8 @@
  *   deno run -A bench/remote.ts [--quick] [--workloads=http-small,s3-small,s3-large] [--latency=0,10]
  *                               [--inflight=64] [--repeat=N] [--impls=lsio-deno,obstore,…]
  *
- * Results: bench/results/remote.json (quick: bench/results/quick/remote.json).
+ * Results: bench/results/remote.json (quick: bench/results/quick/remote.json;
+ * a subset of rows, workloads or latencies: bench/results/partial/remote.json).
  *
  * @module
  */
@@ -584,7 +585,9 @@ for (const ms of latencies) {
     );
   }
 }
-const out = quick ? `${RESULTS_DIR}quick/` : RESULTS_DIR;
+// A subset (some rows, workloads or latencies) goes to partial/: it must not replace the full run's record.
+const subset = only !== undefined || opts.workloads !== "http-small,s3-small,s3-large" || opts.latency !== "0,10";
+const out = quick ? `${RESULTS_DIR}quick/` : subset ? `${RESULTS_DIR}partial/` : RESULTS_DIR;
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(`${out}remote.json`, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + "\n");
 console.log(`\nresults: ${out}remote.json`);

@@ -68,13 +68,18 @@ async def main_large(spec):
     print(json.dumps({"seconds": best, "checksum": large_checksum(slab)}))
 
 
-async def main(spec):
+def load_ranges(spec):
+    """The spec's (object, offset) pairs, their count, the range size and a slab for them."""
     pairs = array("i")
     with open(spec["ranges"], "rb") as f:
         pairs.frombytes(f.read())
     n = len(pairs) // 2
     size = spec["size"]
-    slab = bytearray(n * size)
+    return pairs, n, size, bytearray(n * size)
+
+
+async def main(spec):
+    pairs, n, size, slab = load_ranges(spec)
     if spec.get("s3"):
         s3 = spec["s3"]
         store = S3Store(

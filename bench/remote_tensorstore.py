@@ -8,11 +8,10 @@ import json
 import os
 import sys
 import time
-from array import array
 
 import tensorstore as ts
 
-from remote_peer import checksum
+from remote_peer import checksum, load_ranges
 
 
 def open_store(spec):
@@ -38,12 +37,7 @@ def open_store(spec):
 
 
 def main(spec):
-    pairs = array("i")
-    with open(spec["ranges"], "rb") as f:
-        pairs.frombytes(f.read())
-    n = len(pairs) // 2
-    size = spec["size"]
-    slab = bytearray(n * size)
+    pairs, n, size, slab = load_ranges(spec)
     store = open_store(spec)
     keys = spec["keys"]
     window = spec["concurrency"]
