@@ -200,6 +200,7 @@ typedef struct run_ctx {
 	plan *p;
 	tally t;
 	const s3_settings *s3;
+	const char *ca_file; /* CURLOPT_CAINFO; NULL: libcurl's default bundle */
 	const uint8_t *need; /* HEAD run: [file_count] files to size; NULL: a GET run */
 	uint64_t next;       /* the next file (HEAD) or unit (GET) to start */
 } run_ctx;
@@ -711,7 +712,13 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 	} else {
 		curl.easy_setopt(e, CURLOPT_URL, path);
 	}
+	/* https: HTTP/2 where ALPN offers it; a transfer waits for the host's first connection to say so, so
+	 * a batch's transfers share it as streams instead of each opening (and handshaking) its own. */
+	const char *target = is_s3_path(path) ? x->url : path;
+	if (strncmp(target, "https://", 8) == 0) curl.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	curl.easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	/* Reset above to libcurl's defaults (its built-in CA bundle); a reader's own CAs replace them. */
+	if (c->ca_file) curl.easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 	x->ctx = c;
 	curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -1010,16 +1017,16 @@ static void drive(run_ctx *c)
 	}
 }
 
-int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3)
+int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3, const char *ca_file)
 {
-	run_ctx c = {.hb = hb, .b = b, .s3 = s3, .need = need};
+	run_ctx c = {.hb = hb, .b = b, .s3 = s3, .ca_file = ca_file, .need = need};
 	drive(&c);
 	return 0;
 }
 
-int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3)
+int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, const char *ca_file)
 {
-	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3};
+	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file};
 	drive(&c);
 	finish_rest(b, p, &c.t, c.next, live_load(b->cancel) ? -ECANCELED : 0, 0);
 	tally_flush(b, &c.t);

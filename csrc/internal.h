@@ -177,9 +177,9 @@ int http_available(void);
 int http_create(http_backend **out, const lsio_reader_info *limits);
 void http_destroy(http_backend *hb);
 /* HEADs every file f with need[f]: file_size[f] = its size or -errno. */
-int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3);
+int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3, const char *ca_file);
 /* Reads every live unit (the caller parks the requests of local files). */
-int http_read(http_backend *hb, lsio_batch *b, struct plan *p, const s3_settings *s3);
+int http_read(http_backend *hb, lsio_batch *b, struct plan *p, const s3_settings *s3, const char *ca_file);
 
 /* Register the batch's files with the ring only when it reads each file at
  * least this many times on average (registration is a syscall per file). */

@@ -11,6 +11,8 @@
  * so the event loop stays free — or poll batch->state. */
 #include "unit.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,7 @@ struct lsio_reader {
 	pool_backend *pool;
 	fd_keep *keep; /* files kept open across batches, or NULL */
 	s3_settings s3; /* how s3:// paths are reached (lsio_reader_set_s3) */
+	char *ca_file;  /* the CAs https transfers trust (lsio_reader_set_tls); NULL: the system's */
 	lane lanes[LANES]; /* inline readers: lane 0 only, run on the owner thread */
 	os_mutex mu;
 	os_cond cv;
@@ -152,7 +155,7 @@ static int read_live(lane *l, lsio_batch *b, uint32_t ops, int remote)
 	}
 	if (rc == 0) {
 #if defined(__linux__)
-		if (remote) rc = http_read(l->http, b, p, &r->s3);
+		if (remote) rc = http_read(l->http, b, p, &r->s3, r->ca_file);
 		else if (r->uring) rc = uring_read(r->uring, b, p, r->info.max_open_files, direct, r->keep);
 		else
 #endif
@@ -207,7 +210,7 @@ static void stat_remote(lane *l, lsio_batch *b, const uint8_t *remote, uint32_t 
 	for (uint64_t f = 0; f < b->file_count; f++)
 		if (remote[f]) b->file_size[f] = rc < 0 ? rc : LSIO_SIZE_UNKNOWN;
 #if defined(__linux__)
-	if (rc == 0) http_stat(l->http, b, need, &l->r->s3);
+	if (rc == 0) http_stat(l->http, b, need, &l->r->s3, l->r->ca_file);
 #endif
 	free(need);
 }
@@ -441,6 +444,7 @@ LSIO_API void lsio_reader_close(lsio_reader *r)
 		backend_destroy(r);
 		fd_keep_destroy(r->keep);
 		s3_settings_free(&r->s3);
+		free(r->ca_file);
 		free(r);
 		return;
 	}
@@ -455,6 +459,7 @@ LSIO_API void lsio_reader_close(lsio_reader *r)
 	os_mutex_destroy(&r->mu);
 	fd_keep_destroy(r->keep);
 	s3_settings_free(&r->s3);
+	free(r->ca_file);
 	free(r);
 }
 
@@ -469,6 +474,25 @@ LSIO_API int lsio_reader_set_s3(lsio_reader *r, const lsio_s3_config *cfg)
 {
 	if (!r) return -EINVAL;
 	return s3_settings_set(&r->s3, cfg);
+}
+
+LSIO_API int lsio_reader_set_tls(lsio_reader *r, const lsio_tls_config *cfg)
+{
+	if (!r || (cfg && cfg->flags)) return -EINVAL;
+	char *ca = NULL;
+	if (cfg && cfg->ca_file) {
+		/* Refused now, not as every chunk's TLS error later. */
+		FILE *f = fopen(cfg->ca_file, "rb");
+		if (!f) return errno ? -errno : -ENOENT;
+		fclose(f);
+		size_t n = strlen(cfg->ca_file) + 1;
+		ca = malloc(n);
+		if (!ca) return -ENOMEM;
+		memcpy(ca, cfg->ca_file, n);
+	}
+	free(r->ca_file);
+	r->ca_file = ca;
+	return 0;
 }
 
 LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)

@@ -32,6 +32,8 @@ const symbols = {
   lsio_run: { args: ["ptr", "buffer", "u32"], returns: "i32" },
   /** int lsio_reader_set_s3(lsio_reader *reader, const lsio_s3_config *cfg) */
   lsio_reader_set_s3: { args: ["ptr", "buffer"], returns: "i32" },
+  /** int lsio_reader_set_tls(lsio_reader *reader, const lsio_tls_config *cfg) */
+  lsio_reader_set_tls: { args: ["ptr", "buffer"], returns: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { args: ["i32"], returns: "i32" },
   /** int lsio_cache_open(const lsio_cache_opts *opts, lsio_cache **out) */
@@ -79,6 +81,7 @@ export function openNative(path: string): Native {
     readerClose: (h) => s.lsio_reader_close(Number(h)),
     readerInfo: (h, info) => s.lsio_reader_get_info(Number(h), info),
     readerSetS3: (h, cfg) => s.lsio_reader_set_s3(Number(h), cfg),
+    readerSetTls: (h, cfg) => s.lsio_reader_set_tls(Number(h), cfg),
     run: async (h, batch, ops) => {
       const rc = s.lsio_submit(Number(h), batch, ops);
       if (rc < 0) return rc;

@@ -26,6 +26,8 @@ const symbols = {
   lsio_run: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   /** int lsio_reader_set_s3(lsio_reader *reader, const lsio_s3_config *cfg) */
   lsio_reader_set_s3: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** int lsio_reader_set_tls(lsio_reader *reader, const lsio_tls_config *cfg) */
+  lsio_reader_set_tls: { parameters: ["pointer", "buffer"], result: "i32" },
   /** int lsio_pin_thread(int32_t cpu) */
   lsio_pin_thread: { parameters: ["i32"], result: "i32" },
   /** int lsio_cache_open(const lsio_cache_opts *opts, lsio_cache **out) */
@@ -70,6 +72,7 @@ export function openNative(path: string): Native {
     readerClose: (h) => s.lsio_reader_close(ptr(h)),
     readerInfo: (h, info) => s.lsio_reader_get_info(ptr(h), info),
     readerSetS3: (h, cfg) => s.lsio_reader_set_s3(ptr(h), cfg),
+    readerSetTls: (h, cfg) => s.lsio_reader_set_tls(ptr(h), cfg),
     run: (h, batch, ops) => s.lsio_run_async(ptr(h), batch, ops),
     runSync: (h, batch, ops) => s.lsio_run(ptr(h), batch, ops),
     pinThread: (cpu) => s.lsio_pin_thread(cpu),

@@ -22,6 +22,8 @@ export interface Native {
   readerClose(handle: bigint): void;
   /** `lsio_reader_set_s3(handle, cfg)`: `cfg` holds {@linkcode S3_CONFIG_WORDS} words (C copies the strings). */
   readerSetS3(handle: bigint, cfg: BigUint64Array): number;
+  /** `lsio_reader_set_tls(handle, cfg)`: `cfg` holds {@linkcode TLS_CONFIG_WORDS} words (C copies the string). */
+  readerSetTls(handle: bigint, cfg: BigUint64Array): number;
   /** `lsio_reader_get_info(handle, info)`. */
   readerInfo(handle: bigint, info: Uint32Array): number;
   /** Runs `lsio_run(handle, batch, ops)` without blocking the JS thread. */
@@ -149,8 +151,15 @@ export const S3ConfigWord = {
 export const S3_CONFIG_WORDS = 6;
 /** `LSIO_S3_PATH_STYLE`. */
 export const S3_PATH_STYLE = 1n;
+/** Word indices of `lsio_tls_config` (csrc/include/lsio.h): the CA bundle's path, then flags. */
+export const TlsConfigWord = {
+  caFile: 0,
+  flags: 1,
+} as const;
+/** Words in `lsio_tls_config`. */
+export const TLS_CONFIG_WORDS = 2;
 /** The ABI version this TypeScript code speaks. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /**
  * Word indices of `lsio_reduction` (csrc/include/lsio.h), one 64-bit word

@@ -32,6 +32,7 @@ const TASK_REMOTE_ERRORS = 256;
 const REMOTE_RUN_BUFFERS = 4;
 import { TYPED_ARRAYS } from "./dtype.ts";
 import { s3Words } from "./_s3_words.ts";
+import { setReaderTls } from "./_tls_words.ts";
 import type { ResolvedS3 } from "./s3_config.ts";
 
 /** main → worker: set up. */
@@ -49,6 +50,8 @@ export interface InitMessage {
   keepOpen: number;
   /** lsio_reader_opts words 6..10 (remote_inflight … remote_retry_ms). */
   remote: Uint32Array;
+  /** The CA bundle https transfers trust (RemoteOptions.caFile); undefined: the system's. */
+  caFile: string | undefined;
   /** How s3:// paths are reached (resolved once, in the main thread). */
   s3: ResolvedS3;
 }
@@ -106,6 +109,11 @@ async function init(m: InitMessage): Promise<void> {
   const s3 = lib.readerSetS3(handle, s3Words(lib, m.s3));
   if (s3 < 0) {
     post({ type: "ready", worker: me, error: s3 });
+    return;
+  }
+  const tls = setReaderTls(lib, handle, m.caFile);
+  if (tls < 0) {
+    post({ type: "ready", worker: me, error: tls });
     return;
   }
   const info = new Uint32Array(OPTS_WORDS);

@@ -60,7 +60,7 @@ import { checkS3Options } from "./_s3_words.ts";
 import { PROFILES } from "./profiles.ts";
 import type { Storage } from "./_storage.ts";
 import { type ResolvedS3, resolveS3Config, type S3Options } from "./s3_config.ts";
-import { type RemoteOptions, remoteWords } from "./remote_options.ts";
+import { caFileOf, type RemoteOptions, remoteWords } from "./remote_options.ts";
 
 /** The remote words of lsio_reader_opts (6..10) a worker's reader takes, checked once here. */
 function remoteOpts(remote: RemoteOptions | undefined): Uint32Array {
@@ -125,6 +125,7 @@ const REDUCE_DTYPES = [
 
 type PoolConfig = Required<Omit<WorkerPoolOptions, "backend" | "pastEof" | "s3" | "remote" | "cache">> & {
   remote: Uint32Array;
+  caFile: string | undefined;
   backend: "auto" | "io_uring" | "threads";
   pastEof: "error" | "truncate";
   s3: ResolvedS3;
@@ -464,6 +465,7 @@ export class WorkerPool implements AsyncDisposable {
       mergeMax: intOption(options.mergeMax, "mergeMax", 0, 2 ** 30) ?? 256 * KiB,
       scratchBytes: intOption(options.scratchBytes, "scratchBytes", 0, 2 ** 30) ?? 64 * KiB,
       remote: remoteOpts(options.remote),
+      caFile: caFileOf(options.remote),
       s3: resolveS3Config(checkS3Options(options.s3)),
     };
     const cache = options.cache === undefined ? undefined : retainCache(options.cache);
@@ -1008,6 +1010,7 @@ async function spawn(
     bufferBytes: number;
     scratchBytes: number;
     remote: Uint32Array;
+    caFile: string | undefined;
     s3: ResolvedS3;
   },
   cores: number,
@@ -1025,6 +1028,7 @@ async function spawn(
     bufferBytes: o.bufferBytes,
     scratchBytes: o.scratchBytes,
     remote: o.remote,
+    caFile: o.caFile,
     s3: o.s3,
   };
   const ready = await new Promise<{ pinned: number; backend: number; error?: number }>((resolve, reject) => {

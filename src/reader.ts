@@ -44,7 +44,8 @@ import type { PlanThresholds } from "./profiles.ts";
 import { type BatchStats, ColumnarResult, ReadPlan, takeBatch } from "./read_results.ts";
 import { checkS3Options, s3Words } from "./_s3_words.ts";
 import { resolveS3Config, type S3Options } from "./s3_config.ts";
-import { type RemoteOptions, remoteWords } from "./remote_options.ts";
+import { caFileOf, type RemoteOptions, remoteWords } from "./remote_options.ts";
+import { setReaderTls } from "./_tls_words.ts";
 import { checkBoolean, checkEnum, intOption, options as checkOptions } from "./_strict.ts";
 
 const EBADF = 9;
@@ -150,8 +151,8 @@ export interface ReaderInfo {
   maxOpenFiles: number;
   /** Pool size (threads backend). */
   threads: number;
-  /** The remote-object settings in force (defaults filled in). */
-  remote: Required<RemoteOptions>;
+  /** The remote-object settings in force (defaults filled in; `caFile` undefined: the system's CAs). */
+  remote: Required<Omit<RemoteOptions, "caFile">> & { caFile: string | undefined };
   /** Where the native library was loaded from. */
   libraryPath: string;
 }
@@ -326,7 +327,14 @@ export class Reader implements Disposable, AsyncDisposable {
       ringFlags: info[2],
       maxOpenFiles: info[3],
       threads: info[4],
-      remote: { inflight: info[6], connections: info[7], retries: info[8], stallMs: info[9], retryMs: info[10] },
+      remote: {
+        inflight: info[6],
+        connections: info[7],
+        retries: info[8],
+        stallMs: info[9],
+        retryMs: info[10],
+        caFile: options.remote?.caFile,
+      },
       libraryPath: lib.path,
     };
     readers.register(this, { lib, handle, cache }, this.#token);
@@ -367,6 +375,13 @@ export class Reader implements Disposable, AsyncDisposable {
       lib.readerClose(out[0]);
       releaseCache(cache);
       throw new LsioError(set, { op: "set the reader's S3 settings" });
+    }
+    const caFile = caFileOf(options.remote);
+    const tls = setReaderTls(lib, out[0], caFile);
+    if (tls < 0) {
+      lib.readerClose(out[0]);
+      releaseCache(cache);
+      throw new LsioError(tls, { path: caFile, op: "read the CA file (remote.caFile)" });
     }
     return new Reader(lib, out[0], options, opts, cache);
   }

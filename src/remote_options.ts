@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkKeys, intOption } from "./_strict.ts";
+import { checkKeys, describe, intOption } from "./_strict.ts";
 
 /**
  * Remote-object settings ({@linkcode ReaderOptions.remote}, {@linkcode WorkerPoolOptions.remote}).
@@ -24,9 +24,16 @@ export interface RemoteOptions {
   stallMs?: number;
   /** No retry of a chunk starts later than this after its first try (default 30000 ms). */
   retryMs?: number;
+  /**
+   * A PEM file of the certificate authorities `https://` transfers trust
+   * instead of the system's (a private CA; a test server's self-signed
+   * certificate). Checked when the reader opens: a file that cannot be read is
+   * an {@linkcode LsioError} naming it.
+   */
+  caFile?: string;
 }
 
-const KEYS = ["inflight", "connections", "retries", "stallMs", "retryMs"] as const;
+const KEYS = ["inflight", "connections", "retries", "stallMs", "retryMs", "caFile"] as const;
 
 /** Words 6..10 of lsio_reader_opts (remote_inflight … remote_retry_ms) from the options, checked. */
 export function remoteWords(remote: RemoteOptions | undefined, opts: Uint32Array): void {
@@ -39,4 +46,14 @@ export function remoteWords(remote: RemoteOptions | undefined, opts: Uint32Array
   opts[8] = retries === undefined ? 0 : retries + 1; // C: retries + 1, 0 the default
   opts[9] = intOption(remote.stallMs, "remote.stallMs", 1000, 2 ** 31) ?? 0;
   opts[10] = intOption(remote.retryMs, "remote.retryMs", 0, 2 ** 31) ?? 0;
+  caFileOf(remote);
+}
+
+/** `remote.caFile`, checked: a non-empty path without NUL bytes, or undefined. */
+export function caFileOf(remote: RemoteOptions | undefined): string | undefined {
+  const f = remote?.caFile;
+  if (f !== undefined && (typeof f !== "string" || f.length === 0 || f.includes("\0"))) {
+    throw new TypeError(`remote.caFile is a non-empty path without NUL bytes, got ${describe(f)}`);
+  }
+  return f;
 }

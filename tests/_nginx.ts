@@ -1,6 +1,7 @@
 // nginx (Debian's) serving a folder on 127.0.0.1, for the remote-storage
-// tests: a real HTTP/1.1 server with keep-alive and byte ranges. Started by
-// the test that needs it (one process, no master, no daemon), stopped after.
+// tests: a real HTTP/1.1 server with keep-alive and byte ranges (and, given a
+// certificate, https with HTTP/2). Started by the test that needs it (one
+// process, no master, no daemon), stopped after.
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -35,6 +36,48 @@ export async function waitForHttp(url: string, ms = 20_000, child?: ChildProcess
   throw new Error(`nothing answered on ${url} within ${ms} ms`);
 }
 
+/** A self-signed certificate for 127.0.0.1 and its key (PEM files in `dir`), made by openssl. */
+export function makeCertificate(dir: string): { cert: string; key: string } {
+  const cert = path.join(dir, "cert.pem"), key = path.join(dir, "key.pem");
+  const r = spawnSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+  ], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+  return { cert, key };
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:`port`, or throws after `ms`. */
+export async function waitForPort(port: number, ms = 20_000, child?: ChildProcess): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) throw new Error(`the server on port ${port} exited (${child.exitCode})`);
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listened on port ${port} within ${ms} ms`);
+}
+
 /** Stops a server process the test started (SIGTERM) and waits until it is gone. */
 export function stopProcess(child: ChildProcess | undefined): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -45,9 +88,11 @@ export function stopProcess(child: ChildProcess | undefined): Promise<void> {
 }
 
 export interface Nginx {
-  /** `http://127.0.0.1:PORT/`: a file ROOT/x is URL + "x". */
+  /** `http://127.0.0.1:PORT/` (`https://` with `tls`): a file ROOT/x is URL + "x". */
   url: string;
   port: number;
+  /** Where requests are logged with `accessLog`. */
+  accessLog: string;
   stop(): Promise<void>;
 }
 
@@ -63,8 +108,17 @@ export function ensureNginx(): void {
   if (r.status !== 0 || !fs.existsSync(NGINX)) throw new Error(`could not install nginx:\n${r.stdout}\n${r.stderr}`);
 }
 
+export interface NginxOptions {
+  /** Worker processes (default 1). */
+  workers?: number;
+  /** Serve https (and HTTP/2, offered by ALPN) with this certificate and key (PEM files). */
+  tls?: { cert: string; key: string };
+  /** Log each request as "PROTOCOL STATUS CONNECTION RANGE" to {@linkcode Nginx.accessLog}. */
+  accessLog?: boolean;
+}
+
 /** nginx serving `root` on 127.0.0.1 (its config, logs and pid in `work`). */
-export async function startNginx(root: string, work: string, options: { workers?: number } = {}): Promise<Nginx> {
+export async function startNginx(root: string, work: string, options: NginxOptions = {}): Promise<Nginx> {
   const workers = options.workers ?? 1;
   ensureNginx();
   const port = await freePort();
@@ -81,24 +135,35 @@ pid ${work}/nginx.pid;
 error_log ${work}/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
+${
+      options.accessLog
+        ? `  log_format lsio '$server_protocol $status $connection "$http_range"';\n  access_log ${work}/access.log lsio;`
+        : "  access_log off;"
+    }
 ${temps}
   keepalive_requests 1000000;
   keepalive_timeout 60s;
   server {
-    listen 127.0.0.1:${port};
-    root ${root};
+    listen 127.0.0.1:${port}${options.tls ? " ssl http2" : ""};
+${
+      options.tls
+        ? `    ssl_certificate ${options.tls.cert};\n    ssl_certificate_key ${options.tls.key};\n`
+        : ""
+    }    root ${root};
     location / { }
   }
 }
 `,
   );
   const child = spawn(NGINX, ["-c", conf, "-p", work], { stdio: "ignore" });
-  const url = `http://127.0.0.1:${port}/`;
-  await waitForHttp(url, 20_000, child);
+  const url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}/`;
+  // https: this process does not trust the certificate, so wait for the port instead of an answer.
+  if (options.tls) await waitForPort(port, 20_000, child);
+  else await waitForHttp(url, 20_000, child);
   return {
     url,
     port,
+    accessLog: path.join(work, "access.log"),
     stop: () => stopProcess(child),
   };
 }

@@ -1,5 +1,5 @@
 // The word layout of every struct TypeScript fills for C (lsio_batch,
-// lsio_reduction, lsio_box_copy, lsio_s3_config, lsio_cache_*) is read from the C compiler, not kept in step
+// lsio_reduction, lsio_box_copy, lsio_s3_config, lsio_tls_config, lsio_cache_*) is read from the C compiler, not kept in step
 // by hand: the fields of each struct are parsed out of csrc/include/lsio.h, a
 // small C program printing their offsetof/sizeof is built with the repo's
 // zig, and the TypeScript word tables (ffi/native.ts) must match it exactly:
@@ -23,6 +23,8 @@ import {
   ReductionWord,
   S3_CONFIG_WORDS,
   S3ConfigWord,
+  TLS_CONFIG_WORDS,
+  TlsConfigWord,
 } from "../ffi/native.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { env, test } from "./_shim.ts";
@@ -50,6 +52,7 @@ const TABLES: { struct: string; words: Record<string, number>; count: number }[]
   { struct: "lsio_reduction", words: ReductionWord, count: REDUCTION_WORDS },
   { struct: "lsio_box_copy", words: BoxCopyWord, count: BOX_COPY_WORDS },
   { struct: "lsio_s3_config", words: S3ConfigWord, count: S3_CONFIG_WORDS },
+  { struct: "lsio_tls_config", words: TlsConfigWord, count: TLS_CONFIG_WORDS },
   { struct: "lsio_cache_opts", words: CacheOptsWord, count: CACHE_OPTS_WORDS },
   { struct: "lsio_cache_stats", words: CacheStatsWord, count: CACHE_STATS_WORDS },
 ];
@@ -88,7 +91,7 @@ function compiledLayout(fields: Record<string, string[]>): Record<string, { size
   }
 }
 
-test("abi: the TypeScript word tables match the C structs field by field (lsio_batch, lsio_reduction, lsio_box_copy, lsio_s3_config, lsio_cache_opts, lsio_cache_stats)", () => {
+test("abi: the TypeScript word tables match the C structs field by field (lsio_batch, lsio_reduction, lsio_box_copy, lsio_s3_config, lsio_tls_config, lsio_cache_opts, lsio_cache_stats)", () => {
   const header = fs.readFileSync(HEADER, "utf8");
   const fields: Record<string, string[]> = {};
   for (const t of TABLES) fields[t.struct] = structFields(header, t.struct);

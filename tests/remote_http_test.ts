@@ -402,7 +402,14 @@ test("remote faults: 503 SlowDown bursts and a truncated body are retried; 503 f
 
 test("remote faults: remote options bound retries and stalls (retries: 0 fails at once; stallMs → ETIMEDOUT)", async () => {
   await using strict = await Reader.open({ remote: { retries: 0, stallMs: 1000, inflight: 8 } });
-  assertEquals(strict.info.remote, { inflight: 8, connections: 8, retries: 0, stallMs: 1000, retryMs: 30000 });
+  assertEquals(strict.info.remote, {
+    inflight: 8,
+    connections: 8,
+    retries: 0,
+    stallMs: 1000,
+    retryMs: 30000,
+    caFile: undefined,
+  });
   hits.clear();
   // An explicit range takes no HEAD: the GET's 503 and its body (S3's error XML) make the message.
   const [flaky] = await strict.read([{ path: `${faultUrl}/flaky`, start: 0, end: 10 }]);
@@ -421,7 +428,14 @@ test("remote faults: remote options bound retries and stalls (retries: 0 fails a
   for (const r of stalled) r.socket?.destroy();
   stalled = [];
   await using defaults = await Reader.open();
-  assertEquals(defaults.info.remote, { inflight: 64, connections: 64, retries: 5, stallMs: 30000, retryMs: 30000 });
+  assertEquals(defaults.info.remote, {
+    inflight: 64,
+    connections: 64,
+    retries: 5,
+    stallMs: 30000,
+    retryMs: 30000,
+    caFile: undefined,
+  });
   await assertRejects(() => Reader.open({ remote: { inflght: 3 } as never }), TypeError, "inflight");
 });
 

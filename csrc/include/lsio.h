@@ -30,7 +30,7 @@ extern "C" {
 #define LSIO_API __attribute__((visibility("default")))
 #endif
 
-#define LSIO_ABI_VERSION 6
+#define LSIO_ABI_VERSION 7
 
 /* Backends (lsio_reader_opts.backend, lsio_reader_info.backend). */
 enum {
@@ -217,6 +217,20 @@ LSIO_API int lsio_reader_get_info(lsio_reader *reader, lsio_reader_info *info);
 /* Sets how the reader reaches s3:// paths (NULL: back to the defaults). Call
  * it before the reader's first batch or between batches, never while one runs. */
 LSIO_API int lsio_reader_set_s3(lsio_reader *reader, const lsio_s3_config *cfg);
+
+/*
+ * TLS of the reader's https:// transfers (and of s3:// over an https
+ * endpoint). Every field is 64 bits wide; the string is copied.
+ */
+typedef struct lsio_tls_config {
+	const char *ca_file; /* a PEM bundle of the CAs to trust instead of the system's; NULL: the system's */
+	uint64_t flags;      /* none yet: 0 */
+} lsio_tls_config;
+
+/* Sets the reader's TLS settings (NULL: back to the defaults); -ENOENT when
+ * ca_file is not a readable file, -EINVAL for unknown flags. Call it as
+ * lsio_reader_set_s3: before the first batch or between batches. */
+LSIO_API int lsio_reader_set_tls(lsio_reader *reader, const lsio_tls_config *cfg);
 
 /* Runs `ops` on `batch` on the reader's thread and waits. Returns batch->result. */
 LSIO_API int lsio_run(lsio_reader *reader, lsio_batch *batch, uint32_t ops);

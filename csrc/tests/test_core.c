@@ -1139,6 +1139,20 @@ static void t_open_invalid(void)
 	lsio_reader_info info;
 	CHECK_EQ(lsio_reader_get_info(r, &info), 0);
 	CHECK_EQ(info.backend, g_uring_available ? LSIO_BACKEND_IO_URING : LSIO_BACKEND_THREADS);
+	/* TLS settings: a CA file is checked when set; unknown flags refused; NULL restores the defaults */
+	char ca[PATH_MAX];
+	make_file(g_tmp, "ca.pem", 100, ca, sizeof ca);
+	lsio_tls_config tls = {.ca_file = ca};
+	CHECK_EQ(lsio_reader_set_tls(r, &tls), 0);
+	CHECK_EQ(lsio_reader_set_tls(r, &tls), 0); /* again: the old copy freed (valgrind) */
+	tls.ca_file = "/nonexistent/lsio-ca.pem";
+	CHECK_EQ(lsio_reader_set_tls(r, &tls), -ENOENT);
+	tls = (lsio_tls_config){.flags = 1};
+	CHECK_EQ(lsio_reader_set_tls(r, &tls), -EINVAL);
+	CHECK_EQ(lsio_reader_set_tls(NULL, NULL), -EINVAL);
+	CHECK_EQ(lsio_reader_set_tls(r, NULL), 0);
+	tls = (lsio_tls_config){.ca_file = ca};
+	CHECK_EQ(lsio_reader_set_tls(r, &tls), 0); /* held until close */
 	lsio_reader_close(r);
 
 	/* the largest queue depth is accepted */
