@@ -13,6 +13,11 @@
  *               object (object_store coalesces the same way); tensorstore's
  *               http kvstore (`KvStore.read` with a byte range, the same number
  *               in flight); zarrita's FetchStore.getRange loops. Both s3-small.
+ *   https-small the http-small ranges from a second nginx over TLS (a certificate
+ *               made here; HTTP/2 offered by ALPN): LSIO (`remote.caFile`), fetch
+ *               (Deno: createHttpClient caCerts; Bun: tls.ca), zarrita, tensorstore
+ *               (TENSORSTORE_CA_BUNDLE), curl (--cacert) trust it; obstore cannot be
+ *               given a CA and runs with allow_invalid_certificates.
  *   s3-small    the same ranges from a versitygw bucket of the same bytes (PUT
  *               once through its S3 API, so the objects have ETags), signed (SigV4); rows: LSIO (Deno, Bun), obstore's S3Store,
  *               tensorstore's s3 kvstore, fetch and zarrita loops through a
@@ -32,7 +37,7 @@
  * bench/data/remote/ and read once before the runs, so they start in the page
  * cache; this machine may page some out while the rows run.
  *
- *   deno run -A bench/remote.ts [--quick] [--workloads=http-small,s3-small,s3-large] [--latency=0,10]
+ *   deno run -A bench/remote.ts [--quick] [--workloads=http-small,https-small,s3-small,s3-large] [--latency=0,10]
  *                               [--inflight=64] [--repeat=N] [--impls=lsio-deno,obstore,…]
  *
  * Results: bench/results/remote.json (quick: bench/results/quick/remote.json;
@@ -48,7 +53,7 @@ import { parseArgs } from "node:util";
 import { DATA_DIR } from "./data.ts";
 import { RESULTS_DIR } from "./report.ts";
 import { ensurePythonPackages } from "./python.ts";
-import { startNginx } from "../tests/_nginx.ts";
+import { makeCertificate, startNginx } from "../tests/_nginx.ts";
 import { startVersitygw } from "../tests/_versitygw.ts";
 import { startToxiproxy } from "./toxiproxy.ts";
 import { putObject } from "./sigv4.ts";
@@ -60,11 +65,12 @@ const BUN = `${ROOT}node_modules/.bin/bun`;
 const PYDIR = `${ROOT}.tools/pyremote`;
 const OBSTORE = "obstore==0.12.1";
 
+const DEFAULT_WORKLOADS = "http-small,https-small,s3-small,s3-large";
 const { values: opts } = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
-    workloads: { type: "string", default: "http-small,s3-small,s3-large" },
+    workloads: { type: "string", default: DEFAULT_WORKLOADS },
     latency: { type: "string", default: "0,10" },
     inflight: { type: "string", default: "64" },
     repeat: { type: "string", default: "1" },
@@ -159,6 +165,9 @@ const tsProblem = opts.workloads.split(",").some((w) => w.endsWith("-small"))
 // 3. Servers: nginx and versitygw over the same folder; Toxiproxy in front for added latency.
 const work = fs.mkdtempSync(path.join(Deno.env.get("TMPDIR") ?? "/tmp", "lsio-bench-remote-"));
 const nginx = await startNginx(dataRoot, `${work}/nginx`);
+// https-small: a second nginx over the same folder, TLS with a certificate made here (HTTP/2 offered by ALPN).
+const tlsCert = opts.workloads.split(",").includes("https-small") ? makeCertificate(work) : undefined;
+const nginxTls = tlsCert ? await startNginx(dataRoot, `${work}/nginx-tls`, { tls: tlsCert }) : undefined;
 const versity = await startVersitygw(dataRoot, KEY, SECRET);
 const vgPort = versity.port;
 const toxi = await startToxiproxy();
@@ -254,13 +263,16 @@ for (const workload of workloads) {
     for (const ms of latencies) await runLarge(ms);
     continue;
   }
-  const s3 = workload === "s3-small";
+  const s3 = workload === "s3-small", tls = workload === "https-small";
   const requests = s3 ? S3_REQUESTS : REQUESTS;
   const ranges = rangesFile(requests);
   for (const ms of latencies) {
-    const upstream = s3 ? vgPort : nginx.port;
+    const upstream = s3 ? vgPort : tls ? nginxTls!.port : nginx.port;
     const port = ms > 0 ? await proxy(`${workload}-${ms}`, upstream, ms) : upstream;
-    const base = `http://127.0.0.1:${port}`;
+    const base = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
+    // https: every client trusts the bench's certificate (obstore cannot be given one: it skips verification).
+    const caFile = tls ? tlsCert!.ca : undefined;
+    const pyEnv = { PYTHONPATH: PYDIR, ...(caFile ? { TENSORSTORE_CA_BUNDLE: caFile } : {}) };
     const bucket = s3 ? S3_BUCKET : BUCKET;
     const urls = names.map((n) => `${base}/${bucket}/${n}`);
     const s3conf = { endpoint: base, accessKeyId: KEY, secretAccessKey: SECRET };
@@ -273,6 +285,7 @@ for (const workload of workloads) {
         concurrency: INFLIGHT,
         repeat: REPEAT,
         ...(s3 ? { s3: s3conf } : {}),
+        ...(caFile ? { caFile } : {}),
       });
     const pySpec = (grouped: boolean) =>
       JSON.stringify({
@@ -285,6 +298,7 @@ for (const workload of workloads) {
         concurrency: INFLIGHT,
         repeat: REPEAT,
         ...(s3 ? { s3: s3conf } : {}),
+        ...(tls ? { insecure: true } : {}),
       });
     const impls: { impl: string; label: string; run: () => { seconds: number; checksum: number | null } }[] = [
       {
@@ -299,10 +313,10 @@ for (const workload of workloads) {
       },
       {
         impl: "obstore",
-        label: `obstore ${OBSTORE.split("==")[1]} get_range_async (Python)`,
+        label: `obstore ${OBSTORE.split("==")[1]} get_range_async${tls ? ", certificate not verified" : ""} (Python)`,
         run: () => {
           if (pyProblem) throw new Error(pyProblem);
-          return runChild("python3", [`${HERE}remote_peer.py`, pySpec(false)], { PYTHONPATH: PYDIR });
+          return runChild("python3", [`${HERE}remote_peer.py`, pySpec(false)], pyEnv);
         },
       },
       // Planned rows: both libraries merge an object's ranges across gaps of up to 1 MiB (here that is
@@ -314,18 +328,18 @@ for (const workload of workloads) {
       },
       {
         impl: "obstore-ranges",
-        label: `obstore get_ranges_async per object: coalesced (Python)`,
+        label: `obstore get_ranges_async per object: coalesced${tls ? ", certificate not verified" : ""} (Python)`,
         run: () => {
           if (pyProblem) throw new Error(pyProblem);
-          return runChild("python3", [`${HERE}remote_peer.py`, pySpec(true)], { PYTHONPATH: PYDIR });
+          return runChild("python3", [`${HERE}remote_peer.py`, pySpec(true)], pyEnv);
         },
       },
       {
         impl: "tensorstore",
-        label: `tensorstore ${TENSORSTORE.split("==")[1]} ${s3 ? "s3" : "http"} kvstore read (Python)`,
+        label: `tensorstore ${TENSORSTORE.split("==")[1]} ${s3 ? "s3" : tls ? "https" : "http"} kvstore read (Python)`,
         run: () => {
           if (pyProblem ?? tsProblem) throw new Error(pyProblem ?? tsProblem);
-          return runChild("python3", [`${HERE}remote_tensorstore.py`, pySpec(false)], { PYTHONPATH: PYDIR });
+          return runChild("python3", [`${HERE}remote_tensorstore.py`, pySpec(false)], pyEnv);
         },
       },
       // Over s3 every fetch is SigV4-signed in JavaScript (bench/sigv4.ts), as a user without an S3 SDK does.
@@ -360,6 +374,8 @@ for (const workload of workloads) {
                 "-H",
                 "x-amz-content-sha256: UNSIGNED-PAYLOAD",
               ]
+              : caFile
+              ? ["--cacert", caFile]
               : [],
           ),
       },
@@ -522,6 +538,7 @@ async function runLarge(ms: number): Promise<void> {
 }
 
 await nginx.stop();
+await nginxTls?.stop();
 await versity.stop();
 toxi.stop();
 fs.rmSync(work, { recursive: true, force: true });
@@ -586,7 +603,7 @@ for (const ms of latencies) {
   }
 }
 // A subset (some rows, workloads or latencies) goes to partial/: it must not replace the full run's record.
-const subset = only !== undefined || opts.workloads !== "http-small,s3-small,s3-large" || opts.latency !== "0,10";
+const subset = only !== undefined || opts.workloads !== DEFAULT_WORKLOADS || opts.latency !== "0,10";
 const out = quick ? `${RESULTS_DIR}quick/` : subset ? `${RESULTS_DIR}partial/` : RESULTS_DIR;
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(`${out}remote.json`, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + "\n");

@@ -26,6 +26,8 @@ interface Spec {
   concurrency: number;
   repeat: number;
   s3?: { endpoint: string; accessKeyId: string; secretAccessKey: string };
+  /** https: the CA bundle every client trusts (LSIO's remote.caFile, the runtime's fetch). */
+  caFile?: string;
   /** lsio-large: every path is read whole, this many bytes each. */
   objectBytes?: number;
 }
@@ -85,7 +87,7 @@ function checksum(buf: Uint8Array): number {
 
 async function runLsio(): Promise<number> {
   await using reader = await Reader.open({
-    remote: { inflight: spec.concurrency },
+    remote: { inflight: spec.concurrency, caFile: spec.caFile },
     ...(spec.s3 ? { s3: spec.s3 } : {}),
   });
   const file = new Uint32Array(n),
@@ -116,7 +118,16 @@ async function runLsio(): Promise<number> {
 
 /** The objects' URLs for the fetch rows (s3:// paths path-style under the endpoint), and the fetch to use. */
 const urls = spec.paths.map((p) => spec.s3 && p.startsWith("s3://") ? `${spec.s3.endpoint}/${p.slice(5)}` : p);
-const fetchOne = spec.s3 ? signedFetch(spec.s3) : (r: Request) => fetch(r);
+const fetchOne = spec.s3 ? signedFetch(spec.s3) : trustingFetch(spec.caFile);
+
+/** The runtime's fetch, trusting `caFile`'s certificates when given (Bun: `tls.ca`; Deno: an HTTP client with them). */
+function trustingFetch(caFile: string | undefined): (r: Request) => Promise<Response> {
+  if (caFile === undefined) return (r) => fetch(r);
+  const ca = fs.readFileSync(caFile, "utf8");
+  if ("Bun" in globalThis) return (r) => fetch(r, { tls: { ca } } as RequestInit);
+  const client = Deno.createHttpClient({ caCerts: [ca] });
+  return (r) => fetch(r, { client } as RequestInit);
+}
 
 /** `concurrency` loops, each reading range after range with `get(i, start)` into the slab. */
 async function runLoops(get: (i: number, start: number) => Promise<Uint8Array>): Promise<number> {

@@ -36,28 +36,43 @@ export async function waitForHttp(url: string, ms = 20_000, child?: ChildProcess
   throw new Error(`nothing answered on ${url} within ${ms} ms`);
 }
 
-/** A self-signed certificate for 127.0.0.1 and its key (PEM files in `dir`), made by openssl. */
-export function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, "cert.pem"), key = path.join(dir, "key.pem");
-  const r = spawnSync("openssl", [
+/**
+ * A private CA and a server certificate for 127.0.0.1 it signed (PEM files in
+ * `dir`, made by openssl): `cert` and `key` for the server, `ca` for the
+ * clients to trust. (A self-signed CA certificate served as the server's own
+ * is refused by rustls, Deno's TLS: a CA used as an end entity.)
+ */
+export function makeCertificate(dir: string): { cert: string; key: string; ca: string } {
+  const f = (name: string) => path.join(dir, name);
+  const run = (args: string[]) => {
+    const r = spawnSync("openssl", args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  const days = ["-days", "2"];
+  run(
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", ...days, "-subj", "/CN=LSIO test CA"]
+      .concat(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+      .concat(["-keyout", f("ca.key"), "-out", f("ca.pem")]),
+  );
+  run([
     "req",
-    "-x509",
     "-newkey",
     "rsa:2048",
     "-nodes",
-    "-days",
-    "2",
     "-subj",
     "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
     "-keyout",
-    key,
+    f("key.pem"),
     "-out",
-    cert,
-  ], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
-  return { cert, key };
+    f("cert.csr"),
+  ]);
+  fs.writeFileSync(
+    f("cert.ext"),
+    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+  );
+  run(["x509", "-req", "-in", f("cert.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", ...days]
+    .concat(["-extfile", f("cert.ext"), "-out", f("cert.pem")]));
+  return { cert: f("cert.pem"), key: f("key.pem"), ca: f("ca.pem") };
 }
 
 /** Waits until something accepts TCP connections on 127.0.0.1:`port`, or throws after `ms`. */

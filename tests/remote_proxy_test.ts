@@ -88,7 +88,7 @@ test("proxy: http_proxy routes every GET through the proxy; NO_PROXY for the hos
 
 test("proxy: HTTPS_PROXY tunnels https:// GETs through a CONNECT proxy (TLS end to end)", async () => {
   const work = tempDir("lsio-proxy-tls-");
-  const { cert, key } = makeCertificate(work);
+  const { cert, key, ca } = makeCertificate(work);
   const nginx = await startNginx(dir, path.join(work, "nginx"), { tls: { cert, key } });
   const tunnels: string[] = [];
   const proxy = http.createServer((_req, res) => res.writeHead(405).end());
@@ -109,7 +109,7 @@ test("proxy: HTTPS_PROXY tunnels https:// GETs through a CONNECT proxy (TLS end 
   try {
     const want = files.flatMap((_, f) => [0, 70_000].map((start) => ({ start, end: start + 3000, f })));
     const requests = want.map(({ start, end, f }) => ({ path: nginx.url + path.basename(files[f]), start, end }));
-    const got = await readInChild(requests, { HTTPS_PROXY: proxyUrl }, { remote: { caFile: cert } });
+    const got = await readInChild(requests, { HTTPS_PROXY: proxyUrl }, { remote: { caFile: ca } });
     assertEquals(got, expected(want));
     assert(tunnels.length > 0, "the GETs went through CONNECT tunnels");
     assert(tunnels.every((t) => t === `127.0.0.1:${nginx.port}`), tunnels.join(", "));

@@ -1,5 +1,5 @@
 // https:// (issue 14): nginx serving the corpus over TLS with HTTP/2 offered
-// (ALPN), its certificate self-signed here with openssl and trusted through
+// (ALPN), its certificate signed by a private CA made here with openssl, trusted through
 // `remote.caFile`. The bytes equal the local files' for reads of every range
 // kind, through a Reader and a WorkerPool; the transfers go over HTTP/2,
 // multiplexed onto few connections (nginx's access log says which protocol
@@ -18,7 +18,7 @@ import { test } from "./_shim.ts";
 const SEED = 20261207;
 const corpus = makeCorpus(SEED, "lsio-tls-");
 const work = tempDir("lsio-tls-work-");
-const { cert, key } = makeCertificate(work);
+const { cert, key, ca } = makeCertificate(work);
 let nginx: Nginx | undefined;
 const url = (p: string) => nginx!.url + path.basename(p);
 
@@ -34,8 +34,8 @@ test("tls: nginx serves https (a certificate openssl made for 127.0.0.1) with HT
 });
 
 test("tls: with remote.caFile every range kind reads the local bytes, over HTTP/2 on few connections", async () => {
-  await using reader = await Reader.open({ remote: { caFile: cert } });
-  assertEquals(reader.info.remote.caFile, cert);
+  await using reader = await Reader.open({ remote: { caFile: ca } });
+  assertEquals(reader.info.remote.caFile, ca);
   const r = rng(SEED + 1);
   const reqs = Array.from({ length: 2000 }, () => randomRequest(r, corpus));
   const before = logged().length;
@@ -64,7 +64,7 @@ test("tls: with remote.caFile every range kind reads the local bytes, over HTTP/
 });
 
 test("tls: a WorkerPool's workers trust remote.caFile too", async () => {
-  await using pool = await WorkerPool.open({ workers: 2, remote: { caFile: cert } });
+  await using pool = await WorkerPool.open({ workers: 2, remote: { caFile: ca } });
   const files = corpus.paths.filter((_, i) => corpus.contents[i].length >= 4096).slice(0, 8);
   const reqs = files.flatMap((p) => [0, 1000, 3000].map((s) => ({ path: url(p), start: s, end: s + 64 })));
   const out = await pool.map(reqs, { transform: (c: Uint8Array) => Array.from(c.subarray(0, 8)) });
