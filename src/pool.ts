@@ -60,7 +60,7 @@ import { checkS3Options } from "./_s3_words.ts";
 import { PROFILES } from "./profiles.ts";
 import type { Storage } from "./_storage.ts";
 import { type ResolvedS3, resolveS3Config, type S3Options } from "./s3_config.ts";
-import { caFileOf, type RemoteOptions, remoteWords } from "./remote_options.ts";
+import { type RemoteOptions, remoteWords, resolveCaFile } from "./remote_options.ts";
 
 /** The remote words of lsio_reader_opts (6..10) a worker's reader takes, checked once here. */
 function remoteOpts(remote: RemoteOptions | undefined): Uint32Array {
@@ -465,7 +465,7 @@ export class WorkerPool implements AsyncDisposable {
       mergeMax: intOption(options.mergeMax, "mergeMax", 0, 2 ** 30) ?? 256 * KiB,
       scratchBytes: intOption(options.scratchBytes, "scratchBytes", 0, 2 ** 30) ?? 64 * KiB,
       remote: remoteOpts(options.remote),
-      caFile: caFileOf(options.remote),
+      caFile: resolveCaFile(options.remote)?.file,
       s3: resolveS3Config(checkS3Options(options.s3)),
     };
     const cache = options.cache === undefined ? undefined : retainCache(options.cache);

@@ -44,7 +44,7 @@ import type { PlanThresholds } from "./profiles.ts";
 import { type BatchStats, ColumnarResult, ReadPlan, takeBatch } from "./read_results.ts";
 import { checkS3Options, s3Words } from "./_s3_words.ts";
 import { resolveS3Config, type S3Options } from "./s3_config.ts";
-import { caFileOf, type RemoteOptions, remoteWords } from "./remote_options.ts";
+import { type RemoteOptions, remoteWords, resolveCaFile } from "./remote_options.ts";
 import { setReaderTls } from "./_tls_words.ts";
 import { checkBoolean, checkEnum, intOption, options as checkOptions } from "./_strict.ts";
 
@@ -333,7 +333,7 @@ export class Reader implements Disposable, AsyncDisposable {
         retries: info[8],
         stallMs: info[9],
         retryMs: info[10],
-        caFile: options.remote?.caFile,
+        caFile: resolveCaFile(options.remote)?.file,
       },
       libraryPath: lib.path,
     };
@@ -376,12 +376,12 @@ export class Reader implements Disposable, AsyncDisposable {
       releaseCache(cache);
       throw new LsioError(set, { op: "set the reader's S3 settings" });
     }
-    const caFile = caFileOf(options.remote);
-    const tls = setReaderTls(lib, out[0], caFile);
+    const ca = resolveCaFile(options.remote);
+    const tls = setReaderTls(lib, out[0], ca?.file);
     if (tls < 0) {
       lib.readerClose(out[0]);
       releaseCache(cache);
-      throw new LsioError(tls, { path: caFile, op: "read the CA file (remote.caFile)" });
+      throw new LsioError(tls, { path: ca?.file, op: `read the CA file (${ca?.from})` });
     }
     return new Reader(lib, out[0], options, opts, cache);
   }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { checkKeys, describe, intOption } from "./_strict.ts";
 
 /**
@@ -26,9 +27,10 @@ export interface RemoteOptions {
   retryMs?: number;
   /**
    * A PEM file of the certificate authorities `https://` transfers trust
-   * instead of the system's (a private CA; a test server's self-signed
-   * certificate). Checked when the reader opens: a file that cannot be read is
-   * an {@linkcode LsioError} naming it.
+   * instead of the system's (a private CA; a test server's certificate).
+   * Default: the `AWS_CA_BUNDLE` environment variable, else `CURL_CA_BUNDLE`,
+   * else the system's CAs. Checked when the reader opens: a file that cannot
+   * be read is an {@linkcode LsioError} naming it.
    */
   caFile?: string;
 }
@@ -47,6 +49,24 @@ export function remoteWords(remote: RemoteOptions | undefined, opts: Uint32Array
   opts[9] = intOption(remote.stallMs, "remote.stallMs", 1000, 2 ** 31) ?? 0;
   opts[10] = intOption(remote.retryMs, "remote.retryMs", 0, 2 ** 31) ?? 0;
   caFileOf(remote);
+}
+
+/**
+ * The CA bundle in force and where it came from: `remote.caFile`, else the
+ * `AWS_CA_BUNDLE` or `CURL_CA_BUNDLE` environment variable (options beat
+ * environment, as for S3); undefined: the system's CAs.
+ */
+export function resolveCaFile(remote: RemoteOptions | undefined): { file: string; from: string } | undefined {
+  const given = caFileOf(remote);
+  if (given !== undefined) return { file: given, from: "remote.caFile" };
+  for (const name of ["AWS_CA_BUNDLE", "CURL_CA_BUNDLE"]) {
+    let v: string | undefined;
+    try {
+      v = process.env[name] || undefined;
+    } catch { /* Deno without --allow-env */ }
+    if (v !== undefined) return { file: v, from: name };
+  }
+  return undefined;
 }
 
 /** `remote.caFile`, checked: a non-empty path without NUL bytes, or undefined. */

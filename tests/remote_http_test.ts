@@ -15,7 +15,7 @@ import { openFdCount, randInt, removeDir, rng, rssBytes, tempDir } from "./_help
 import * as fs from "node:fs";
 import { freePort, type Nginx, startNginx } from "./_nginx.ts";
 import { makeCorpus, plain, randomRequest } from "./_ranges.ts";
-import { test } from "./_shim.ts";
+import { env, test } from "./_shim.ts";
 
 const SEED = 20261204;
 const RANGES = 10_000;
@@ -400,6 +400,9 @@ test("remote faults: 503 SlowDown bursts and a truncated body are retried; 503 f
   assert((hits.get("/always-503") ?? 0) >= 3, "503 retried before giving up");
 });
 
+/** The CA bundle a reader without `remote.caFile` takes from the environment (machines here set both to the system's). */
+const envCaFile = env("AWS_CA_BUNDLE") || env("CURL_CA_BUNDLE") || undefined;
+
 test("remote faults: remote options bound retries and stalls (retries: 0 fails at once; stallMs → ETIMEDOUT)", async () => {
   await using strict = await Reader.open({ remote: { retries: 0, stallMs: 1000, inflight: 8 } });
   assertEquals(strict.info.remote, {
@@ -408,7 +411,7 @@ test("remote faults: remote options bound retries and stalls (retries: 0 fails a
     retries: 0,
     stallMs: 1000,
     retryMs: 30000,
-    caFile: undefined,
+    caFile: envCaFile,
   });
   hits.clear();
   // An explicit range takes no HEAD: the GET's 503 and its body (S3's error XML) make the message.
@@ -434,7 +437,7 @@ test("remote faults: remote options bound retries and stalls (retries: 0 fails a
     retries: 5,
     stallMs: 30000,
     retryMs: 30000,
-    caFile: undefined,
+    caFile: envCaFile,
   });
   await assertRejects(() => Reader.open({ remote: { inflght: 3 } as never }), TypeError, "inflight");
 });

@@ -10,53 +10,16 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { Buffer } from "node:buffer";
-import { spawn } from "node:child_process";
-import process from "node:process";
 import { assert, assertEquals } from "./_assert.ts";
 import { makeCertificate, startNginx } from "./_nginx.ts";
 import { removeDir, tempDir, writeRandomFile } from "./_helpers.ts";
 import { rangeServer } from "./_range_server.ts";
-import { scriptCommand, test } from "./_shim.ts";
+import { test } from "./_shim.ts";
+import { readInChild } from "./_read_child_run.ts";
 import * as fs from "node:fs";
 
 const dir = tempDir("lsio-proxy-");
 const files = [0, 1, 2].map((i) => writeRandomFile(dir, `p${i}.bin`, 100_000 + i, 70 + i));
-const CHILD = new URL("./_read_child.ts", import.meta.url).pathname;
-
-/** Runs the child reader with `env` added to this process's environment; its parsed output. */
-function readInChild(
-  requests: object[],
-  env: Record<string, string>,
-  readerOptions: object = {},
-): Promise<{ length?: number; sum?: number }[]> {
-  const [cmd, ...args] = scriptCommand(CHILD, JSON.stringify(requests), JSON.stringify(readerOptions));
-  const base = { ...process.env };
-  for (
-    const k of [
-      "http_proxy",
-      "HTTP_PROXY",
-      "https_proxy",
-      "HTTPS_PROXY",
-      "ALL_PROXY",
-      "all_proxy",
-      "NO_PROXY",
-      "no_proxy",
-    ]
-  ) {
-    delete base[k];
-  }
-  return new Promise((resolve, reject) => {
-    // Asynchronous: the servers answering the child live in this process's event loop.
-    const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
-    child.stdout.on("data", (d) => out += d);
-    child.stderr.on("data", (d) => err += d);
-    child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`child exited ${code}: ${err}`));
-      resolve(JSON.parse(out.trim().split("\n").at(-1)!));
-    });
-  });
-}
 
 /** What the child must print for the requests. */
 function expected(requests: { start: number; end: number; f: number }[]) {

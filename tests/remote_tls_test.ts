@@ -4,7 +4,8 @@
 // kind, through a Reader and a WorkerPool; the transfers go over HTTP/2,
 // multiplexed onto few connections (nginx's access log says which protocol
 // and connection served each request); without the CA every chunk fails with
-// EPROTO naming its URL; a CA file that cannot be read fails the open.
+// EPROTO naming its URL; a CA file that cannot be read fails the open; the
+// bundle may come from AWS_CA_BUNDLE or CURL_CA_BUNDLE (a child reader).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Buffer } from "node:buffer";
@@ -14,6 +15,7 @@ import { removeDir, rng, tempDir } from "./_helpers.ts";
 import { makeCertificate, type Nginx, startNginx } from "./_nginx.ts";
 import { makeCorpus, randomRequest } from "./_ranges.ts";
 import { test } from "./_shim.ts";
+import { readInChild } from "./_read_child_run.ts";
 
 const SEED = 20261207;
 const corpus = makeCorpus(SEED, "lsio-tls-");
@@ -86,6 +88,28 @@ test("tls: without the CA each chunk is EPROTO naming its URL; an unreadable caF
   assertEquals([e.code, e.path], ["ENOENT", missing]);
   await assertRejects(() => Reader.open({ remote: { caFile: "" } }), TypeError, "caFile");
   await assertRejects(() => WorkerPool.open({ workers: 1, remote: { caFile: 7 as never } }), TypeError, "caFile");
+});
+
+test("tls: the CA bundle from AWS_CA_BUNDLE or CURL_CA_BUNDLE when remote.caFile is not given; the option beats them", async () => {
+  const target = url(corpus.paths[7]);
+  const want = corpus.contents[7].subarray(100, 164);
+  let sum = 0;
+  for (const b of want) sum = (sum * 31 + b) >>> 0;
+  const reqs = [{ path: target, start: 100, end: 164 }];
+  for (const name of ["AWS_CA_BUNDLE", "CURL_CA_BUNDLE"]) {
+    assertEquals(await readInChild(reqs, { [name]: ca }), [{ length: 64, sum }], name);
+  }
+  const none = await readInChild(reqs, {});
+  assertEquals(none[0].code, "EPROTO", "no CA given: the system's, which do not know this one");
+  const missing = path.join(work, "missing-ca.pem");
+  const wrong = await readInChild(reqs, { AWS_CA_BUNDLE: missing });
+  assertEquals([wrong.openError, wrong.path], ["ENOENT", missing], "an unreadable bundle from the environment");
+  assert(
+    String((wrong as { message?: string }).message).includes("AWS_CA_BUNDLE"),
+    "the message says where it came from",
+  );
+  const option = await readInChild(reqs, { AWS_CA_BUNDLE: missing }, { remote: { caFile: ca } });
+  assertEquals(option, [{ length: 64, sum }], "remote.caFile beats the environment");
 });
 
 test("tls: cleanup", async () => {
