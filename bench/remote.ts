@@ -56,7 +56,7 @@ import { ensurePythonPackages } from "./python.ts";
 import { makeCertificate, startNginx } from "../tests/_nginx.ts";
 import { startVersitygw } from "../tests/_versitygw.ts";
 import { startToxiproxy } from "./toxiproxy.ts";
-import { putObject } from "./sigv4.ts";
+import { uploadOnce } from "./sigv4.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const HERE = new URL(".", import.meta.url).pathname;
@@ -173,21 +173,9 @@ const vgPort = versity.port;
 const toxi = await startToxiproxy();
 const proxy = toxi.latencyProxy;
 if (opts.workloads.split(",").includes("s3-small")) {
-  const stamp = `${dataRoot}${S3_BUCKET}-${OBJECTS}.uploaded`;
   const s3 = { endpoint: versity.endpoint, accessKeyId: KEY, secretAccessKey: SECRET };
-  if (!fs.existsSync(stamp)) {
-    console.log(`uploading ${OBJECTS} objects into versitygw (bucket ${S3_BUCKET})`);
-    await putObject(s3, S3_BUCKET, "");
-    let next = 0;
-    const upload = async () => {
-      while (next < names.length) {
-        const name = names[next++];
-        await putObject(s3, S3_BUCKET, name, fs.readFileSync(objDir + name));
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, upload));
-    fs.writeFileSync(stamp, "");
-  }
+  const objects = names.map((name) => ({ key: name, file: objDir + name }));
+  await uploadOnce(s3, S3_BUCKET, objects, `${dataRoot}${S3_BUCKET}-${OBJECTS}.uploaded`);
   for (const name of names) fs.readFileSync(`${dataRoot}${S3_BUCKET}/${name}`); // into the page cache
 }
 

@@ -1,13 +1,14 @@
 // S3 SigV4 request signing for the bench's own S3 clients (Deno and Bun,
 // WebCrypto only): a `fetch` that signs for zarrita's FetchStore (zarrita has
 // no S3 store; a user reading a private bucket with it passes a signing fetch
-// like this one), and the PUTs that upload the zarr-crops arrays into
+// like this one), and the PUTs that upload the benches' objects into
 // versitygw, so the objects carry ETags (tensorstore's s3 kvstore insists on
 // them; objects copied straight into versitygw's folder have none).
 //
 // Signed: host, x-amz-content-sha256 (UNSIGNED-PAYLOAD, which versitygw
 // requires and accepts) and x-amz-date. Path-style addressing, no query keys
 // beyond what the URL already has (sorted as SigV4 wants).
+import * as fs from "node:fs";
 
 /** Where an S3-compatible server is and who we are there. */
 export interface S3Endpoint {
@@ -68,6 +69,30 @@ export function signedFetch(s3: S3Endpoint): (request: Request) => Promise<Respo
     );
     return fetch(new Request(request, { headers }));
   };
+}
+
+/**
+ * Creates `bucket` and PUTs every (key, file) of `objects` into it, 16 at a time, unless the `stamp` file
+ * says an earlier run did; writes the stamp when all are in.
+ */
+export async function uploadOnce(
+  s3: S3Endpoint,
+  bucket: string,
+  objects: { key: string; file: string }[],
+  stamp: string,
+): Promise<void> {
+  if (fs.existsSync(stamp)) return;
+  console.log(`uploading ${objects.length} objects into versitygw (bucket ${bucket})`);
+  await putObject(s3, bucket, "");
+  let next = 0;
+  const upload = async () => {
+    while (next < objects.length) {
+      const { key, file } = objects[next++];
+      await putObject(s3, bucket, key, fs.readFileSync(file));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, upload));
+  fs.writeFileSync(stamp, "");
 }
 
 /** PUT one object (or, with no key, create the bucket); throws with the server's answer unless it is 2xx. */

@@ -54,7 +54,7 @@ import { ensurePythonPackages } from "./python.ts";
 import { startNginx } from "../tests/_nginx.ts";
 import { startVersitygw } from "../tests/_versitygw.ts";
 import { startToxiproxy } from "./toxiproxy.ts";
-import { putObject } from "./sigv4.ts";
+import { uploadOnce } from "./sigv4.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -236,20 +236,9 @@ if (store === "http") {
     const bucket = arrays[v].slice(DATA_DIR.length);
     located[v] = `s3://${bucket}`;
     served[v] = root + bucket;
-    const stamp = `${root}${bucket}.uploaded`;
-    if (fs.existsSync(stamp)) continue;
     const files = [...walk(arrays[v])].filter((f) => !f.endsWith("/.complete"));
-    console.log(`uploading ${files.length} objects of ${arrays[v]} into versitygw (bucket ${bucket})`);
-    await putObject(S3, bucket, "");
-    let next = 0;
-    const upload = async () => {
-      while (next < files.length) {
-        const f = files[next++];
-        await putObject(S3, bucket, f.slice(arrays[v].length + 1), fs.readFileSync(f));
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, upload));
-    fs.writeFileSync(stamp, "");
+    const objects = files.map((file) => ({ key: file.slice(arrays[v].length + 1), file }));
+    await uploadOnce(S3, bucket, objects, `${root}${bucket}.uploaded`);
   }
   if (latency) { // every row reads through Toxiproxy; the uploads above went straight to versitygw
     const toxi = await startToxiproxy();

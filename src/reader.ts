@@ -313,6 +313,8 @@ export class Reader implements Disposable, AsyncDisposable {
     options: ReaderOptions,
     opts: Uint32Array,
     cache: { lib: Native; handle: bigint } | undefined,
+    /** The CA bundle open() set (resolved there once). */
+    caFile: string | undefined,
   ) {
     this.#lib = lib;
     this.#handle = handle;
@@ -333,7 +335,7 @@ export class Reader implements Disposable, AsyncDisposable {
         retries: info[8],
         stallMs: info[9],
         retryMs: info[10],
-        caFile: resolveCaFile(options.remote)?.file,
+        caFile,
       },
       libraryPath: lib.path,
     };
@@ -383,7 +385,7 @@ export class Reader implements Disposable, AsyncDisposable {
       releaseCache(cache);
       throw new LsioError(tls, { path: ca?.file, op: `read the CA file (${ca?.from})` });
     }
-    return new Reader(lib, out[0], options, opts, cache);
+    return new Reader(lib, out[0], options, opts, cache, ca?.file);
   }
 
   /** What the native core chose: backend, queue depth, ring flags. */
