@@ -415,14 +415,43 @@ async function runLarge(ms: number): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const s3conf = { endpoint: base, accessKeyId: KEY, secretAccessKey: SECRET };
   const total = LARGE_OBJECTS * LARGE_BYTES;
-  const childSpec = JSON.stringify({
-    impl: "lsio-large",
-    paths: largeNames.map((n) => `s3://${LARGE_BUCKET}/${n}`),
-    objectBytes: LARGE_BYTES,
-    concurrency: INFLIGHT,
-    repeat: LARGE_REPEAT,
-    s3: s3conf,
-  });
+  const childSpec = (concurrency: number) =>
+    JSON.stringify({
+      impl: "lsio-large",
+      paths: largeNames.map((n) => `s3://${LARGE_BUCKET}/${n}`),
+      objectBytes: LARGE_BYTES,
+      concurrency,
+      repeat: LARGE_REPEAT,
+      s3: s3conf,
+    });
+  /** curl --parallel over the objects, each to `out(i)`; the fastest of LARGE_REPEAT runs. */
+  const curlLarge = (out: (i: number) => string, after?: () => void) => {
+    let best = Infinity;
+    for (let k = 0; k < LARGE_REPEAT; k++) {
+      const t = performance.now();
+      const r = spawnSync("curl", [
+        "-s",
+        "--fail",
+        "--parallel",
+        "--parallel-max",
+        String(LARGE_OBJECTS),
+        "--aws-sigv4",
+        "aws:amz:us-east-1:s3",
+        "--user",
+        `${KEY}:${SECRET}`,
+        "-H",
+        "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+        ...largeNames.flatMap((n, i) => [`${base}/${LARGE_BUCKET}/${n}`, "-o", out(i)]),
+      ]);
+      best = Math.min(best, (performance.now() - t) / 1000);
+      after?.();
+      if (r.status !== 0) throw new Error(`curl exited ${r.status}: ${r.stderr}`);
+    }
+    return { seconds: best, checksum: null };
+  };
+  // curl's floor discards the bytes; this row lands them in memory (tmpfs pages), as LSIO's slab holds them.
+  const shm = (i: number) => `/dev/shm/lsio-bench-large-${Deno.pid}-${i}`;
+  const dropShm = () => largeNames.forEach((_, i) => fs.rmSync(shm(i), { force: true }));
   const pySpec = (mode: string) =>
     JSON.stringify({
       mode,
@@ -436,7 +465,12 @@ async function runLarge(ms: number): Promise<void> {
     {
       impl: "lsio-deno",
       label: "LSIO readColumnar, cloud profile (Deno)",
-      run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, childSpec]),
+      run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, childSpec(INFLIGHT)]),
+    },
+    {
+      impl: "lsio-deno-8",
+      label: `LSIO readColumnar, ${LARGE_OBJECTS} in flight (curl's transfers)`,
+      run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, childSpec(LARGE_OBJECTS)]),
     },
     {
       impl: "obstore",
@@ -457,29 +491,12 @@ async function runLarge(ms: number): Promise<void> {
     {
       impl: "curl",
       label: "curl --parallel (to /dev/null)",
-      run: () => {
-        let best = Infinity;
-        for (let k = 0; k < LARGE_REPEAT; k++) {
-          const t = performance.now();
-          const r = spawnSync("curl", [
-            "-s",
-            "--fail",
-            "--parallel",
-            "--parallel-max",
-            String(LARGE_OBJECTS),
-            "--aws-sigv4",
-            "aws:amz:us-east-1:s3",
-            "--user",
-            `${KEY}:${SECRET}`,
-            "-H",
-            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-            ...largeNames.flatMap((n) => [`${base}/${LARGE_BUCKET}/${n}`, "-o", "/dev/null"]),
-          ]);
-          if (r.status !== 0) throw new Error(`curl exited ${r.status}: ${r.stderr}`);
-          best = Math.min(best, (performance.now() - t) / 1000);
-        }
-        return { seconds: best, checksum: null };
-      },
+      run: () => curlLarge(() => "/dev/null"),
+    },
+    {
+      impl: "curl-memory",
+      label: "curl --parallel (to files in /dev/shm: the bytes in memory)",
+      run: () => curlLarge(shm, dropShm),
     },
   ];
   for (const x of impls) {
@@ -579,8 +596,10 @@ for (const workload of workloads.filter((w) => w !== "s3-large")) {
 }
 for (const ms of latencies) {
   const large = rows.filter((r) => r.workload === "s3-large" && r.latency_ms === ms && r.bytes_per_s);
-  const lsio = large.find((r) => r.impl === "lsio-deno")?.bytes_per_s;
-  const peer = Math.max(0, ...large.filter((r) => r.impl !== "lsio-deno").map((r) => r.bytes_per_s!));
+  const rate = (impl: string) => large.find((r) => r.impl === impl)?.bytes_per_s;
+  const lsio = rate("lsio-deno");
+  // The bar's peers: obstore's rows and curl's floor (to /dev/null).
+  const peer = Math.max(0, ...large.filter((r) => /^(obstore|curl$)/.test(r.impl)).map((r) => r.bytes_per_s!));
   if (lsio && peer) {
     const x = lsio / peer;
     console.log(
@@ -589,6 +608,11 @@ for (const ms of latencies) {
       } (bar 0.9×)`,
     );
   }
+  const same = rate("lsio-deno-8"), curl = rate("curl"), mem = rate("curl-memory");
+  if (same && curl) {
+    console.log(`s3-large ${ms} ms: LSIO at curl's ${LARGE_OBJECTS} transfers ÷ curl ${(same / curl).toFixed(2)}×`);
+  }
+  if (lsio && mem) console.log(`s3-large ${ms} ms: LSIO ÷ curl into memory (/dev/shm) ${(lsio / mem).toFixed(2)}×`);
 }
 // A subset (some rows, workloads or latencies) goes to partial/: it must not replace the full run's record.
 const subset = only !== undefined || opts.workloads !== DEFAULT_WORKLOADS || opts.latency !== "0,10";
