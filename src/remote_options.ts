@@ -12,7 +12,10 @@ import { checkKeys, describe, intOption } from "./_strict.ts";
 /**
  * Remote-object settings ({@linkcode ReaderOptions.remote}, {@linkcode WorkerPoolOptions.remote}).
  * The bounds hold per batch running: a reader runs up to two batches of remote
- * objects at once (two native threads, each with its own connections).
+ * objects at once (two native threads, each with its own connections). A batch
+ * of at least `inflight` ranges (or planned reads) is itself read by two
+ * native threads, each with half its transfers and half its connections per
+ * host: one thread of libcurl is the limit on a fast network.
  */
 export interface RemoteOptions {
   /** HTTP transfers in flight at once, each on its own keep-alive connection (default 64). */
