@@ -522,8 +522,9 @@ LSIO_API int lsio_submit(lsio_reader *r, lsio_batch *b, uint32_t ops)
 		os_mutex_unlock(&r->mu);
 		return -EBADF;
 	}
-	if (any_lane && r->busy0 && !r->lanes[1].started) {
-		/* The second lane, on first need; without it lane 0 still runs everything. */
+	if (any_lane && (r->busy0 || r->queued_n > 0) && !r->lanes[1].started) {
+		/* The second lane, on first need (lane 0 busy, or about to be with a batch it has not taken yet: two
+		 * batches handed over back to back); without it lane 0 still runs everything. */
 		if (os_thread_start(&r->lanes[1].thread, lane_main, &r->lanes[1]) == 0) r->lanes[1].started = 1;
 	}
 	r->q[r->queued_n++] = (queued){.b = b, .ops = ops, .remote_only = any_lane};
