@@ -215,6 +215,34 @@ function runChild(
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
 
+/** curl's SigV4 arguments for versitygw (the root account; it insists on x-amz-content-sha256). */
+const CURL_SIGV4 = [
+  "--aws-sigv4",
+  "aws:amz:us-east-1:s3",
+  "--user",
+  `${KEY}:${SECRET}`,
+  "-H",
+  "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+];
+
+/** `curl -s --fail --parallel --parallel-max N …args`, the fastest of `repeat` runs (`after` runs after each). */
+function timedCurl(
+  parallel: number,
+  args: string[],
+  repeat: number,
+  after?: () => void,
+): { seconds: number; checksum: number | null } {
+  let best = Infinity;
+  for (let k = 0; k < repeat; k++) {
+    const t = performance.now();
+    const r = spawnSync("curl", ["-s", "--fail", "--parallel", "--parallel-max", String(parallel), ...args]);
+    best = Math.min(best, (performance.now() - t) / 1000);
+    after?.();
+    if (r.status !== 0) throw new Error(`curl exited ${r.status}: ${r.stderr}`);
+  }
+  return { seconds: best, checksum: null };
+}
+
 function runCurl(urls: string[], ranges: string, extra: string[]): { seconds: number; checksum: number | null } {
   const pairs = new Int32Array(new Uint8Array(fs.readFileSync(ranges)).buffer);
   const cfg = `${work}/curl.cfg`;
@@ -224,23 +252,7 @@ function runCurl(urls: string[], ranges: string, extra: string[]): { seconds: nu
     lines.push(`url = "${urls[pairs[2 * i]]}"`, `range = "${s}-${s + SIZE - 1}"`, `output = "/dev/null"`);
   }
   fs.writeFileSync(cfg, lines.join("\n") + "\n");
-  let best = Infinity;
-  for (let k = 0; k < REPEAT; k++) {
-    const t = performance.now();
-    const r = spawnSync("curl", [
-      "-s",
-      "--fail",
-      "--parallel",
-      "--parallel-max",
-      String(INFLIGHT),
-      ...extra,
-      "--config",
-      cfg,
-    ]);
-    if (r.status !== 0) throw new Error(`curl exited ${r.status}`);
-    best = Math.min(best, (performance.now() - t) / 1000);
-  }
-  return { seconds: best, checksum: null };
+  return timedCurl(INFLIGHT, [...extra, "--config", cfg], REPEAT);
 }
 
 const rows: Row[] = [];
@@ -353,18 +365,7 @@ for (const workload of workloads) {
           runCurl(
             urls,
             ranges,
-            s3
-              ? [
-                "--aws-sigv4",
-                "aws:amz:us-east-1:s3",
-                "--user",
-                `${KEY}:${SECRET}`,
-                "-H",
-                "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-              ]
-              : caFile
-              ? ["--cacert", caFile]
-              : [],
+            s3 ? CURL_SIGV4 : caFile ? ["--cacert", caFile] : [],
           ),
       },
     ];
@@ -425,30 +426,13 @@ async function runLarge(ms: number): Promise<void> {
       s3: s3conf,
     });
   /** curl --parallel over the objects, each to `out(i)`; the fastest of LARGE_REPEAT runs. */
-  const curlLarge = (out: (i: number) => string, after?: () => void) => {
-    let best = Infinity;
-    for (let k = 0; k < LARGE_REPEAT; k++) {
-      const t = performance.now();
-      const r = spawnSync("curl", [
-        "-s",
-        "--fail",
-        "--parallel",
-        "--parallel-max",
-        String(LARGE_OBJECTS),
-        "--aws-sigv4",
-        "aws:amz:us-east-1:s3",
-        "--user",
-        `${KEY}:${SECRET}`,
-        "-H",
-        "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-        ...largeNames.flatMap((n, i) => [`${base}/${LARGE_BUCKET}/${n}`, "-o", out(i)]),
-      ]);
-      best = Math.min(best, (performance.now() - t) / 1000);
-      after?.();
-      if (r.status !== 0) throw new Error(`curl exited ${r.status}: ${r.stderr}`);
-    }
-    return { seconds: best, checksum: null };
-  };
+  const curlLarge = (out: (i: number) => string, after?: () => void) =>
+    timedCurl(
+      LARGE_OBJECTS,
+      [...CURL_SIGV4, ...largeNames.flatMap((n, i) => [`${base}/${LARGE_BUCKET}/${n}`, "-o", out(i)])],
+      LARGE_REPEAT,
+      after,
+    );
   // curl's floor discards the bytes; this row lands them in memory (tmpfs pages), as LSIO's slab holds them.
   const shm = (i: number) => `/dev/shm/lsio-bench-large-${Deno.pid}-${i}`;
   const dropShm = () => largeNames.forEach((_, i) => fs.rmSync(shm(i), { force: true }));

@@ -870,22 +870,13 @@ static int next_job(run_ctx *c, xfer *x)
 	}
 	unit un;
 	int got;
-	if (c->shared_next) {
-		uint64_t k;
-		do {
-			k = __atomic_fetch_add(c->shared_next, 1, __ATOMIC_RELAXED);
-			got = next_unit(b, c->p, k, &un);
-			if (got == UNIT_EMPTY) chunk_finish(b, &c->t, k, 0, 0);
-		} while (got == UNIT_SKIP || got == UNIT_EMPTY);
-		if (got == UNIT_NONE) return 0;
-	} else {
-		while ((got = next_unit(b, c->p, c->next, &un)) == UNIT_SKIP || got == UNIT_EMPTY) {
-			if (got == UNIT_EMPTY) chunk_finish(b, &c->t, c->next, 0, 0);
-			c->next++;
-		}
-		if (got == UNIT_NONE) return 0;
-		c->next++;
+	for (;;) { /* claimed one by one: from the counter the two threads of a shared run draw on */
+		uint64_t k = c->shared_next ? __atomic_fetch_add(c->shared_next, 1, __ATOMIC_RELAXED) : c->next++;
+		got = next_unit(b, c->p, k, &un);
+		if (got == UNIT_EMPTY) chunk_finish(b, &c->t, k, 0, 0);
+		if (got != UNIT_SKIP && got != UNIT_EMPTY) break;
 	}
+	if (got == UNIT_NONE) return 0;
 	x->head = 0;
 	x->u = un;
 	x->file = un.file;
@@ -1051,10 +1042,9 @@ int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_set
  * on two threads: this one with the lane's transfers and a helper thread with
  * a second backend's (its own multi handle and connections), each at half the
  * in-flight count and half the connections per host, units claimed from one
- * counter. One thread of libcurl 7.88
- * costs ≈ 13 µs of CPU per GET and copies every body byte twice (the kernel's
- * recv, then ours into the destination), so it, not the network, was the limit
- * on 127.0.0.1: a throwaway probe of 131 072 random 4 KiB GETs over nginx, 64 in
+ * counter. One thread of libcurl 7.88 costs ≈ 13 µs of CPU per GET and copies
+ * every body byte twice (the kernel's recv, then ours into the destination), so
+ * it, not the network, was the limit on 127.0.0.1: a throwaway probe of 131 072 random 4 KiB GETs over nginx, 64 in
  * flight, 77–78 k → 97–99 k GETs/s; 8 × 256 MiB from versitygw 3,815–4,035 →
  * 4,522 MiB/s (bench/README.md). Smaller runs (a few GETs of a crop) stay on
  * one thread: a thread start costs more than they would gain. */
@@ -1082,10 +1072,9 @@ int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, c
 		if (!hb->helper) {
 			lsio_reader_info half = hb->limits;
 			half.remote_connections = conns / 2; /* and this lane's multi the rest, while they share */
-			if (http_create(&hb->helper, &half) < 0) hb->helper = NULL;
+			http_create(&hb->helper, &half); /* failing, the batch runs on this thread alone */
 		}
 		if (hb->helper) {
-			curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)(conns - conns / 2));
 			c.shared_next = &next;
 			c.shared = 1;
 			c.cap = (hb->cap + 1) / 2;
@@ -1093,15 +1082,16 @@ int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, c
 			h.hb = hb->helper;
 			h.cap = hb->cap / 2;
 			two = pthread_create(&th, NULL, helper_main, &h) == 0;
-			if (!two) c = (run_ctx){.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file}; /* alone, as before */
+			if (two) curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)(conns - conns / 2));
+			else c = (run_ctx){.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file}; /* alone, as before */
 		}
 	}
 	drive(&c);
 	if (two) {
 		pthread_join(th, NULL);
 		c.next = next;
+		curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);
 	}
-	if (hb->helper) curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);
 	finish_rest(b, p, &c.t, c.next, live_load(b->cancel) ? -ECANCELED : 0, c.shared);
 	tally_flush(b, &c.t);
 	return 0;
