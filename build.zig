@@ -26,6 +26,7 @@ const common_sources = [_][]const u8{
     "csrc/boxcopy.c",
     "csrc/s3.c",
     "csrc/cache.c",
+    "csrc/pace.c",
 };
 const c_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
 

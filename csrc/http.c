@@ -25,6 +25,7 @@
 #if defined(__linux__)
 #define _GNU_SOURCE
 #include "unit.h"
+#include "pace.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -193,6 +194,7 @@ struct http_backend {
 	int single_range; /* a server answered several ranges with anything but multipart: ask spans from now on */
 	lsio_reader_info limits; /* as made: a helper is made alike */
 	struct http_backend *helper; /* a second thread's transfers for large batches, made on first need */
+	pace_memo pace;               /* the level of large transfers in flight runs settled on (pace.h) */
 };
 
 /* One run of transfers over a batch: HEADs of the files in `need`, or GETs of the units. */
@@ -208,6 +210,9 @@ typedef struct run_ctx {
 	uint64_t *shared_next; /* GET runs on two threads: the next unit, claimed atomically */
 	int shared;          /* two threads settle this batch's units */
 	uint32_t cap;        /* transfers in flight at most in this run (0: the backend's) */
+	uint64_t mean_unit;  /* GET runs: the units' mean length (pace.h: large ones are paced) */
+	uint64_t body_bytes; /* response body bytes this thread's transfers received */
+	uint64_t *all_bytes; /* a paced run on two threads: both threads' body bytes (pace judges the batch) */
 } run_ctx;
 
 static uint64_t now_ns(void)
@@ -561,6 +566,8 @@ static size_t on_body(char *data, size_t size, size_t nm, void *arg)
 	run_ctx *c = x->ctx;
 	size_t len = size * nm;
 	uint64_t drop = 0;
+	if (c->all_bytes) __atomic_fetch_add(c->all_bytes, len, __ATOMIC_RELAXED);
+	else c->body_bytes += len;
 	if (x->body == BODY_UNKNOWN) {
 		long code = 0;
 		curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -952,7 +959,12 @@ static void drive(run_ctx *c)
 	http_backend *hb = c->hb;
 	lsio_batch *b = c->b;
 	uint32_t running = 0, waiting = 0;
-	uint32_t lim = c->cap && c->cap < hb->cap ? c->cap : hb->cap;
+	pace pc;
+	/* Two threads judge the batch's bytes/s (a thread that only took the other's share of a shared
+	 * link would see a gain): an epoch then waits for a mean unit per transfer of both. */
+	uint64_t mean = c->need ? 0 : c->all_bytes ? c->mean_unit * 2 : c->mean_unit;
+	pace_start(&pc, &hb->pace, c->cap && c->cap < hb->cap ? c->cap : hb->cap, mean, now_ns());
+	uint32_t lim = pc.lim;
 	int more = 1;
 	for (;;) {
 		if (!c->need && live_load(b->cancel)) {
@@ -965,6 +977,8 @@ static void drive(run_ctx *c)
 			return;
 		}
 		uint64_t now = now_ns(), wake = UINT64_MAX;
+		if (more) /* the tail (no units left) judges nothing */
+			lim = pace_step(&pc, now, c->all_bytes ? __atomic_load_n(c->all_bytes, __ATOMIC_RELAXED) : c->body_bytes);
 		for (uint32_t i = 0; i < hb->cap; i++) {
 			xfer *x = &hb->x[i];
 			if (x->state == X_IDLE && more && running + waiting < lim) {
@@ -1059,13 +1073,26 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
+/* The mean length of the units with a known one (suffix ranges have none). */
+static uint64_t mean_unit(const lsio_batch *b, const plan *p)
+{
+	uint64_t n = 0, sum = 0, count = p ? p->count : b->count;
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t off = p ? p->units[k].off : b->offset[k], len = p ? p->units[k].len : b->length[k];
+		if (off + len == (uint64_t)LSIO_SIZE_UNKNOWN) continue;
+		sum += len;
+		n++;
+	}
+	return n ? sum / n : 0;
+}
+
 int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, const char *ca_file)
 {
-	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file};
+	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file, .mean_unit = mean_unit(b, p)};
 	uint64_t units = p ? p->count : b->count;
 	pthread_t th;
 	int two = 0;
-	uint64_t next = 0;
+	uint64_t next = 0, all_bytes = 0;
 	run_ctx h;
 	uint32_t conns = hb->limits.remote_connections;
 	if (hb->cap >= HTTP_SHARE_MIN_UNITS && conns >= 2 && units >= hb->cap) {
@@ -1078,12 +1105,13 @@ int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, c
 			c.shared_next = &next;
 			c.shared = 1;
 			c.cap = (hb->cap + 1) / 2;
+			if (c.mean_unit >= PACE_BULK_BYTES) c.all_bytes = &all_bytes;
 			h = c;
 			h.hb = hb->helper;
 			h.cap = hb->cap / 2;
 			two = pthread_create(&th, NULL, helper_main, &h) == 0;
 			if (two) curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)(conns - conns / 2));
-			else c = (run_ctx){.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file}; /* alone, as before */
+			else c = (run_ctx){.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file, .mean_unit = c.mean_unit}; /* alone */
 		}
 	}
 	drive(&c);

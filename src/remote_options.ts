@@ -18,7 +18,13 @@ import { checkKeys, describe, intOption } from "./_strict.ts";
  * host: one thread of libcurl is the limit on a fast network.
  */
 export interface RemoteOptions {
-  /** HTTP transfers in flight at once, each on its own keep-alive connection (default 64). */
+  /**
+   * HTTP transfers in flight at once, each on its own keep-alive connection (default 64). Large
+   * transfers (a batch whose ranges or planned reads average 1 MiB or more) are paced under it:
+   * they start at 4 per native thread and double while doubling still adds 10 % to the batch's
+   * bytes/s (a store that limits each connection gets many, a link a few already fill keeps few);
+   * the level settled on holds for the batches of the next 10 s.
+   */
   inflight?: number;
   /** Connections to one host at most (default: `inflight`); more transfers to it wait their turn. */
   connections?: number;

@@ -75,6 +75,7 @@ static void vg_make_mem_defined(const void *p, uint64_t n)
 }
 
 #include "check.h"
+#include "pace.h"
 
 /* ------------------------------------------------------------------------- */
 /* Configurations and helpers                                                 */
@@ -1432,6 +1433,89 @@ static uint64_t cache_batch(lsio_reader *r, lsio_cache *c, const char *path, int
 	return issued;
 }
 
+/* Drives a pace over simulated time, 1 ms steps, the link moving rate(lim)
+ * bytes/s; returns the limit after `ms`, the largest limit seen in *peak. */
+typedef uint64_t (*link_rate)(uint32_t lim);
+static uint64_t rate_per_connection(uint32_t lim) { return (uint64_t)lim * 100000000u; } /* 100 MB/s each */
+static uint64_t rate_flat(uint32_t lim) { return lim ? 4000000000u : 0; }               /* 4 GB/s, however many */
+static uint64_t rate_best_at_8(uint32_t lim) { return lim <= 8 ? lim * 500000000ull : 4000000000u - (lim - 8) * 50000000ull; }
+static uint32_t pace_sim(pace *p, link_rate rate, uint64_t *t_ns, uint64_t *bytes, uint32_t ms, uint32_t *peak)
+{
+	uint32_t lim = p->lim;
+	for (uint32_t i = 0; i < ms; i++) {
+		*t_ns += 1000000u;
+		*bytes += rate(lim) / 1000u;
+		lim = pace_step(p, *t_ns, *bytes);
+		if (peak && lim > *peak) *peak = lim;
+	}
+	return lim;
+}
+
+static void t_pace(void)
+{
+	pace p;
+	pace_memo memo = {0};
+	uint64_t t = 1000000000000ull, bytes = 0;
+	uint32_t peak = 0;
+	/* Small units: the whole cap from the start, never changed. */
+	pace_start(&p, &memo, 32, 4096, t);
+	CHECK_EQ(p.lim, 32);
+	CHECK_EQ(pace_sim(&p, rate_flat, &t, &bytes, 1000, &peak), 32);
+	CHECK_EQ(memo.lim, 0);
+	/* A cap at or under the start: not paced. */
+	pace_start(&p, &memo, 4, 8u << 20, t);
+	CHECK_EQ(p.lim, 4);
+	CHECK(p.hold);
+	/* Each connection limited: doubles up to the cap (4, 8, 16, 32) and stays. */
+	pace_start(&p, &memo, 32, 8u << 20, t);
+	CHECK_EQ(p.lim, PACE_START);
+	peak = 0;
+	CHECK_EQ(pace_sim(&p, rate_per_connection, &t, &bytes, 20000, &peak), 32);
+	CHECK(p.hold);
+	CHECK_EQ(memo.lim, 32);
+	CHECK_EQ(memo.max, 32);
+	/* No gain from more: one doubling tried, undone. */
+	memo = (pace_memo){0};
+	pace_start(&p, &memo, 32, 8u << 20, t);
+	peak = 0;
+	CHECK_EQ(pace_sim(&p, rate_flat, &t, &bytes, 20000, &peak), 4);
+	CHECK_EQ(peak, 8);
+	CHECK(p.hold);
+	CHECK_EQ(memo.lim, 4);
+	/* Best at 8, worse above: 4 → 8 pays, 16 does not. */
+	memo = (pace_memo){0};
+	pace_start(&p, &memo, 64, 8u << 20, t);
+	peak = 0;
+	CHECK_EQ(pace_sim(&p, rate_best_at_8, &t, &bytes, 20000, &peak), 8);
+	CHECK_EQ(peak, 16);
+	CHECK_EQ(memo.lim, 8);
+	/* A run soon after starts at the level settled on, without probing; a later one (or under
+	 * another cap) probes again. */
+	uint64_t settled = memo.at_ns;
+	pace_start(&p, &memo, 64, 8u << 20, settled + 1000000000ull);
+	CHECK_EQ(p.lim, 8);
+	CHECK(p.hold);
+	pace_start(&p, &memo, 32, 8u << 20, settled + 1000000000ull);
+	CHECK_EQ(p.lim, PACE_START);
+	CHECK(!p.hold);
+	pace_start(&p, &memo, 64, 8u << 20, settled + PACE_MEMO_NS + 1);
+	CHECK_EQ(p.lim, PACE_START);
+	CHECK(!p.hold);
+	/* An epoch waits for both its 10 ms and a mean unit per transfer: 4 × 8 MiB at 0.4 GB/s (100 MB/s
+	 * each) take 84 ms, so the warm-up epoch has not ended at 80 ms, the judged one at 160 (still 4),
+	 * and the doubling comes at 168 ms (8 at 210; the next epoch, 8 × 8 MiB at 0.8 GB/s, ends at 252). */
+	memo = (pace_memo){0};
+	pace_start(&p, &memo, 32, 8u << 20, t);
+	uint64_t t2 = t, b2 = 0;
+	pace_sim(&p, rate_per_connection, &t2, &b2, 80, NULL);
+	CHECK(!p.warm);
+	pace_sim(&p, rate_per_connection, &t2, &b2, 80, NULL);
+	CHECK(p.warm);
+	CHECK_EQ(p.lim, 4);
+	pace_sim(&p, rate_per_connection, &t2, &b2, 50, NULL);
+	CHECK_EQ(p.lim, 8);
+}
+
 static void t_cache(void)
 {
 	{ /* bad options */
@@ -1618,6 +1702,7 @@ int main(void)
 	run_case("nowait_redo", NULL, NULL, t_nowait_redo);
 	run_case("keep_open", NULL, NULL, t_keep_open);
 	run_case("cache", NULL, NULL, t_cache);
+	run_case("pace", NULL, NULL, t_pace);
 	int skipped = 0, not_inline = 0;
 	for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
 		if (cfgs[k].backend == LSIO_BACKEND_IO_URING && !g_uring_available) {

@@ -1,0 +1,58 @@
+/* pace.h — how many large transfers one thread keeps in flight.
+ *
+ * Small GETs are latency-bound: requests/s = transfers in flight ÷ RTT, so
+ * they run at the full `remote_inflight`. Large ones (a mean unit of at least
+ * PACE_BULK_BYTES) are bandwidth-bound, and the number in flight that reaches
+ * the bandwidth depends on the link: a store that limits each connection
+ * (S3 serves one at ≈ 100 MB/s) wants many, while where a few connections
+ * already fill the pipe more of them only contend for the same cores (8 ×
+ * 256 MiB from versitygw on this 2-core machine, 32 MiB ranged GETs, two
+ * threads: 4 in flight each beat 8 each by 10–25 % in every epoch measured).
+ * So a run of large transfers starts at PACE_START and doubles the limit
+ * while a doubling still adds PACE_GAIN_PCT % to the bytes/s of the epoch
+ * before; the first doubling that does not is undone and the limit holds for
+ * the rest of the run. The level settled on is remembered for PACE_MEMO_NS:
+ * runs in that time start at it without probing again (a probe at the wrong
+ * level costs a few epochs, a lot for a batch of a few hundred MiB). */
+#ifndef LSIO_PACE_H
+#define LSIO_PACE_H
+
+#include <stdint.h>
+
+#define PACE_BULK_BYTES (1u << 20)     /* mean unit at least this: a bandwidth-bound run */
+#define PACE_START 4u                  /* transfers in flight a paced run starts with */
+#define PACE_GAIN_PCT 10u              /* a doubling that adds less is undone */
+#define PACE_MIN_EPOCH_NS 10000000ull  /* an epoch lasts at least 10 ms ... */
+/* ... and until its transfers moved one mean unit each: every level is judged
+ * on whole transfers, not on the burst of the ones just started. */
+#define PACE_MEMO_NS 10000000000ull    /* a settled level is trusted this long (10 s) */
+
+/* What earlier runs settled on (one per thread's transfers; zeroed: nothing). */
+typedef struct pace_memo {
+	uint32_t lim;     /* the level held */
+	uint32_t max;     /* under this cap */
+	uint64_t at_ns;   /* when */
+} pace_memo;
+
+typedef struct pace {
+	uint32_t lim;        /* transfers in flight now */
+	uint32_t max;        /* and at most (the run's cap) */
+	uint32_t prev;       /* the level before the last doubling */
+	int hold;            /* settled for the rest of the run */
+	int bulk;            /* paced at all (large units) */
+	int warm;            /* the first epoch (connections, first touches) is over */
+	uint64_t mean_unit;  /* bytes: an epoch's length is lim × this */
+	uint64_t t0_ns, b0;  /* the epoch's start: time and bytes moved */
+	uint64_t best;       /* bytes/s of the epoch before the doubling (0: none yet) */
+	pace_memo *memo;     /* where the settled level is kept (may be NULL) */
+} pace;
+
+/* A run capped at `max` in flight whose units average `mean_unit` bytes:
+ * paced when they are large (from the memo's level if it is fresh, else from
+ * PACE_START), else `max` throughout. */
+void pace_start(pace *p, pace_memo *memo, uint32_t max, uint64_t mean_unit, uint64_t now_ns);
+
+/* With the run's body bytes so far: the limit now (changes at an epoch's end). */
+uint32_t pace_step(pace *p, uint64_t now_ns, uint64_t bytes);
+
+#endif
