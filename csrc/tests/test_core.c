@@ -1466,29 +1466,23 @@ static void t_pace(void)
 	pace_start(&p, &memo, 4, 8u << 20, t);
 	CHECK_EQ(p.lim, 4);
 	CHECK(p.hold);
-	/* Each connection limited: doubles up to the cap (4, 8, 16, 32) and stays. */
-	pace_start(&p, &memo, 32, 8u << 20, t);
-	CHECK_EQ(p.lim, PACE_START);
-	peak = 0;
-	CHECK_EQ(pace_sim(&p, rate_per_connection, &t, &bytes, 20000, &peak), 32);
-	CHECK(p.hold);
-	CHECK_EQ(memo.lim, 32);
-	CHECK_EQ(memo.max, 32);
-	/* No gain from more: one doubling tried, undone. */
-	memo = (pace_memo){0};
-	pace_start(&p, &memo, 32, 8u << 20, t);
-	peak = 0;
-	CHECK_EQ(pace_sim(&p, rate_flat, &t, &bytes, 20000, &peak), 4);
-	CHECK_EQ(peak, 8);
-	CHECK(p.hold);
-	CHECK_EQ(memo.lim, 4);
-	/* Best at 8, worse above: 4 → 8 pays, 16 does not. */
-	memo = (pace_memo){0};
-	pace_start(&p, &memo, 64, 8u << 20, t);
-	peak = 0;
-	CHECK_EQ(pace_sim(&p, rate_best_at_8, &t, &bytes, 20000, &peak), 8);
-	CHECK_EQ(peak, 16);
-	CHECK_EQ(memo.lim, 8);
+	/* Each connection limited: doubles up to the cap (4, 8, 16, 32) and stays. No gain from more: one
+	 * doubling tried, undone. Best at 8, worse above: 4 → 8 pays, 16 does not. */
+	static const struct {
+		link_rate rate;
+		uint32_t max, settles, peak;
+	} links[] = {{rate_per_connection, 32, 32, 32}, {rate_flat, 32, 4, 8}, {rate_best_at_8, 64, 8, 16}};
+	for (size_t k = 0; k < sizeof links / sizeof *links; k++) {
+		memo = (pace_memo){0};
+		pace_start(&p, &memo, links[k].max, 8u << 20, t);
+		CHECK_EQ(p.lim, PACE_START);
+		peak = 0;
+		CHECK_EQ(pace_sim(&p, links[k].rate, &t, &bytes, 20000, &peak), links[k].settles);
+		CHECK_EQ(peak, links[k].peak);
+		CHECK(p.hold);
+		CHECK_EQ(memo.lim, links[k].settles);
+		CHECK_EQ(memo.max, links[k].max);
+	}
 	/* A run soon after starts at the level settled on, without probing; a later one (or under
 	 * another cap) probes again. */
 	uint64_t settled = memo.at_ns;
