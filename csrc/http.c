@@ -1058,8 +1058,8 @@ int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_set
  * in-flight count and half the connections per host, units claimed from one
  * counter. One thread of libcurl 7.88 costs ≈ 13 µs of CPU per GET and copies
  * every body byte twice (the kernel's recv, then ours into the destination), so
- * it, not the network, was the limit on 127.0.0.1: a throwaway probe of 131 072 random 4 KiB GETs over nginx, 64 in
- * flight, 77–78 k → 97–99 k GETs/s; 8 × 256 MiB from versitygw 3,815–4,035 →
+ * it, not the network, was the limit on 127.0.0.1: a throwaway probe of 131 072
+ * random 4 KiB GETs over nginx, 64 in flight, 77–78 k → 97–99 k GETs/s; 8 × 256 MiB from versitygw 3,815–4,035 →
  * 4,522 MiB/s (bench/README.md). Smaller runs (a few GETs of a crop) stay on
  * one thread: a thread start costs more than they would gain. */
 #define HTTP_SHARE_MIN_UNITS 2u
@@ -1089,6 +1089,7 @@ static uint64_t mean_unit(const lsio_batch *b, const plan *p)
 int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, const char *ca_file)
 {
 	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file, .mean_unit = mean_unit(b, p)};
+	const run_ctx alone = c; /* the run on this thread only (no helper thread could start) */
 	uint64_t units = p ? p->count : b->count;
 	pthread_t th;
 	int two = 0;
@@ -1111,7 +1112,7 @@ int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, c
 			h.cap = hb->cap / 2;
 			two = pthread_create(&th, NULL, helper_main, &h) == 0;
 			if (two) curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)(conns - conns / 2));
-			else c = (run_ctx){.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file, .mean_unit = c.mean_unit}; /* alone */
+			else c = alone;
 		}
 	}
 	drive(&c);

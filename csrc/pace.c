@@ -11,7 +11,6 @@ void pace_start(pace *p, pace_memo *memo, uint32_t max, uint64_t mean_unit, uint
 		.max = max,
 		.prev = lim,
 		.hold = !bulk || known,
-		.bulk = bulk,
 		.mean_unit = mean_unit,
 		.t0_ns = now_ns,
 		.memo = memo,

@@ -39,7 +39,6 @@ typedef struct pace {
 	uint32_t max;        /* and at most (the run's cap) */
 	uint32_t prev;       /* the level before the last doubling */
 	int hold;            /* settled for the rest of the run */
-	int bulk;            /* paced at all (large units) */
 	int warm;            /* the first epoch (connections, first touches) is over */
 	uint64_t mean_unit;  /* bytes: an epoch's length is lim × this */
 	uint64_t t0_ns, b0;  /* the epoch's start: time and bytes moved */
