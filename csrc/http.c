@@ -1106,7 +1106,7 @@ int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, c
 			c.shared_next = &next;
 			c.shared = 1;
 			c.cap = (hb->cap + 1) / 2;
-			if (c.mean_unit >= PACE_BULK_BYTES) c.all_bytes = &all_bytes;
+			if (pace_bulk(c.mean_unit)) c.all_bytes = &all_bytes;
 			h = c;
 			h.hb = hb->helper;
 			h.cap = hb->cap / 2;

@@ -27,6 +27,9 @@
  * on whole transfers, not on the burst of the ones just started. */
 #define PACE_MEMO_NS 10000000000ull    /* a settled level is trusted this long (10 s) */
 
+/* A run whose units average `mean_unit` bytes is bandwidth-bound: paced (and, on two threads, judged on both). */
+static inline int pace_bulk(uint64_t mean_unit) { return mean_unit >= PACE_BULK_BYTES; }
+
 /* What earlier runs settled on (one per thread's transfers; zeroed: nothing). */
 typedef struct pace_memo {
 	uint32_t lim;     /* the level held */

@@ -37,7 +37,7 @@ function check(reqs: ReturnType<typeof batch>, res: (Uint8Array | LsioError)[]):
 }
 const plain = (reqs: ReturnType<typeof batch>) => reqs.map(({ path, start, end }) => ({ path, start, end }));
 
-test("lanes: a slow server (each GET answered after 400 ms) starts", async () => {
+test(`lanes: a slow server (each GET answered after ${DELAY_MS} ms) starts`, async () => {
   server = await rangeServer(corpus.dir, { delayMs: DELAY_MS });
 });
 
