@@ -1086,6 +1086,26 @@ static uint64_t mean_unit(const lsio_batch *b, const plan *p)
 	return n ? sum / n : 0;
 }
 
+/* The large transfers recent runs of this backend settled on keeping in flight
+ * (pace.h): a run on this thread alone (*two = 0), or on this one and the helper
+ * (*two = 1: both levels added); 0 when no level is fresh. */
+static uint32_t settled_slots(const http_backend *hb, uint64_t now, int *two)
+{
+	uint32_t alone = pace_known(&hb->pace, hb->cap, now);
+	*two = 0;
+	if (alone || !hb->helper) return alone;
+	uint32_t lane = pace_known(&hb->pace, (hb->cap + 1) / 2, now), help = pace_known(&hb->helper->pace, hb->cap / 2, now);
+	*two = lane && help;
+	return *two ? lane + help : 0;
+}
+
+uint32_t http_piece_slots(const http_backend *hb)
+{
+	int two;
+	uint32_t settled = settled_slots(hb, now_ns(), &two);
+	return settled && settled < hb->cap ? settled : hb->cap;
+}
+
 int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, const char *ca_file)
 {
 	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file, .mean_unit = mean_unit(b, p)};
@@ -1096,7 +1116,11 @@ int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, c
 	uint64_t next = 0, all_bytes = 0;
 	run_ctx h;
 	uint32_t conns = hb->limits.remote_connections;
-	if (hb->cap >= HTTP_SHARE_MIN_UNITS && conns >= 2 && units >= hb->cap) {
+	/* Large pieces cut to a level two threads settled on (http_piece_slots) are shared as before. */
+	int two_settled = 0;
+	uint32_t settled = pace_bulk(c.mean_unit) ? settled_slots(hb, now_ns(), &two_settled) : 0;
+	uint64_t share_at = two_settled && settled < hb->cap ? settled : hb->cap;
+	if (hb->cap >= HTTP_SHARE_MIN_UNITS && conns >= 2 && units >= share_at) {
 		if (!hb->helper) {
 			lsio_reader_info half = hb->limits;
 			half.remote_connections = conns / 2; /* and this lane's multi the rest, while they share */

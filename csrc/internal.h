@@ -180,6 +180,11 @@ void http_destroy(http_backend *hb);
 int http_stat(http_backend *hb, lsio_batch *b, const uint8_t *need, const s3_settings *s3, const char *ca_file);
 /* Reads every live unit (the caller parks the requests of local files). */
 int http_read(http_backend *hb, lsio_batch *b, struct plan *p, const s3_settings *s3, const char *ca_file);
+/* Pieces worth cutting a batch's large requests into: the transfers in flight
+ * its runs will keep — the level recent paced runs settled on (pace.h) when one
+ * is fresh, else `remote_inflight`. More pieces than transfers only cost GETs
+ * (and, on some servers, the slower path of a partial range). */
+uint32_t http_piece_slots(const http_backend *hb);
 
 /* Register the batch's files with the ring only when it reads each file at
  * least this many times on average (registration is a syscall per file). */

@@ -4,8 +4,8 @@
 void pace_start(pace *p, pace_memo *memo, uint32_t max, uint64_t mean_unit, uint64_t now_ns)
 {
 	int bulk = pace_bulk(mean_unit) && max > PACE_START;
-	int known = bulk && memo && memo->lim && memo->max == max && now_ns - memo->at_ns < PACE_MEMO_NS;
-	uint32_t lim = !bulk ? max : known ? memo->lim : PACE_START;
+	uint32_t known = bulk ? pace_known(memo, max, now_ns) : 0;
+	uint32_t lim = !bulk ? max : known ? known : PACE_START;
 	*p = (pace){
 		.lim = lim,
 		.max = max,

@@ -13,7 +13,13 @@
  * before; the first doubling that does not is undone and the limit holds for
  * the rest of the run. The level settled on is remembered for PACE_MEMO_NS:
  * runs in that time start at it without probing again (a probe at the wrong
- * level costs a few epochs, a lot for a batch of a few hundred MiB). */
+ * level costs a few epochs, a lot for a batch of a few hundred MiB), and the
+ * planner cuts their large requests into no more pieces than it keeps in
+ * flight (http_piece_slots): on a link that 4 + 4 fill, 8 × 256 MiB are 8 whole
+ * GETs instead of 64 pieces of 32 MiB that wait their turn — versitygw serves
+ * a whole object through splice and a part through a copy: 6.2 k against
+ * 4.4 k MiB/s here. A link that pays for every transfer settles at the cap and keeps
+ * its pieces. */
 #ifndef LSIO_PACE_H
 #define LSIO_PACE_H
 
@@ -48,6 +54,14 @@ typedef struct pace {
 	uint64_t best;       /* bytes/s of the epoch before the doubling (0: none yet) */
 	pace_memo *memo;     /* where the settled level is kept (may be NULL) */
 } pace;
+
+/* The level a run capped at `max` starts at without probing: what an earlier
+ * run under the same cap settled on, if that was less than PACE_MEMO_NS ago;
+ * else 0. */
+static inline uint32_t pace_known(const pace_memo *memo, uint32_t max, uint64_t now_ns)
+{
+	return memo && memo->lim && memo->max == max && now_ns - memo->at_ns < PACE_MEMO_NS ? memo->lim : 0;
+}
 
 /* A run capped at `max` in flight whose units average `mean_unit` bytes:
  * paced when they are large (from the memo's level if it is fresh, else from

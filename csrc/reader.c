@@ -149,7 +149,11 @@ static int read_live(lane *l, lsio_batch *b, uint32_t ops, int remote)
 	int rc = 0;
 	if (ops & LSIO_OP_PLAN) {
 		/* Remote pieces: no more than the transfers in flight (local reads keep split_size). */
-		rc = plan_build(b, &pl, direct, remote ? r->info.remote_inflight : 0);
+		uint32_t slots = remote ? r->info.remote_inflight : 0;
+#if defined(__linux__)
+		if (remote && l->http) slots = http_piece_slots(l->http);
+#endif
+		rc = plan_build(b, &pl, direct, slots);
 		if (rc == 0) p = &pl;
 		if (rc == 1) rc = 0; /* not in order: unplanned */
 	}

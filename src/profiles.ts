@@ -58,8 +58,9 @@ export interface PlanThresholds {
   /**
    * Bytes: a read longer than this is split into pieces in flight at once (0 = never).
    * Remote objects: pieces grow past it when there would be more of them than
-   * the reader's transfers in flight (`remote.inflight`), so no GET waits for a
-   * transfer to free up (every GET costs a round trip and, on S3, a request).
+   * the reader's transfers in flight (`remote.inflight`, or the fewer a paced
+   * run settled on), so no GET waits for a transfer to free up (every GET costs
+   * a round trip and, on S3, a request).
    */
   splitSize?: number;
 }

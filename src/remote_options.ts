@@ -23,7 +23,8 @@ export interface RemoteOptions {
    * transfers (a batch whose ranges or planned reads average 1 MiB or more) are paced under it:
    * they start at 4 per native thread and double while doubling still adds 10 % to the batch's
    * bytes/s (a store that limits each connection gets many, a link a few already fill keeps few);
-   * the level settled on holds for the batches of the next 10 s.
+   * the level settled on holds for the batches of the next 10 s, which cut their large reads into
+   * no more pieces than it keeps in flight.
    */
   inflight?: number;
   /** Connections to one host at most (default: `inflight`); more transfers to it wait their turn. */

@@ -4,7 +4,8 @@
 // streams every answer at a set rate: per connection (as S3 serves each one at
 // ≈ 100 MB/s: more transfers pay, so the limit climbs to `inflight`), or one
 // rate shared by all connections (more transfers do not pay, so it stays low,
-// and the next batch starts at the level settled on).
+// and the next batch starts at the level settled on — and cuts its large
+// objects into no more pieces than that level keeps in flight).
 import * as http from "node:http";
 import { Buffer } from "node:buffer";
 import { Reader } from "../mod.ts";
@@ -23,7 +24,7 @@ const objects = Array.from({ length: 4 }, (_, k) => {
 /** Bytes/s each answer is sent at ("connection"), or all answers together ("shared"). */
 let mode: "connection" | "shared" = "connection";
 let rate = 0;
-let now = 0, most = 0;
+let now = 0, most = 0, gets = 0;
 type Answer = { res: http.ServerResponse; body: Buffer; sent: number };
 const answers = new Set<Answer>();
 let last = performance.now();
@@ -50,6 +51,7 @@ const server = http.createServer((req, res) => {
   const a = Number(m[1]), b = Math.min(Number(m[2]), body.length - 1);
   res.writeHead(206, { "content-range": `bytes ${a}-${b}/${body.length}`, "content-length": b - a + 1 });
   now++;
+  gets++;
   most = Math.max(most, now);
   answers.add({ res, body: body.subarray(a, b + 1), sent: 0 });
 });
@@ -82,6 +84,22 @@ async function readLarge(reader: Reader, count: number, seed: number): Promise<v
   }
 }
 
+/** Every object read whole by one planned readColumnar call, pieces of 1 MiB asked for; checked byte for byte. */
+async function readWhole(reader: Reader): Promise<void> {
+  const dest = new Uint8Array(objects.length * OBJECT);
+  const res = await reader.readColumnar({
+    paths: objects.map((_, i) => base + i),
+    file: Uint32Array.from(objects, (_, i) => i),
+    start: new Float64Array(objects.length),
+    end: new Float64Array(objects.length).fill(OBJECT),
+    dest: { buffer: dest, offsets: Float64Array.from(objects, (_, i) => i * OBJECT) },
+  }, { plan: { profile: "cloud", splitSize: MiB } });
+  assertEquals(res.stats.failed, 0);
+  for (const [i, o] of objects.entries()) {
+    assert(Buffer.from(dest.subarray(i * OBJECT, (i + 1) * OBJECT)).equals(o), `object ${i} differs`);
+  }
+}
+
 test("pacing: each connection rate-limited: large transfers climb from 4 per thread to inflight", async () => {
   await using reader = await Reader.open({ remote: { inflight: 32 } });
   mode = "connection", rate = 2 * MiB, most = 0;
@@ -89,6 +107,10 @@ test("pacing: each connection rate-limited: large transfers climb from 4 per thr
   // 4 + 4 (two threads) first; two doublings give 16 + 16. Fewer than 24 at once: it did not climb.
   assert(most >= 24, `at most ${most} GETs at once: the limit did not climb with per-connection rates`);
   assert(most <= 32, `${most} GETs at once, inflight is 32`);
+  // A link that pays for every transfer: large objects are still cut into one piece per transfer in flight.
+  gets = 0;
+  await readWhole(reader);
+  assertEquals(gets, 32, "4 objects of 16 MiB at 32 in flight: 32 pieces");
 });
 
 test("pacing: one rate shared by all connections: one doubling tried and undone; the next batch starts there", async () => {
@@ -101,6 +123,11 @@ test("pacing: one rate shared by all connections: one doubling tried and undone;
   most = 0;
   await readLarge(reader, 48, 3);
   assert(most <= 8, `${most} GETs at once in the batch after: it probed again instead of starting at 4 + 4`);
+  // Settled at 4 + 4: whole objects are cut into 8 pieces, not 32 that would wait their turn as extra GETs.
+  gets = 0, most = 0;
+  await readWhole(reader);
+  assertEquals(gets, 8, "4 objects of 16 MiB after settling at 4 + 4 in flight: 8 pieces");
+  assert(most <= 8, `${most} GETs at once`);
 });
 
 test("pacing: cleanup", async () => {

@@ -1495,6 +1495,11 @@ static void t_pace(void)
 	pace_start(&p, &memo, 64, 8u << 20, settled + PACE_MEMO_NS + 1);
 	CHECK_EQ(p.lim, PACE_START);
 	CHECK(!p.hold);
+	/* What the planner asks before cutting pieces (http_piece_slots): the same level, the same terms. */
+	CHECK_EQ(pace_known(&memo, 64, settled + 1000000000ull), 8);
+	CHECK_EQ(pace_known(&memo, 32, settled + 1000000000ull), 0);
+	CHECK_EQ(pace_known(&memo, 64, settled + PACE_MEMO_NS + 1), 0);
+	CHECK_EQ(pace_known(NULL, 64, settled), 0);
 	/* An epoch waits for both its 10 ms and a mean unit per transfer: 4 × 8 MiB at 0.4 GB/s (100 MB/s
 	 * each) take 84 ms, so the warm-up epoch has not ended at 80 ms, the judged one at 160 (still 4),
 	 * and the doubling comes at 168 ms (8 at 210; the next epoch, 8 × 8 MiB at 0.8 GB/s, ends at 252). */
