@@ -12,7 +12,9 @@
  *               across gaps ≤ 1 MiB) beside obstore's `get_ranges_async` per
  *               object (object_store coalesces the same way); tensorstore's
  *               http kvstore (`KvStore.read` with a byte range, the same number
- *               in flight); zarrita's FetchStore.getRange loops. Both s3-small.
+ *               in flight); zarrita's FetchStore.getRange loops; and LSIO left at
+ *               its default in flight (64, doubled up to 256 while that pays:
+ *               not a same-concurrency row). Both s3-small.
  *   https-small the http-small ranges from a second nginx over TLS (a certificate
  *               made here; HTTP/2 offered by ALPN): LSIO (`remote.caFile`), fetch
  *               (Deno: createHttpClient caCerts; Bun: tls.ca), zarrita, tensorstore
@@ -276,13 +278,13 @@ for (const workload of workloads) {
     const bucket = s3 ? S3_BUCKET : BUCKET;
     const urls = names.map((n) => `${base}/${bucket}/${n}`);
     const s3conf = { endpoint: base, accessKeyId: KEY, secretAccessKey: SECRET };
-    const spec = (impl: string) =>
+    const spec = (impl: string, concurrency = INFLIGHT) =>
       JSON.stringify({
         impl,
         paths: s3 ? names.map((n) => `s3://${bucket}/${n}`) : urls,
         ranges,
         size: SIZE,
-        concurrency: INFLIGHT,
+        concurrency,
         repeat: REPEAT,
         ...(s3 ? { s3: s3conf } : {}),
         ...(caFile ? { caFile } : {}),
@@ -310,6 +312,12 @@ for (const workload of workloads) {
         impl: "lsio-bun",
         label: "LSIO readColumnar (Bun)",
         run: () => runChild(BUN, [`${HERE}remote_child.ts`, spec("lsio")]),
+      },
+      {
+        // Not at the peers' concurrency: what a reader left at its default does (64, doubled while it pays).
+        impl: "lsio-deno-default",
+        label: "LSIO readColumnar, default in flight (64 … 256) (Deno)",
+        run: () => runChild(DENO, ["run", "-A", `${HERE}remote_child.ts`, spec("lsio", 0)]),
       },
       {
         impl: "obstore",

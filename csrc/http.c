@@ -195,6 +195,8 @@ struct http_backend {
 	lsio_reader_info limits; /* as made: a helper is made alike */
 	struct http_backend *helper; /* a second thread's transfers for large batches, made on first need */
 	pace_memo pace;               /* the level of large transfers in flight runs settled on (pace.h) */
+	uint32_t start;               /* small GETs: in flight to start at, doubled while it pays (0: cap, fixed) */
+	pace_memo pace_small;         /* and the level such runs settled on */
 };
 
 /* One run of transfers over a batch: HEADs of the files in `need`, or GETs of the units. */
@@ -210,6 +212,7 @@ typedef struct run_ctx {
 	uint64_t *shared_next; /* GET runs on two threads: the next unit, claimed atomically */
 	int shared;          /* two threads settle this batch's units */
 	uint32_t cap;        /* transfers in flight at most in this run (0: the backend's) */
+	uint32_t start;      /* small GETs: in flight to start at (pace_start_small; 0: cap throughout) */
 	uint64_t mean_unit;  /* GET runs: the units' mean length (pace.h: large ones are paced) */
 	uint64_t body_bytes; /* response body bytes this thread's transfers received */
 	uint64_t *all_bytes; /* a paced run on two threads: both threads' body bytes (pace judges the batch) */
@@ -222,7 +225,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int http_create(http_backend **out, const lsio_reader_info *limits)
+int http_create(http_backend **out, const lsio_reader_info *limits, uint32_t start)
 {
 	int rc = http_available();
 	if (rc < 0) return rc;
@@ -230,6 +233,7 @@ int http_create(http_backend **out, const lsio_reader_info *limits)
 	if (!hb) return -ENOMEM;
 	hb->limits = *limits;
 	hb->cap = limits->remote_inflight;
+	hb->start = start && start < hb->cap ? start : 0;
 	hb->retries = limits->remote_retries;
 	hb->retry_ns = (uint64_t)limits->remote_retry_ms * 1000000u;
 	hb->stall_s = (long)((limits->remote_stall_ms + 999) / 1000);
@@ -963,7 +967,11 @@ static void drive(run_ctx *c)
 	/* Two threads judge the batch's bytes/s (a thread that only took the other's share of a shared
 	 * link would see a gain): an epoch then waits for a mean unit per transfer of both. */
 	uint64_t mean = c->need ? 0 : c->all_bytes ? c->mean_unit * 2 : c->mean_unit;
-	pace_start(&pc, &hb->pace, c->cap && c->cap < hb->cap ? c->cap : hb->cap, mean, now_ns());
+	uint32_t cap = c->cap && c->cap < hb->cap ? c->cap : hb->cap;
+	if (!c->need && c->start && !pace_bulk(c->mean_unit))
+		pace_start_small(&pc, &hb->pace_small, cap, c->start, mean, now_ns());
+	else
+		pace_start(&pc, &hb->pace, cap, mean, now_ns());
 	uint32_t lim = pc.lim;
 	int more = 1;
 	for (;;) {
@@ -1108,7 +1116,7 @@ uint32_t http_piece_slots(const http_backend *hb)
 
 int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, const char *ca_file)
 {
-	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file, .mean_unit = mean_unit(b, p)};
+	run_ctx c = {.hb = hb, .b = b, .p = p, .s3 = s3, .ca_file = ca_file, .mean_unit = mean_unit(b, p), .start = hb->start};
 	const run_ctx alone = c; /* the run on this thread only (no helper thread could start) */
 	uint64_t units = p ? p->count : b->count;
 	pthread_t th;
@@ -1119,21 +1127,23 @@ int http_read(http_backend *hb, lsio_batch *b, plan *p, const s3_settings *s3, c
 	/* Large pieces cut to a level two threads settled on (http_piece_slots) are shared as before. */
 	int two_settled = 0;
 	uint32_t settled = pace_bulk(c.mean_unit) ? settled_slots(hb, now_ns(), &two_settled) : 0;
-	uint64_t share_at = two_settled && settled < hb->cap ? settled : hb->cap;
+	uint64_t share_at = two_settled && settled < hb->cap ? settled : hb->start ? hb->start : hb->cap;
 	if (hb->cap >= HTTP_SHARE_MIN_UNITS && conns >= 2 && units >= share_at) {
 		if (!hb->helper) {
 			lsio_reader_info half = hb->limits;
 			half.remote_connections = conns / 2; /* and this lane's multi the rest, while they share */
-			http_create(&hb->helper, &half); /* failing, the batch runs on this thread alone */
+			http_create(&hb->helper, &half, 0); /* failing, the batch runs on this thread alone */
 		}
 		if (hb->helper) {
 			c.shared_next = &next;
 			c.shared = 1;
 			c.cap = (hb->cap + 1) / 2;
-			if (pace_bulk(c.mean_unit)) c.all_bytes = &all_bytes;
+			c.start = (hb->start + 1) / 2;
+			if (pace_bulk(c.mean_unit) || hb->start) c.all_bytes = &all_bytes;
 			h = c;
 			h.hb = hb->helper;
 			h.cap = hb->cap / 2;
+			h.start = hb->start / 2;
 			two = pthread_create(&th, NULL, helper_main, &h) == 0;
 			if (two) curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)(conns - conns / 2));
 			else c = alone;

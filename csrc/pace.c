@@ -1,20 +1,34 @@
-/* pace.c — the large-transfer limit of pace.h: double while it pays. */
+/* pace.c — the transfer limits of pace.h: double while it pays. */
 #include "pace.h"
 
-void pace_start(pace *p, pace_memo *memo, uint32_t max, uint64_t mean_unit, uint64_t now_ns)
+/* A run capped at `max` from `start` (0: at `max`, never changed), or from the memo's fresh level. */
+static void begin(pace *p, pace_memo *memo, uint32_t max, uint32_t start, uint32_t gain_pct, int ramp,
+		  uint64_t mean_unit, uint64_t now_ns)
 {
-	int bulk = pace_bulk(mean_unit) && max > PACE_START;
-	uint32_t known = bulk ? pace_known(memo, max, now_ns) : 0;
-	uint32_t lim = !bulk ? max : known ? known : PACE_START;
+	uint32_t known = start ? pace_known(memo, max, now_ns) : 0;
+	uint32_t lim = !start ? max : known ? known : start;
 	*p = (pace){
 		.lim = lim,
 		.max = max,
 		.prev = lim,
-		.hold = !bulk || known,
+		.hold = !start || known,
 		.mean_unit = mean_unit,
 		.t0_ns = now_ns,
 		.memo = memo,
+		.gain_pct = gain_pct,
+		.ramp = ramp,
 	};
+}
+
+void pace_start(pace *p, pace_memo *memo, uint32_t max, uint64_t mean_unit, uint64_t now_ns)
+{
+	int bulk = pace_bulk(mean_unit) && max > PACE_START;
+	begin(p, memo, max, bulk ? PACE_START : 0, PACE_GAIN_PCT, 0, mean_unit, now_ns);
+}
+
+void pace_start_small(pace *p, pace_memo *memo, uint32_t max, uint32_t start, uint64_t mean_unit, uint64_t now_ns)
+{
+	begin(p, memo, max, start && start < max ? start : 0, PACE_SMALL_GAIN_PCT, 1, mean_unit, now_ns);
 }
 
 /* Settled at p->lim: for the rest of the run, and for the runs soon after. */
@@ -34,14 +48,15 @@ uint32_t pace_step(pace *p, uint64_t now_ns, uint64_t bytes)
 	uint64_t rate = (uint64_t)((double)moved * 1e9 / (double)ns); /* bytes/s */
 	p->t0_ns = now_ns;
 	p->b0 = bytes;
-	if (!p->warm) { /* the first epoch pays for connections and first touches: not judged */
+	if (!p->warm) { /* the first epoch pays for connections and first touches (and, with ramp, each level's): not judged */
 		p->warm = 1;
 		return p->lim;
 	}
-	if (p->best && rate * 100 < p->best * (100 + PACE_GAIN_PCT)) return settle_at(p, p->prev, now_ns);
+	if (p->best && rate * 100 < p->best * (100 + p->gain_pct)) return settle_at(p, p->prev, now_ns);
 	p->best = rate;
 	p->prev = p->lim;
 	if (p->lim == p->max) return settle_at(p, p->max, now_ns); /* at the cap and it paid: stay */
 	p->lim = p->lim * 2 < p->max ? p->lim * 2 : p->max;
+	p->warm = !p->ramp;
 	return p->lim;
 }

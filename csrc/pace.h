@@ -1,7 +1,9 @@
 /* pace.h — how many large transfers one thread keeps in flight.
  *
  * Small GETs are latency-bound: requests/s = transfers in flight ÷ RTT, so
- * they run at the full `remote_inflight`. Large ones (a mean unit of at least
+ * they run at the full `remote_inflight` when a reader sets it, and from 64
+ * up to the default 256 while doubling pays when it does not
+ * (pace_start_small). Large ones (a mean unit of at least
  * PACE_BULK_BYTES) are bandwidth-bound, and the number in flight that reaches
  * the bandwidth depends on the link: a store that limits each connection
  * (S3 serves one at ≈ 100 MB/s) wants many, while where a few connections
@@ -32,6 +34,10 @@
 /* ... and until its transfers moved one mean unit each: every level is judged
  * on whole transfers, not on the burst of the ones just started. */
 #define PACE_MEMO_NS 10000000000ull    /* a settled level is trusted this long (10 s) */
+/* Small GETs of a reader left at the default in flight (pace_start_small):
+ * latency-bound, a doubling there adds ≈ 100 % while the server keeps up, so
+ * only a clear gain counts (a 10 ms epoch at 0 ms RTT moves by 10 % at random). */
+#define PACE_SMALL_GAIN_PCT 25u
 
 /* A run whose units average `mean_unit` bytes is bandwidth-bound: paced (and, on two threads, judged on both). */
 static inline int pace_bulk(uint64_t mean_unit) { return mean_unit >= PACE_BULK_BYTES; }
@@ -52,6 +58,8 @@ typedef struct pace {
 	uint64_t mean_unit;  /* bytes: an epoch's length is lim × this */
 	uint64_t t0_ns, b0;  /* the epoch's start: time and bytes moved */
 	uint64_t best;       /* bytes/s of the epoch before the doubling (0: none yet) */
+	uint32_t gain_pct;   /* a doubling that adds less is undone */
+	int ramp;            /* small units: a new level's first epoch (its transfers' first round trip) is not judged */
 	pace_memo *memo;     /* where the settled level is kept (may be NULL) */
 } pace;
 
@@ -67,6 +75,13 @@ static inline uint32_t pace_known(const pace_memo *memo, uint32_t max, uint64_t 
  * paced when they are large (from the memo's level if it is fresh, else from
  * PACE_START), else `max` throughout. */
 void pace_start(pace *p, pace_memo *memo, uint32_t max, uint64_t mean_unit, uint64_t now_ns);
+
+/* A run of small units (latency-bound) capped at `max`, started at `start`
+ * and doubled while a doubling adds PACE_SMALL_GAIN_PCT % (from the memo's
+ * level if it is fresh): a store far away gets the hundreds in flight that
+ * hide its round trip, a near one keeps `start`. `mean_unit` sets the epochs'
+ * length only. */
+void pace_start_small(pace *p, pace_memo *memo, uint32_t max, uint32_t start, uint64_t mean_unit, uint64_t now_ns);
 
 /* With the run's body bytes so far: the limit now (changes at an epoch's end). */
 uint32_t pace_step(pace *p, uint64_t now_ns, uint64_t bytes);

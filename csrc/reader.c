@@ -174,7 +174,7 @@ static int http_ready(lane *l)
 {
 #if defined(__linux__)
 	if (l->http) return 0;
-	return http_create(&l->http, &l->r->info);
+	return http_create(&l->http, &l->r->info, l->r->opts.remote_inflight ? 0 : LSIO_DEFAULT_HTTP_INFLIGHT);
 #else
 	(void)l;
 	return -EPROTONOSUPPORT; /* remote objects: Linux builds only, for now */
@@ -388,7 +388,7 @@ LSIO_API int lsio_reader_open(const lsio_reader_opts *opts, lsio_reader **out)
 	r->info.threads = r->opts.threads ? r->opts.threads : LSIO_DEFAULT_THREADS;
 	if (r->info.threads >= max_open) r->info.threads = max_open - 1;
 	r->info.abi_version = LSIO_ABI_VERSION;
-	r->info.remote_inflight = r->opts.remote_inflight ? r->opts.remote_inflight : LSIO_DEFAULT_HTTP_INFLIGHT;
+	r->info.remote_inflight = r->opts.remote_inflight ? r->opts.remote_inflight : LSIO_DEFAULT_HTTP_INFLIGHT_MAX;
 	r->info.remote_connections = r->opts.remote_connections ? r->opts.remote_connections : r->info.remote_inflight;
 	r->info.remote_retries = r->opts.remote_retries ? r->opts.remote_retries - 1 : LSIO_DEFAULT_HTTP_RETRIES;
 	r->info.remote_stall_ms = r->opts.remote_stall_ms ? r->opts.remote_stall_ms : LSIO_DEFAULT_HTTP_STALL_MS;

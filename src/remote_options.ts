@@ -13,21 +13,23 @@ import { checkKeys, describe, intOption } from "./_strict.ts";
  * Remote-object settings ({@linkcode ReaderOptions.remote}, {@linkcode WorkerPoolOptions.remote}).
  * The bounds hold per batch running: a reader runs up to two batches of remote
  * objects at once (two native threads, each with its own connections). A batch
- * of at least `inflight` ranges (or planned reads) is itself read by two
+ * of at least `inflight` ranges (64 when unset) or planned reads is itself read by two
  * native threads, each with half its transfers and half its connections per
  * host: one thread of libcurl is the limit on a fast network.
  */
 export interface RemoteOptions {
   /**
-   * HTTP transfers in flight at once, each on its own keep-alive connection (default 64). Large
-   * transfers (a batch whose ranges or planned reads average 1 MiB or more) are paced under it:
-   * they start at 4 per native thread and double while doubling still adds 10 % to the batch's
-   * bytes/s (a store that limits each connection gets many, a link a few already fill keeps few);
-   * the level settled on holds for the batches of the next 10 s, which cut their large reads into
-   * no more pieces than it keeps in flight.
+   * HTTP transfers in flight at once, each on its own keep-alive connection. Unset (the default): at
+   * most 256, small GETs starting at 64 and doubling while a doubling adds 25 % to the batch's
+   * bytes/s (a store with a long round trip gets the hundreds in flight that hide it; on a near one
+   * more only cost CPU). Set: exactly this many for small GETs. Large transfers (a batch whose ranges
+   * or planned reads average 1 MiB or more) are paced under it: they start at 4 per native thread and
+   * double while doubling still adds 10 % to the batch's bytes/s (a store that limits each connection
+   * gets many, a link a few already fill keeps few); the level settled on holds for the batches of
+   * the next 10 s, which cut their large reads into no more pieces than it keeps in flight.
    */
   inflight?: number;
-  /** Connections to one host at most (default: `inflight`); more transfers to it wait their turn. */
+  /** Connections to one host at most (default: `inflight`, or 256 when unset); more transfers to it wait their turn. */
   connections?: number;
   /** Retries of a chunk after a 429, 5xx, reset or truncated body (default 5; 0: none). */
   retries?: number;

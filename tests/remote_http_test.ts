@@ -433,8 +433,8 @@ test("remote faults: remote options bound retries and stalls (retries: 0 fails a
   stalled = [];
   await using defaults = await Reader.open();
   assertEquals(defaults.info.remote, {
-    inflight: 64,
-    connections: 64,
+    inflight: 256,
+    connections: 256,
     retries: 5,
     stallMs: 30000,
     retryMs: 30000,

@@ -1438,6 +1438,12 @@ static uint64_t cache_batch(lsio_reader *r, lsio_cache *c, const char *path, int
 typedef uint64_t (*link_rate)(uint32_t lim);
 static uint64_t rate_per_connection(uint32_t lim) { return (uint64_t)lim * 100000000u; } /* 100 MB/s each */
 static uint64_t rate_flat(uint32_t lim) { return lim ? 4000000000u : 0; }               /* 4 GB/s, however many */
+static uint64_t rate_plus_10pct(uint32_t lim) /* each doubling adds 12 % */
+{
+	uint64_t r = 1000000000u;
+	for (uint32_t l = 64; l < lim; l *= 2) r = r * 112 / 100;
+	return r;
+}
 static uint64_t rate_best_at_8(uint32_t lim) { return lim <= 8 ? lim * 500000000ull : 4000000000u - (lim - 8) * 50000000ull; }
 static uint32_t pace_sim(pace *p, link_rate rate, uint64_t *t_ns, uint64_t *bytes, uint32_t ms, uint32_t *peak)
 {
@@ -1495,6 +1501,32 @@ static void t_pace(void)
 	pace_start(&p, &memo, 64, 8u << 20, settled + PACE_MEMO_NS + 1);
 	CHECK_EQ(p.lim, PACE_START);
 	CHECK(!p.hold);
+	/* Small units of a reader at the default in flight: from `start`, doubled while it adds 25 %: a
+	 * link where each transfer adds its own (latency-bound) reaches the cap; one that more transfers do
+	 * not speed up keeps the start (one doubling tried, undone); a start at the cap is not paced. */
+	pace_memo small = {0};
+	pace_start_small(&p, &small, 256, 64, 4096, t);
+	CHECK_EQ(p.lim, 64);
+	CHECK(!p.hold);
+	peak = 0;
+	CHECK_EQ(pace_sim(&p, rate_per_connection, &t, &bytes, 2000, &peak), 256);
+	CHECK_EQ(small.lim, 256);
+	small = (pace_memo){0};
+	pace_start_small(&p, &small, 256, 64, 4096, t);
+	peak = 0;
+	CHECK_EQ(pace_sim(&p, rate_flat, &t, &bytes, 2000, &peak), 64);
+	CHECK_EQ(peak, 128);
+	CHECK_EQ(small.lim, 64);
+	pace_start_small(&p, &small, 256, 64, 4096, t + 1000000ull); /* soon after: from the level held */
+	CHECK_EQ(p.lim, 64);
+	CHECK(p.hold);
+	pace_start_small(&p, &small, 64, 64, 4096, t);
+	CHECK_EQ(p.lim, 64);
+	CHECK(p.hold);
+	/* 10 % more per doubling is not enough for small units (it is for large ones). */
+	small = (pace_memo){0};
+	pace_start_small(&p, &small, 256, 64, 4096, t);
+	CHECK_EQ(pace_sim(&p, rate_plus_10pct, &t, &bytes, 2000, NULL), 64);
 	/* What the planner asks before cutting pieces (http_piece_slots): the same level, the same terms. */
 	CHECK_EQ(pace_known(&memo, 64, settled + 1000000000ull), 8);
 	CHECK_EQ(pace_known(&memo, 32, settled + 1000000000ull), 0);
