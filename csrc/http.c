@@ -218,6 +218,14 @@ typedef struct run_ctx {
 	uint64_t *all_bytes; /* a paced run on two threads: both threads' body bytes (pace judges the batch) */
 } run_ctx;
 
+/* This thread's CPU time (pace_start_small: a busy thread is not latency-bound). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -969,7 +977,7 @@ static void drive(run_ctx *c)
 	uint64_t mean = c->need ? 0 : c->all_bytes ? c->mean_unit * 2 : c->mean_unit;
 	uint32_t cap = c->cap && c->cap < hb->cap ? c->cap : hb->cap;
 	if (!c->need && c->start && !pace_bulk(c->mean_unit))
-		pace_start_small(&pc, &hb->pace_small, cap, c->start, mean, now_ns());
+		pace_start_small(&pc, &hb->pace_small, cap, c->start, mean, thread_cpu_ns, now_ns());
 	else
 		pace_start(&pc, &hb->pace, cap, mean, now_ns());
 	uint32_t lim = pc.lim;
@@ -1003,7 +1011,10 @@ static void drive(run_ctx *c)
 				}
 			}
 		}
-		if (!more && running == 0 && waiting == 0) return;
+		if (!more && running == 0 && waiting == 0) {
+			pace_end(&pc, now_ns()); /* a probe the batch ended in: the next run goes on with it */
+			return;
+		}
 		int still = 0;
 		curl.multi_perform(hb->multi, &still);
 		CURLMsg *m;
@@ -1036,7 +1047,10 @@ static void drive(run_ctx *c)
 			settle(c, x, out);
 		}
 		tally_flush(b, &c->t);
-		if (!more && running == 0 && waiting == 0) return;
+		if (!more && running == 0 && waiting == 0) {
+			pace_end(&pc, now_ns()); /* a probe the batch ended in: the next run goes on with it */
+			return;
+		}
 		if (more && running + waiting < lim) continue; /* top up first: free transfers, units left */
 		int timeout = 50;
 		if (wake != UINT64_MAX) {

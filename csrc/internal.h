@@ -168,8 +168,9 @@ void cache_end(cache_pass *p, lsio_batch *b);
 /* http.c (Linux): remote objects through libcurl, loaded at run time. */
 /* Transfers in flight when a reader does not say: small GETs start at 64 (on
  * 127.0.0.1 more only cost CPU) and double up to 256 while that adds 25 % to
- * the batch's bytes/s (a store 10 ms away: 6.4 k GETs/s at 64); large ones are
- * paced from 4 per thread under the same cap (pace.h). */
+ * the batch's bytes/s and the thread is not CPU-bound (a store 10 ms away:
+ * 6.4 k GETs/s at 64); large ones are paced from 4 per thread under the same
+ * cap (pace.h). */
 #define LSIO_DEFAULT_HTTP_INFLIGHT 64
 #define LSIO_DEFAULT_HTTP_INFLIGHT_MAX 256
 #define LSIO_DEFAULT_HTTP_RETRIES 5

@@ -38,15 +38,26 @@
  * latency-bound, a doubling there adds ≈ 100 % while the server keeps up, so
  * only a clear gain counts (a 10 ms epoch at 0 ms RTT moves by 10 % at random). */
 #define PACE_SMALL_GAIN_PCT 25u
+/* ... over epochs of at least 50 ms (10 ms ones at 0 ms RTT moved by ±60 %
+ * over TLS), and only while the thread waits more than it works: one busy
+ * more than half an epoch is CPU-bound, and more transfers cannot help it. */
+#define PACE_SMALL_EPOCH_NS 50000000ull
+#define PACE_SMALL_BUSY_PCT 50u
 
 /* A run whose units average `mean_unit` bytes is bandwidth-bound: paced (and, on two threads, judged on both). */
 static inline int pace_bulk(uint64_t mean_unit) { return mean_unit >= PACE_BULK_BYTES; }
 
-/* What earlier runs settled on (one per thread's transfers; zeroed: nothing). */
+/* What earlier runs settled on (one per thread's transfers; zeroed: nothing),
+ * or, `probing`, where a run that ended before it settled had got to: the
+ * level it was trying, the one before and that one's bytes/s, so the next run
+ * goes on from there instead of from the start. */
 typedef struct pace_memo {
-	uint32_t lim;     /* the level held */
+	uint32_t lim;     /* the level held (or being tried) */
 	uint32_t max;     /* under this cap */
 	uint64_t at_ns;   /* when */
+	int probing;      /* not settled: lim is untried, prev/best the level and bytes/s before it */
+	uint32_t prev;
+	uint64_t best;
 } pace_memo;
 
 typedef struct pace {
@@ -60,6 +71,9 @@ typedef struct pace {
 	uint64_t best;       /* bytes/s of the epoch before the doubling (0: none yet) */
 	uint32_t gain_pct;   /* a doubling that adds less is undone */
 	int ramp;            /* small units: a new level's first epoch (its transfers' first round trip) is not judged */
+	uint64_t min_epoch_ns;
+	uint64_t (*cpu_ns)(void); /* small units: the thread's CPU time (NULL: not looked at) */
+	uint64_t c0;         /* its value at the epoch's start */
 	pace_memo *memo;     /* where the settled level is kept (may be NULL) */
 } pace;
 
@@ -68,7 +82,8 @@ typedef struct pace {
  * else 0. */
 static inline uint32_t pace_known(const pace_memo *memo, uint32_t max, uint64_t now_ns)
 {
-	return memo && memo->lim && memo->max == max && now_ns - memo->at_ns < PACE_MEMO_NS ? memo->lim : 0;
+	return memo && memo->lim && !memo->probing && memo->max == max && now_ns - memo->at_ns < PACE_MEMO_NS ? memo->lim
+														: 0;
 }
 
 /* A run capped at `max` in flight whose units average `mean_unit` bytes:
@@ -79,9 +94,15 @@ void pace_start(pace *p, pace_memo *memo, uint32_t max, uint64_t mean_unit, uint
 /* A run of small units (latency-bound) capped at `max`, started at `start`
  * and doubled while a doubling adds PACE_SMALL_GAIN_PCT % (from the memo's
  * level if it is fresh): a store far away gets the hundreds in flight that
- * hide its round trip, a near one keeps `start`. `mean_unit` sets the epochs'
+ * hide its round trip, a near one keeps `start`; a thread `cpu_ns` says was
+ * busy most of an epoch stays where it is. `mean_unit` sets the epochs'
  * length only. */
-void pace_start_small(pace *p, pace_memo *memo, uint32_t max, uint32_t start, uint64_t mean_unit, uint64_t now_ns);
+void pace_start_small(pace *p, pace_memo *memo, uint32_t max, uint32_t start, uint64_t mean_unit,
+		      uint64_t (*cpu_ns)(void), uint64_t now_ns);
+
+/* The run is over: if it ended before it settled (a batch shorter than the
+ * probe), the memo keeps where the probe was, for the next run to go on. */
+void pace_end(pace *p, uint64_t now_ns);
 
 /* With the run's body bytes so far: the limit now (changes at an epoch's end). */
 uint32_t pace_step(pace *p, uint64_t now_ns, uint64_t bytes);

@@ -21,8 +21,8 @@ export interface RemoteOptions {
   /**
    * HTTP transfers in flight at once, each on its own keep-alive connection. Unset (the default): at
    * most 256, small GETs starting at 64 and doubling while a doubling adds 25 % to the batch's
-   * bytes/s (a store with a long round trip gets the hundreds in flight that hide it; on a near one
-   * more only cost CPU). Set: exactly this many for small GETs. Large transfers (a batch whose ranges
+   * bytes/s over 50 ms and the native thread waits more than it works (a store with a long round
+   * trip gets the hundreds in flight that hide it; on a near one more only cost CPU). Set: exactly this many for small GETs. Large transfers (a batch whose ranges
    * or planned reads average 1 MiB or more) are paced under it: they start at 4 per native thread and
    * double while doubling still adds 10 % to the batch's bytes/s (a store that limits each connection
    * gets many, a link a few already fill keeps few); the level settled on holds for the batches of

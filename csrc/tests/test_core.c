@@ -1445,11 +1445,16 @@ static uint64_t rate_plus_10pct(uint32_t lim) /* each doubling adds 12 % */
 	return r;
 }
 static uint64_t rate_best_at_8(uint32_t lim) { return lim <= 8 ? lim * 500000000ull : 4000000000u - (lim - 8) * 50000000ull; }
+/* A thread's CPU clock for pace_start_small: it advances with simulated time while fake_busy (0.9 ms a ms). */
+static uint64_t fake_cpu;
+static int fake_busy;
+static uint64_t fake_cpu_ns(void) { return fake_cpu; }
 static uint32_t pace_sim(pace *p, link_rate rate, uint64_t *t_ns, uint64_t *bytes, uint32_t ms, uint32_t *peak)
 {
 	uint32_t lim = p->lim;
 	for (uint32_t i = 0; i < ms; i++) {
 		*t_ns += 1000000u;
+		fake_cpu += fake_busy ? 900000u : 100000u;
 		*bytes += rate(lim) / 1000u;
 		lim = pace_step(p, *t_ns, *bytes);
 		if (peak && lim > *peak) *peak = lim;
@@ -1505,28 +1510,65 @@ static void t_pace(void)
 	 * link where each transfer adds its own (latency-bound) reaches the cap; one that more transfers do
 	 * not speed up keeps the start (one doubling tried, undone); a start at the cap is not paced. */
 	pace_memo small = {0};
-	pace_start_small(&p, &small, 256, 64, 4096, t);
+	pace_start_small(&p, &small, 256, 64, 4096, NULL, t);
 	CHECK_EQ(p.lim, 64);
 	CHECK(!p.hold);
 	peak = 0;
 	CHECK_EQ(pace_sim(&p, rate_per_connection, &t, &bytes, 2000, &peak), 256);
 	CHECK_EQ(small.lim, 256);
 	small = (pace_memo){0};
-	pace_start_small(&p, &small, 256, 64, 4096, t);
+	pace_start_small(&p, &small, 256, 64, 4096, NULL, t);
 	peak = 0;
 	CHECK_EQ(pace_sim(&p, rate_flat, &t, &bytes, 2000, &peak), 64);
 	CHECK_EQ(peak, 128);
 	CHECK_EQ(small.lim, 64);
-	pace_start_small(&p, &small, 256, 64, 4096, t + 1000000ull); /* soon after: from the level held */
+	pace_start_small(&p, &small, 256, 64, 4096, NULL, t + 1000000ull); /* soon after: from the level held */
 	CHECK_EQ(p.lim, 64);
 	CHECK(p.hold);
-	pace_start_small(&p, &small, 64, 64, 4096, t);
+	pace_start_small(&p, &small, 64, 64, 4096, NULL, t);
 	CHECK_EQ(p.lim, 64);
 	CHECK(p.hold);
+	/* A thread busy most of each epoch (CPU-bound, as at 0 ms RTT) stays at the start even where more
+	 * transfers would add: its doublings are not tried. Idle: it climbs. */
+	for (int busy = 1; busy >= 0; busy--) {
+		small = (pace_memo){0};
+		fake_cpu = 0;
+		fake_busy = busy;
+		pace_start_small(&p, &small, 256, 64, 4096, fake_cpu_ns, t);
+		uint32_t most = 0;
+		CHECK_EQ(pace_sim(&p, rate_per_connection, &t, &bytes, 2000, &most), busy ? 64 : 256);
+		CHECK_EQ(most, busy ? 64 : 256);
+	}
 	/* 10 % more per doubling is not enough for small units (it is for large ones). */
 	small = (pace_memo){0};
-	pace_start_small(&p, &small, 256, 64, 4096, t);
+	pace_start_small(&p, &small, 256, 64, 4096, NULL, t);
 	CHECK_EQ(pace_sim(&p, rate_plus_10pct, &t, &bytes, 2000, NULL), 64);
+	/* A run that ends while it probes (pace_end): the next one goes on from the level it was trying,
+	 * against the bytes/s before it, instead of from the start; a fresh probe is no settled level. */
+	pace_memo pm = {0};
+	pace_start(&p, &pm, 32, 8u << 20, t);
+	uint64_t t3 = t, b3 = 0;
+	while (p.lim == PACE_START) pace_sim(&p, rate_flat, &t3, &b3, 1, NULL); /* judged at 4, now trying 8 */
+	CHECK_EQ(p.lim, 8);
+	pace_end(&p, t3);
+	CHECK(pm.probing);
+	CHECK_EQ(pm.lim, 8);
+	CHECK_EQ(pm.prev, 4);
+	CHECK_EQ(pace_known(&pm, 32, t3), 0);
+	pace_start(&p, &pm, 32, 8u << 20, t3 + 1000000ull);
+	CHECK_EQ(p.lim, 8);
+	CHECK(!p.hold);
+	CHECK_EQ(pace_sim(&p, rate_flat, &t3, &b3, 2000, NULL), 4); /* 8 adds nothing: back to 4, settled */
+	CHECK(!pm.probing);
+	CHECK_EQ(pace_known(&pm, 32, t3), 4);
+	pace_end(&p, t3); /* settled: the pm stays */
+	CHECK_EQ(pace_known(&pm, 32, t3), 4);
+	/* Stale, or under another cap: a new probe from the start. */
+	pm = (pace_memo){.lim = 8, .max = 32, .at_ns = t3, .probing = 1, .prev = 4, .best = 1};
+	pace_start(&p, &pm, 64, 8u << 20, t3);
+	CHECK_EQ(p.lim, PACE_START);
+	pace_start(&p, &pm, 32, 8u << 20, t3 + PACE_MEMO_NS + 1);
+	CHECK_EQ(p.lim, PACE_START);
 	/* What the planner asks before cutting pieces (http_piece_slots): the same level, the same terms. */
 	CHECK_EQ(pace_known(&memo, 64, settled + 1000000000ull), 8);
 	CHECK_EQ(pace_known(&memo, 32, settled + 1000000000ull), 0);
