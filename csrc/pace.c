@@ -20,7 +20,7 @@ static void begin(pace *p, pace_memo *memo, uint32_t max, uint32_t start, uint32
 		.min_epoch_ns = ramp ? PACE_SMALL_EPOCH_NS : PACE_MIN_EPOCH_NS,
 	};
 	/* A probe an earlier run left unfinished: try its level (after a warm-up epoch) against its best. */
-	if (start && !known && memo && memo->probing && memo->max == max && now_ns - memo->at_ns < PACE_MEMO_NS) {
+	if (start && !known && pace_memo_fresh(memo, max, now_ns) && memo->probing) {
 		p->lim = memo->lim;
 		p->prev = memo->prev;
 		p->best = memo->best;

@@ -80,10 +80,13 @@ typedef struct pace {
 /* The level a run capped at `max` starts at without probing: what an earlier
  * run under the same cap settled on, if that was less than PACE_MEMO_NS ago;
  * else 0. */
+static inline int pace_memo_fresh(const pace_memo *memo, uint32_t max, uint64_t now_ns)
+{
+	return memo && memo->lim && memo->max == max && now_ns - memo->at_ns < PACE_MEMO_NS;
+}
 static inline uint32_t pace_known(const pace_memo *memo, uint32_t max, uint64_t now_ns)
 {
-	return memo && memo->lim && !memo->probing && memo->max == max && now_ns - memo->at_ns < PACE_MEMO_NS ? memo->lim
-														: 0;
+	return pace_memo_fresh(memo, max, now_ns) && !memo->probing ? memo->lim : 0;
 }
 
 /* A run capped at `max` in flight whose units average `mean_unit` bytes:
