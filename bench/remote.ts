@@ -35,7 +35,11 @@
  * Each at 0 ms added latency and, through Toxiproxy (latency toxic on the
  * responses), at 10 ms: the bar there is requests/s ≥ 0.8 × in-flight ÷ RTT.
  * Every row runs in its own process and checks the same checksum of what it
- * read (curl excepted). The objects (1 GiB) are written once under
+ * read (curl excepted). Beside the rate each small row reports CPU per range: its
+ * own process's (all threads, the timed runs only; curl: the whole process) and the
+ * server's (nginx or versitygw, from /proc, over the whole row). Server and client
+ * share this machine's two cores, so a rate here is bounded by their sum; the
+ * client's CPU per range is what bounds it where the server runs elsewhere. The objects (1 GiB) are written once under
  * bench/data/remote/ and read once before the runs, so they start in the page
  * cache; this machine may page some out while the rows run.
  *
@@ -195,14 +199,25 @@ interface Row {
   ratio_vs_lsio: number | null;
   /** s3-large: bytes read per second. */
   bytes_per_s?: number | null;
+  /** The client process's CPU µs per range (all threads, timed runs; curl: the whole process). */
+  client_cpu_us?: number | null;
+  /** The server's (nginx, versitygw) CPU µs per range over the whole row. */
+  server_cpu_us?: number | null;
   note: string;
+}
+
+/** What a row's process reports: the fastest run, the checksum, and CPU seconds over all timed runs. */
+interface ChildResult {
+  seconds: number;
+  checksum: number | null;
+  cpu?: number;
 }
 
 function runChild(
   cmd: string,
   args: string[],
   env: Record<string, string> = {},
-): { seconds: number; checksum: number } {
+): ChildResult {
   const r = spawnSync(cmd, args, {
     encoding: "utf8",
     env: { ...Deno.env.toObject(), ...env },
@@ -227,25 +242,55 @@ const CURL_SIGV4 = [
   "x-amz-content-sha256: UNSIGNED-PAYLOAD",
 ];
 
-/** `curl -s --fail --parallel --parallel-max N …args`, the fastest of `repeat` runs (`after` runs after each). */
+/** CPU seconds (user + system, every thread) process `pid` has used so far, from /proc (clock ticks of 10 ms). */
+function processCpu(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from the 3rd on: utime is the 14th
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/**
+ * `curl -s --fail --parallel --parallel-max N …args`, the fastest of `repeat` runs (`after` runs after each);
+ * `cpu`: curl's CPU seconds over all runs, whole processes (bash's `times` of its children).
+ */
 function timedCurl(
   parallel: number,
   args: string[],
   repeat: number,
   after?: () => void,
-): { seconds: number; checksum: number | null } {
-  let best = Infinity;
+): ChildResult {
+  let best = Infinity, cpu = 0;
   for (let k = 0; k < repeat; k++) {
     const t = performance.now();
-    const r = spawnSync("curl", ["-s", "--fail", "--parallel", "--parallel-max", String(parallel), ...args]);
+    const r = spawnSync(
+      "bash",
+      [
+        "-c",
+        'curl "$@"; rc=$?; times >&2; exit $rc',
+        "curl",
+        "-s",
+        "--fail",
+        "--parallel",
+        "--parallel-max",
+        String(parallel),
+        ...args,
+      ],
+      { encoding: "utf8" },
+    );
     best = Math.min(best, (performance.now() - t) / 1000);
     after?.();
     if (r.status !== 0) throw new Error(`curl exited ${r.status}: ${r.stderr}`);
+    // `times`: the shell's user and system time, then its children's ("0m0.123s 0m0.045s").
+    const children = r.stderr.trim().split("\n").at(-1)!.match(/(\d+)m([\d.]+)s/g) ?? [];
+    for (const x of children) {
+      const [, m, sec] = x.match(/(\d+)m([\d.]+)s/)!;
+      cpu += Number(m) * 60 + Number(sec);
+    }
   }
-  return { seconds: best, checksum: null };
+  return { seconds: best, checksum: null, cpu };
 }
 
-function runCurl(urls: string[], ranges: string, extra: string[]): { seconds: number; checksum: number | null } {
+function runCurl(urls: string[], ranges: string, extra: string[]): ChildResult {
   const pairs = new Int32Array(new Uint8Array(fs.readFileSync(ranges)).buffer);
   const cfg = `${work}/curl.cfg`;
   const lines: string[] = [];
@@ -270,6 +315,7 @@ for (const workload of workloads) {
   const ranges = rangesFile(requests);
   for (const ms of latencies) {
     const upstream = s3 ? vgPort : tls ? nginxTls!.port : nginx.port;
+    const serverPid = s3 ? versity.child.pid! : tls ? nginxTls!.pid : nginx.pid;
     const port = ms > 0 ? await proxy(`${workload}-${ms}`, upstream, ms) : upstream;
     const base = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
     // https: every client trusts the bench's certificate (obstore cannot be given one: it skips verification).
@@ -302,7 +348,7 @@ for (const workload of workloads) {
         ...(s3 ? { s3: s3conf } : {}),
         ...(tls ? { insecure: true } : {}),
       });
-    const impls: { impl: string; label: string; run: () => { seconds: number; checksum: number | null } }[] = [
+    const impls: { impl: string; label: string; run: () => ChildResult }[] = [
       {
         impl: "lsio-deno",
         label: "LSIO readColumnar (Deno)",
@@ -394,10 +440,15 @@ for (const workload of workloads) {
         note: "",
       };
       try {
+        const serverBefore = processCpu(serverPid);
         const r = x.run();
         row.seconds = r.seconds;
         row.requests_per_s = requests / r.seconds;
         row.checksum = r.checksum;
+        // Every run of the row counts: the client's figure sums its timed runs, the server's the whole row.
+        const ranges = requests * REPEAT;
+        row.client_cpu_us = r.cpu === undefined ? null : (r.cpu / ranges) * 1e6;
+        row.server_cpu_us = ((processCpu(serverPid) - serverBefore) / ranges) * 1e6;
       } catch (e) {
         row.status = (e as Error).message.includes("pip install") ? "skipped" : "failed";
         row.note = (e as Error).message;
@@ -453,7 +504,7 @@ async function runLarge(ms: number): Promise<void> {
       repeat: LARGE_REPEAT,
       s3: s3conf,
     });
-  const impls: { impl: string; label: string; run: () => { seconds: number; checksum: number | null } }[] = [
+  const impls: { impl: string; label: string; run: () => ChildResult }[] = [
     {
       impl: "lsio-deno",
       label: "LSIO readColumnar, cloud profile (Deno)",
@@ -545,7 +596,20 @@ console.log(
   `\nrandom ${SIZE}-byte ranges over ${OBJECTS} objects of 1 MiB (http-small ${REQUESTS}, s3-small ${S3_REQUESTS}), ` +
     `${INFLIGHT} in flight${quick ? " (quick)" : ""}`,
 );
-console.log(["workload", "RTT+", "impl", "req/s (s3-large: MiB/s)", "vs LSIO", "checksum", "note"].join("\t"));
+console.log(
+  [
+    "workload",
+    "RTT+",
+    "impl",
+    "req/s (s3-large: MiB/s)",
+    "vs LSIO",
+    "client µs/range",
+    "server µs/range",
+    "checksum",
+    "note",
+  ]
+    .join("\t"),
+);
 for (const r of rows) {
   console.log(
     [
@@ -554,6 +618,8 @@ for (const r of rows) {
       r.label,
       r.workload === "s3-large" ? fmt(r.bytes_per_s ? r.bytes_per_s / 2 ** 20 : null) : fmt(r.requests_per_s),
       fmt(r.ratio_vs_lsio, 2),
+      fmt(r.client_cpu_us ?? null, 1),
+      fmt(r.server_cpu_us ?? null, 1),
       r.checksum ?? "-",
       r.note,
     ]
@@ -584,6 +650,25 @@ for (const workload of workloads.filter((w) => w !== "s3-large")) {
     say("LSIO (a GET per range) ÷ tensorstore kvstore reads", rate("lsio-deno"), rate("tensorstore"), 1.2);
     say("LSIO (a GET per range) ÷ the faster fetch loop", rate("lsio-deno"), fetchBest || undefined, 2);
     say("LSIO planned ÷ the faster fetch loop", rate("lsio-deno-planned"), fetchBest || undefined, 2);
+    // The client's CPU per range: what bounds a rate where the server has cores of its own (not a bar).
+    const cpu = (impl: string) => at.find((r) => r.impl === impl)?.client_cpu_us ?? undefined;
+    const fastestFetch = at.filter((r) =>
+      r.impl.startsWith("fetch-")
+    ).sort((a, b) => b.requests_per_s! - a.requests_per_s!)[0];
+    const lsioCpu = cpu("lsio-deno"), server = at.find((r) => r.impl === "lsio-deno")?.server_cpu_us;
+    if (lsioCpu && fastestFetch?.client_cpu_us) {
+      console.log(
+        `${workload} ${ms} ms: client CPU per range, ${fastestFetch.impl} ÷ LSIO ${
+          (fastestFetch.client_cpu_us / lsioCpu).toFixed(2)
+        }× (LSIO ${lsioCpu.toFixed(1)} µs, ${fastestFetch.impl} ${fastestFetch.client_cpu_us.toFixed(1)} µs; ` +
+          `the server ${server?.toFixed(1) ?? "-"} µs per LSIO range)`,
+      );
+    }
+    if (lsioCpu && cpu("obstore")) {
+      console.log(
+        `${workload} ${ms} ms: client CPU per range, obstore ÷ LSIO ${(cpu("obstore")! / lsioCpu).toFixed(2)}×`,
+      );
+    }
   }
 }
 for (const ms of latencies) {

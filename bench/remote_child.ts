@@ -1,8 +1,9 @@
 /**
  * One row of bench/remote.ts, run under Deno or Bun: reads the spec's ranges
  * (4 KiB each, object index + offset pairs) into one slab, `repeat` times, and
- * prints `{ seconds, checksum }` (the fastest run; the checksum of the slab
- * outside the timing). Impls: `lsio` (one readColumnar call, the native core's
+ * prints `{ seconds, checksum, cpu }` (the fastest run; the checksum of the slab
+ * outside the timing; `cpu`: this process's CPU seconds over all timed runs, so CPU per range is
+ * cpu ÷ (ranges × repeat)). Impls: `lsio` (one readColumnar call, the native core's
  * libcurl, a GET per range), `lsio-planned` (the same call with `plan: {}`:
  * ranges merged per object as the cloud profile says), `fetch` (the runtime's fetch, `concurrency` loops each awaiting one
  * ranged GET at a time, bytes copied into the slab; over s3 each request SigV4-signed by bench/sigv4.ts), `zarrita`
@@ -33,6 +34,16 @@ interface Spec {
 }
 
 const spec: Spec = JSON.parse(process.argv.at(-1)!);
+/** This process's CPU seconds (user + system, every thread) summed over the timed runs. */
+let cpuSeconds = 0;
+/** Runs `run` once timed: returns its wall seconds and adds its process CPU time to `cpuSeconds`. */
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const c = process.cpuUsage(), t = performance.now();
+  await run();
+  const wall = (performance.now() - t) / 1000, used = process.cpuUsage(c);
+  cpuSeconds += (used.user + used.system) / 1e6;
+  return wall;
+}
 if (spec.impl === "lsio-large") {
   console.log(JSON.stringify(await runLarge()));
   process.exit(0);
@@ -44,7 +55,7 @@ const n = pairs.length / 2;
 const slab = new Uint8Array(n * spec.size).fill(1);
 
 /** s3-large: the objects read whole into one slab by one readColumnar call (the cloud profile splits them). */
-async function runLarge(): Promise<{ seconds: number; checksum: number }> {
+async function runLarge(): Promise<{ seconds: number; checksum: number; cpu: number }> {
   const size = spec.objectBytes!, k = spec.paths.length;
   await using reader = await Reader.open({
     remote: { inflight: spec.concurrency },
@@ -60,12 +71,14 @@ async function runLarge(): Promise<{ seconds: number; checksum: number }> {
   };
   let best = Infinity;
   for (let r = 0; r < spec.repeat; r++) {
-    const t = performance.now();
-    const res = await reader.readColumnar(cols, { plan: { profile: "cloud" } });
-    best = Math.min(best, performance.now() - t);
+    let res!: Awaited<ReturnType<typeof reader.readColumnar>>;
+    best = Math.min(
+      best,
+      await timed(async () => res = await reader.readColumnar(cols, { plan: { profile: "cloud" } })),
+    );
     if (res.stats.failed) throw new Error(`${res.stats.failed} objects failed: ${res.error(0)?.message ?? ""}`);
   }
-  return { seconds: best / 1000, checksum: largeChecksum(big) };
+  return { seconds: best, checksum: largeChecksum(big), cpu: cpuSeconds };
 }
 
 /** The checksum every s3-large row computes: one byte in every 4096. */
@@ -103,18 +116,20 @@ async function runLsio(): Promise<number> {
   }
   let best = Infinity;
   for (let r = 0; r < spec.repeat; r++) {
-    const t = performance.now();
-    const res = await reader.readColumnar(
-      { paths: spec.paths, file, start, end, dest: { buffer: slab, offsets } },
-      // lsio: every range its own GET (the HTTP engine alone); lsio-planned: `plan: {}`, the profile
-      // detected — for URLs the cloud profile, which merges an object's ranges across gaps of up to
-      // 1 MiB, as object_store's get_ranges does (the reader's default plan, "ordered", never adds gaps).
-      { plan: spec.impl === "lsio" ? false : {} },
+    let res!: Awaited<ReturnType<typeof reader.readColumnar>>;
+    const wall = await timed(async () =>
+      res = await reader.readColumnar(
+        { paths: spec.paths, file, start, end, dest: { buffer: slab, offsets } },
+        // lsio: every range its own GET (the HTTP engine alone); lsio-planned: `plan: {}`, the profile
+        // detected — for URLs the cloud profile, which merges an object's ranges across gaps of up to
+        // 1 MiB, as object_store's get_ranges does (the reader's default plan, "ordered", never adds gaps).
+        { plan: spec.impl === "lsio" ? false : {} },
+      )
     );
-    best = Math.min(best, performance.now() - t);
+    best = Math.min(best, wall);
     if (res.stats.failed) throw new Error(`${res.stats.failed} chunks failed: ${res.error(0)?.message ?? ""}`);
   }
-  return best / 1000;
+  return best;
 }
 
 /** The objects' URLs for the fetch rows (s3:// paths path-style under the endpoint), and the fetch to use. */
@@ -135,13 +150,14 @@ async function runLoops(get: (i: number, start: number) => Promise<Uint8Array>):
   let best = Infinity;
   for (let r = 0; r < spec.repeat; r++) {
     let next = 0;
-    const t = performance.now();
-    await Promise.all(Array.from({ length: spec.concurrency }, async () => {
-      for (let i = next++; i < n; i = next++) slab.set(await get(i, pairs[2 * i + 1]), i * spec.size);
-    }));
-    best = Math.min(best, performance.now() - t);
+    const wall = await timed(() =>
+      Promise.all(Array.from({ length: spec.concurrency }, async () => {
+        for (let i = next++; i < n; i = next++) slab.set(await get(i, pairs[2 * i + 1]), i * spec.size);
+      }))
+    );
+    best = Math.min(best, wall);
   }
-  return best / 1000;
+  return best;
 }
 
 function runFetch(): Promise<number> {
@@ -173,4 +189,4 @@ const seconds = spec.impl === "fetch"
   : spec.impl === "zarrita"
   ? await runZarrita()
   : await runLsio();
-console.log(JSON.stringify({ seconds, checksum: checksum(slab) }));
+console.log(JSON.stringify({ seconds, checksum: checksum(slab), cpu: cpuSeconds }));

@@ -108,6 +108,8 @@ export interface Nginx {
   port: number;
   /** Where requests are logged with `accessLog`. */
   accessLog: string;
+  /** The nginx process (one: no master process unless `workers` > 1). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -179,6 +181,7 @@ ${
     url,
     port,
     accessLog: path.join(work, "access.log"),
+    pid: child.pid!,
     stop: () => stopProcess(child),
   };
 }
