@@ -29,11 +29,14 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The backoff before retry k: base * 2^k with full jitter, at most
  * HTTP_BACKOFF_MAX_MS (how many retries, and until when: the reader's
@@ -62,6 +65,9 @@
 #endif
 #define HTTP_RANGES_MAX_BYTES 3000u
 
+/* Socket events one wait takes in (more stay ready for the next). */
+#define HTTP_EVENTS 128
+
 /* ---- libcurl, loaded once per process ---- */
 static struct {
 	CURLcode (*global_init)(long);
@@ -76,8 +82,8 @@ static struct {
 	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
 	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
 	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
-	CURLMcode (*multi_perform)(CURLM *, int *);
-	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned, int, int *);
+	CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
+	CURLMcode (*multi_assign)(CURLM *, curl_socket_t, void *);
 	CURLMsg *(*multi_info_read)(CURLM *, int *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
@@ -109,8 +115,8 @@ static void curl_load(void)
 	SYM(multi_setopt, "curl_multi_setopt");
 	SYM(multi_add_handle, "curl_multi_add_handle");
 	SYM(multi_remove_handle, "curl_multi_remove_handle");
-	SYM(multi_perform, "curl_multi_perform");
-	SYM(multi_poll, "curl_multi_poll");
+	SYM(multi_socket_action, "curl_multi_socket_action");
+	SYM(multi_assign, "curl_multi_assign");
 	SYM(multi_info_read, "curl_multi_info_read");
 	SYM(slist_append, "curl_slist_append");
 	SYM(slist_free_all, "curl_slist_free_all");
@@ -184,6 +190,8 @@ typedef struct xfer {
 
 struct http_backend {
 	CURLM *multi;
+	int epfd;        /* the sockets libcurl wants watched (on_socket), waited on by drive */
+	uint64_t due_ns; /* when libcurl's timer wants it called (on_timer); UINT64_MAX: never */
 	uint32_t cap; /* transfers in flight at most */
 	uint32_t retries;
 	uint64_t retry_ns; /* no retry starts later than this after a job's first attempt */
@@ -233,6 +241,39 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* libcurl's socket callback: keep the epoll set to what each socket waits for. A
+ * socket's first registration is marked through curl_multi_assign, so later
+ * changes are one EPOLL_CTL_MOD (a socket libcurl closed left the set by itself). */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	(void)e;
+	http_backend *hb = userp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(hb->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	struct epoll_event ev = {
+		.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
+		.data.fd = s,
+	};
+	if (socketp && epoll_ctl(hb->epfd, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
+	/* A new socket, or one whose number libcurl reused after a close: add it (or change it, if present). */
+	if (epoll_ctl(hb->epfd, EPOLL_CTL_ADD, s, &ev) < 0 &&
+	    (errno != EEXIST || epoll_ctl(hb->epfd, EPOLL_CTL_MOD, s, &ev) < 0))
+		return -1;
+	if (!socketp) curl.multi_assign(hb->multi, s, hb);
+	return 0;
+}
+
+/* libcurl's timer callback: when drive is to call it back on CURL_SOCKET_TIMEOUT. */
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	(void)m;
+	http_backend *hb = userp;
+	hb->due_ns = timeout_ms < 0 ? UINT64_MAX : now_ns() + (uint64_t)timeout_ms * 1000000u;
+	return 0;
+}
+
 int http_create(http_backend **out, const lsio_reader_info *limits, uint32_t start)
 {
 	int rc = http_available();
@@ -245,10 +286,13 @@ int http_create(http_backend **out, const lsio_reader_info *limits, uint32_t sta
 	hb->retries = limits->remote_retries;
 	hb->retry_ns = (uint64_t)limits->remote_retry_ms * 1000000u;
 	hb->stall_s = (long)((limits->remote_stall_ms + 999) / 1000);
+	hb->epfd = -1;
 	hb->multi = curl.multi_init();
+	hb->epfd = epoll_create1(EPOLL_CLOEXEC);
+	hb->due_ns = UINT64_MAX;
 	hb->x = calloc(hb->cap, sizeof *hb->x);
 	hb->scratch = malloc(LSIO_SCRATCH_BYTES);
-	if (!hb->multi || !hb->x || !hb->scratch) {
+	if (!hb->multi || hb->epfd < 0 || !hb->x || !hb->scratch) {
 		http_destroy(hb);
 		return -ENOMEM;
 	}
@@ -258,6 +302,13 @@ int http_create(http_backend **out, const lsio_reader_info *limits, uint32_t sta
 	curl.multi_setopt(hb->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)limits->remote_connections);
 	curl.multi_setopt(hb->multi, CURLMOPT_MAXCONNECTS, (long)hb->cap);
 	curl.multi_setopt(hb->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* Driven by socket events (curl_multi_socket_action), not curl_multi_perform + curl_multi_poll:
+	 * those walk every transfer and poll every socket each round, and libcurl 7.88 then polls each
+	 * transfer's socket once more before it reads; here only the sockets that are ready are touched. */
+	curl.multi_setopt(hb->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl.multi_setopt(hb->multi, CURLMOPT_SOCKETDATA, hb);
+	curl.multi_setopt(hb->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl.multi_setopt(hb->multi, CURLMOPT_TIMERDATA, hb);
 	hb->rng = now_ns() | 1;
 	*out = hb;
 	return 0;
@@ -279,7 +330,8 @@ void http_destroy(http_backend *hb)
 		free(x->ranges);
 		if (x->headers) curl.slist_free_all(x->headers);
 	}
-	if (hb->multi) curl.multi_cleanup(hb->multi);
+	if (hb->multi) curl.multi_cleanup(hb->multi); /* before the epoll set: it still tells on_socket */
+	if (hb->epfd >= 0) close(hb->epfd);
 	free(hb->x);
 	free(hb->scratch);
 	free(hb);
@@ -982,6 +1034,8 @@ static void drive(run_ctx *c)
 		pace_start(&pc, &hb->pace, cap, mean, now_ns());
 	uint32_t lim = pc.lim;
 	int more = 1;
+	struct epoll_event events[HTTP_EVENTS];
+	int ready = 0; /* of events */
 	for (;;) {
 		if (!c->need && live_load(b->cancel)) {
 			for (uint32_t i = 0; i < hb->cap; i++) {
@@ -1015,8 +1069,20 @@ static void drive(run_ctx *c)
 			pace_end(&pc, now_ns()); /* a probe the batch ended in: the next run goes on with it */
 			return;
 		}
+		/* libcurl acts: on its timer when due (new transfers set it to now), then on the sockets the
+		 * last wait found ready. */
 		int still = 0;
-		curl.multi_perform(hb->multi, &still);
+		if (hb->due_ns <= now_ns()) {
+			hb->due_ns = UINT64_MAX;
+			curl.multi_socket_action(hb->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+		}
+		for (int k = 0; k < ready; k++) {
+			uint32_t e = events[k].events;
+			int mask = (e & EPOLLIN ? CURL_CSELECT_IN : 0) | (e & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			           (e & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+			curl.multi_socket_action(hb->multi, events[k].data.fd, mask, &still);
+		}
+		ready = 0;
 		CURLMsg *m;
 		int q;
 		while ((m = curl.multi_info_read(hb->multi, &q))) {
@@ -1052,14 +1118,18 @@ static void drive(run_ctx *c)
 			return;
 		}
 		if (more && running + waiting < lim) continue; /* top up first: free transfers, units left */
+		/* Wait at most 50 ms (cancellation is looked at between waits), until the next retry is due or
+		 * libcurl's timer, whichever comes first. */
 		int timeout = 50;
-		if (wake != UINT64_MAX) {
+		uint64_t until = wake < hb->due_ns ? wake : hb->due_ns;
+		if (until != UINT64_MAX) {
 			uint64_t n2 = now_ns();
-			uint64_t ms = wake > n2 ? (wake - n2) / 1000000u + 1 : 0;
+			uint64_t ms = until > n2 ? (until - n2) / 1000000u + 1 : 0;
 			if (ms < (uint64_t)timeout) timeout = (int)ms;
 		}
 		if (running) {
-			curl.multi_poll(hb->multi, NULL, 0, timeout, NULL);
+			ready = epoll_wait(hb->epfd, events, HTTP_EVENTS, timeout);
+			if (ready < 0) ready = 0; /* EINTR: the loop looks again */
 		} else if (timeout > 0) {
 			struct timespec ts = {0, (long)timeout * 1000000L};
 			nanosleep(&ts, NULL);
