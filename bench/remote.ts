@@ -281,9 +281,7 @@ function timedCurl(
     after?.();
     if (r.status !== 0) throw new Error(`curl exited ${r.status}: ${r.stderr}`);
     // `times`: the shell's user and system time, then its children's ("0m0.123s 0m0.045s").
-    const children = r.stderr.trim().split("\n").at(-1)!.match(/(\d+)m([\d.]+)s/g) ?? [];
-    for (const x of children) {
-      const [, m, sec] = x.match(/(\d+)m([\d.]+)s/)!;
+    for (const [, m, sec] of r.stderr.trim().split("\n").at(-1)!.matchAll(/(\d+)m([\d.]+)s/g)) {
       cpu += Number(m) * 60 + Number(sec);
     }
   }

@@ -36,13 +36,13 @@ interface Spec {
 const spec: Spec = JSON.parse(process.argv.at(-1)!);
 /** This process's CPU seconds (user + system, every thread) summed over the timed runs. */
 let cpuSeconds = 0;
-/** Runs `run` once timed: returns its wall seconds and adds its process CPU time to `cpuSeconds`. */
-async function timed(run: () => Promise<unknown>): Promise<number> {
+/** Runs `run` once timed: returns its wall seconds and its result, and adds its process CPU time to `cpuSeconds`. */
+async function timed<T>(run: () => Promise<T>): Promise<[number, T]> {
   const c = process.cpuUsage(), t = performance.now();
-  await run();
+  const value = await run();
   const wall = (performance.now() - t) / 1000, used = process.cpuUsage(c);
   cpuSeconds += (used.user + used.system) / 1e6;
-  return wall;
+  return [wall, value];
 }
 if (spec.impl === "lsio-large") {
   console.log(JSON.stringify(await runLarge()));
@@ -71,11 +71,8 @@ async function runLarge(): Promise<{ seconds: number; checksum: number; cpu: num
   };
   let best = Infinity;
   for (let r = 0; r < spec.repeat; r++) {
-    let res!: Awaited<ReturnType<typeof reader.readColumnar>>;
-    best = Math.min(
-      best,
-      await timed(async () => res = await reader.readColumnar(cols, { plan: { profile: "cloud" } })),
-    );
+    const [wall, res] = await timed(() => reader.readColumnar(cols, { plan: { profile: "cloud" } }));
+    best = Math.min(best, wall);
     if (res.stats.failed) throw new Error(`${res.stats.failed} objects failed: ${res.error(0)?.message ?? ""}`);
   }
   return { seconds: best, checksum: largeChecksum(big), cpu: cpuSeconds };
@@ -116,9 +113,8 @@ async function runLsio(): Promise<number> {
   }
   let best = Infinity;
   for (let r = 0; r < spec.repeat; r++) {
-    let res!: Awaited<ReturnType<typeof reader.readColumnar>>;
-    const wall = await timed(async () =>
-      res = await reader.readColumnar(
+    const [wall, res] = await timed(() =>
+      reader.readColumnar(
         { paths: spec.paths, file, start, end, dest: { buffer: slab, offsets } },
         // lsio: every range its own GET (the HTTP engine alone); lsio-planned: `plan: {}`, the profile
         // detected — for URLs the cloud profile, which merges an object's ranges across gaps of up to
@@ -150,7 +146,7 @@ async function runLoops(get: (i: number, start: number) => Promise<Uint8Array>):
   let best = Infinity;
   for (let r = 0; r < spec.repeat; r++) {
     let next = 0;
-    const wall = await timed(() =>
+    const [wall] = await timed(() =>
       Promise.all(Array.from({ length: spec.concurrency }, async () => {
         for (let i = next++; i < n; i = next++) slab.set(await get(i, pairs[2 * i + 1]), i * spec.size);
       }))

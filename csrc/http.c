@@ -286,7 +286,6 @@ int http_create(http_backend **out, const lsio_reader_info *limits, uint32_t sta
 	hb->retries = limits->remote_retries;
 	hb->retry_ns = (uint64_t)limits->remote_retry_ms * 1000000u;
 	hb->stall_s = (long)((limits->remote_stall_ms + 999) / 1000);
-	hb->epfd = -1;
 	hb->multi = curl.multi_init();
 	hb->epfd = epoll_create1(EPOLL_CLOEXEC);
 	hb->due_ns = UINT64_MAX;
