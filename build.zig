@@ -43,7 +43,7 @@ fn addCore(b: *std.Build, mod: *std.Build.Module, os_tag: std.Target.Os.Tag, uri
     }
     if (os_tag == .linux) {
         // io_uring for local files; libcurl (dlopen'ed at run time, headers only here) for remote objects.
-        mod.addCSourceFiles(.{ .files = &.{ "csrc/uring.c", "csrc/http.c" }, .flags = &c_flags });
+        mod.addCSourceFiles(.{ .files = &.{ "csrc/uring.c", "csrc/http.c", "csrc/sigv4.c" }, .flags = &c_flags });
         mod.addIncludePath(uring.include);
         mod.addObjectFile(.{ .cwd_relative = uring.archive });
         // zstd decoding of Zarr chunks in lsio_copy_boxes (Linux builds; elsewhere -ENOTSUP).

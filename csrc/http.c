@@ -224,6 +224,7 @@ typedef struct run_ctx {
 	uint64_t mean_unit;  /* GET runs: the units' mean length (pace.h: large ones are paced) */
 	uint64_t body_bytes; /* response body bytes this thread's transfers received */
 	uint64_t *all_bytes; /* a paced run on two threads: both threads' body bytes (pace judges the batch) */
+	sigv4_cache sig;     /* s3: this thread's signing key of the day */
 } run_ctx;
 
 /* This thread's CPU time (pace_start_small: a busy thread is not latency-bound). */
@@ -777,15 +778,20 @@ static int xfer_prepare(run_ctx *c, xfer *x)
 		int rc = s3_url(s3, path, &x->url, &x->url_cap);
 		if (rc < 0) return rc;
 		curl.easy_setopt(e, CURLOPT_URL, x->url);
+		/* A key is opaque to S3 ("a/../b" is a key of its own): send the path as signed, not squashed. */
+		curl.easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 		/* S3 wants the payload's hash in a header (GET and HEAD have none to send). */
 		x->headers = curl.slist_append(NULL, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
 		if (x->headers && s3->token_header) x->headers = curl.slist_append(x->headers, s3->token_header);
+		if (x->headers && s3->access_key) { /* signed here, not by libcurl: sigv4.c says why */
+			char date[SIGV4_DATE_HEADER], auth[512];
+			rc = sigv4_sign(s3, &c->sig, x->head ? "HEAD" : "GET", x->url, time(NULL), date, auth, sizeof auth);
+			if (rc < 0) return rc;
+			x->headers = curl.slist_append(x->headers, date);
+			if (x->headers) x->headers = curl.slist_append(x->headers, auth);
+		}
 		if (!x->headers) return -ENOMEM;
 		curl.easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-		if (s3->sigv4) {
-			curl.easy_setopt(e, CURLOPT_AWS_SIGV4, s3->sigv4);
-			curl.easy_setopt(e, CURLOPT_USERPWD, s3->userpwd);
-		}
 	} else {
 		curl.easy_setopt(e, CURLOPT_URL, path);
 	}

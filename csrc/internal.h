@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Measured here (random 4 KiB, page cache): 128 ≥ 64 by ~3 %, 256 no better. */
 #define LSIO_DEFAULT_QUEUE_DEPTH 128
@@ -130,19 +131,38 @@ int pool_read(pool_backend *pool, lsio_batch *b, struct plan *p, uint32_t max_op
 int is_remote_path(const char *path);
 static inline int is_s3_path(const char *path) { return path[0] == 's' && path[1] == '3' && path[2] == ':' && path[3] == '/' && path[4] == '/'; }
 
-/* s3.c: a reader's S3 settings, copied from lsio_s3_config, in the forms libcurl takes. */
+/* s3.c: a reader's S3 settings, copied from lsio_s3_config. */
 typedef struct s3_settings {
-	char *endpoint;     /* without a trailing '/'; NULL: AWS */
+	char *endpoint;      /* without a trailing '/'; NULL: AWS */
 	char *region;
-	char *sigv4;        /* "aws:amz:REGION:s3"; NULL: unsigned requests */
-	char *userpwd;      /* "KEY:SECRET" */
-	char *token_header; /* "x-amz-security-token: …", or NULL */
-	uint64_t flags;     /* LSIO_S3_* */
+	char *access_key;    /* NULL: unsigned requests */
+	char *secret_key;
+	char *session_token; /* NULL: none */
+	char *token_header;  /* "x-amz-security-token: …", or NULL */
+	uint64_t flags;      /* LSIO_S3_* */
 } s3_settings;
 int s3_settings_set(s3_settings *s, const lsio_s3_config *cfg);
 void s3_settings_free(s3_settings *s);
 /* The https URL of s3://bucket/key into *buf (grown as needed). */
 int s3_url(const s3_settings *s, const char *path, char **buf, size_t *cap);
+
+/* sigv4.c: SHA-256, HMAC-SHA256 and the SigV4 signature of an S3 GET or HEAD
+ * (no body, no query; signed: host, x-amz-content-sha256: UNSIGNED-PAYLOAD,
+ * x-amz-date and the session token). */
+void lsio_sha256(const void *data, size_t n, uint8_t out[32]);
+void lsio_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t n, uint8_t out[32]);
+/* The signing key of the last day signed, per thread (no locks: a run's own). */
+typedef struct sigv4_cache {
+	const s3_settings *settings;
+	char day[8];
+	int valid;
+	uint8_t key[32];
+} sigv4_cache;
+#define SIGV4_DATE_HEADER 32 /* "x-amz-date: YYYYMMDDTHHMMSSZ" */
+/* Writes the "x-amz-date: …" and "Authorization: …" header lines of a
+ * request of `method` to `url` (s3_url's) at `now`; 0 or -errno. */
+int sigv4_sign(const s3_settings *s, sigv4_cache *cache, const char *method, const char *url, time_t now,
+	       char date_header[SIGV4_DATE_HEADER], char *auth_header, size_t auth_size);
 
 /* cache.c: one batch's pass through its lsio_cache (b->cache). */
 typedef struct cache_pass {

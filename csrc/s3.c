@@ -1,6 +1,5 @@
 /* s3.c — s3://bucket/key paths: a reader's S3 settings (lsio_reader_set_s3)
- * and the HTTPS URL each path becomes. Signing itself is libcurl's
- * (CURLOPT_AWS_SIGV4, in http.c); this file only does the strings. */
+ * and the HTTPS URL each path becomes. Signing is sigv4.c's. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -29,8 +28,10 @@ void s3_settings_free(s3_settings *s)
 {
 	free(s->endpoint);
 	free(s->region);
-	free(s->sigv4);
-	free(s->userpwd);
+	free(s->access_key);
+	if (s->secret_key) memset(s->secret_key, 0, strlen(s->secret_key));
+	free(s->secret_key);
+	free(s->session_token);
 	free(s->token_header);
 	*s = (s3_settings){0};
 }
@@ -50,12 +51,13 @@ int s3_settings_set(s3_settings *s, const lsio_s3_config *cfg)
 	}
 	int ok = n.region && (!(cfg && cfg->endpoint && *cfg->endpoint) || n.endpoint);
 	if (ok && cfg && cfg->access_key_id && *cfg->access_key_id) {
-		n.sigv4 = format("aws:amz:%s:%s", region, "s3");
-		n.userpwd = format("%s:%s", cfg->access_key_id, cfg->secret_access_key ? cfg->secret_access_key : "");
-		ok = n.sigv4 && n.userpwd;
+		n.access_key = dup_or_null(cfg->access_key_id);
+		n.secret_key = format("%s%s", cfg->secret_access_key ? cfg->secret_access_key : "", "");
+		ok = n.access_key && n.secret_key;
 		if (ok && cfg->session_token && *cfg->session_token) {
+			n.session_token = dup_or_null(cfg->session_token);
 			n.token_header = format("x-amz-security-token: %s%s", cfg->session_token, "");
-			ok = n.token_header != NULL;
+			ok = n.session_token && n.token_header;
 		}
 	}
 	if (!ok) {

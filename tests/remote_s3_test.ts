@@ -34,6 +34,7 @@ test("s3: versitygw (a real S3 server over a folder) starts on 127.0.0.1", async
   for (const p of corpus.paths) fs.copyFileSync(p, path.join(data, "corpus", path.basename(p)));
   fs.mkdirSync(path.join(data, "corpus", "dir one"), { recursive: true });
   fs.copyFileSync(corpus.paths[8], path.join(data, "corpus", "dir one", "a b+c.bin"));
+  fs.copyFileSync(corpus.paths[9], path.join(data, "corpus", "dir one", "ünï=~(x)&y;z.bin"));
   gateway = await startVersitygw(data, KEY, SECRET);
   endpoint = gateway.endpoint;
   nginx = await startNginx(corpus.dir, path.join(work, "nginx"));
@@ -87,6 +88,9 @@ test("s3: planned reads (cloud profile), keys needing escapes, sizes by HEAD", a
   }
   const [escaped] = await reader.read([{ path: "s3://corpus/dir one/a b+c.bin", start: 5, end: 25 }]);
   assertEquals(Array.from(escaped as Uint8Array), Array.from(corpus.contents[8].subarray(5, 25)));
+  // UTF-8, '=', '~', '(', '&', ';' in a key: the signature covers the path exactly as it is sent.
+  const [utf8] = await reader.read([{ path: "s3://corpus/dir one/ünï=~(x)&y;z.bin", start: -100 }]);
+  assertEquals(Array.from(utf8 as Uint8Array), Array.from(corpus.contents[9].subarray(-100)));
   const sizes = await reader.fileSizes([key(corpus.paths[9]), "s3://corpus/missing", "s3://no-such-bucket/x"]);
   assertEquals(sizes[0], corpus.contents[9].length);
   assertEquals([(sizes[1] as LsioError).code, (sizes[2] as LsioError).code], ["ENOENT", "ENOENT"]);
